@@ -1,0 +1,539 @@
+"""The domain's tables (SQLAlchemy 2.0 typed models).
+
+Every instant is stored in UTC (:class:`backend.db.UTCDateTime`); local time
+exists only at the edges, through a provider's or customer's IANA time zone.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from backend.db import Base, utcnow
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    """A portable enum column: a VARCHAR with a CHECK of the allowed values."""
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class Channel(enum.StrEnum):
+    SMS = "sms"
+    WHATSAPP = "whatsapp"
+    VOICE = "voice"
+    MESSENGER = "messenger"
+    TELEGRAM = "telegram"
+    WEBCHAT = "webchat"
+    ALEXA = "alexa"
+    GOOGLE = "google"
+    API = "api"
+    CONSOLE = "console"
+
+
+class CategoryKind(enum.StrEnum):
+    TRADE = "trade"
+    READING = "reading"
+
+
+class ServiceMode(enum.StrEnum):
+    ONSITE = "onsite"
+    REMOTE = "remote"
+
+
+class VerificationState(enum.StrEnum):
+    UNVERIFIED = "unverified"
+    PENDING = "pending"
+    VERIFIED = "verified"
+    REJECTED = "rejected"
+
+
+class JobStatus(enum.StrEnum):
+    OPEN = "open"
+    BOOKED = "booked"
+    CLOSED = "closed"
+
+
+class BookingStatus(enum.StrEnum):
+    HELD = "held"
+    CONFIRMED = "confirmed"
+    IN_PROGRESS = "in_progress"
+    COMPLETED = "completed"
+    REVIEWED = "reviewed"
+    CANCELLED = "cancelled"
+    NO_SHOW = "no_show"
+
+
+#: Bookings in these states occupy the provider's time.
+LIVE_BOOKING_STATUSES = (
+    BookingStatus.HELD,
+    BookingStatus.CONFIRMED,
+    BookingStatus.IN_PROGRESS,
+)
+
+
+class ModerationState(enum.StrEnum):
+    PENDING = "pending"
+    PUBLISHED = "published"
+    HIDDEN = "hidden"
+
+
+class FollowUpState(enum.StrEnum):
+    PENDING = "pending"
+    CLAIMED = "claimed"
+    SENT = "sent"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    SKIPPED = "skipped"
+
+
+class ConversationStatus(enum.StrEnum):
+    BOT = "bot"
+    HUMAN = "human"
+    CLOSED = "closed"
+
+
+class Direction(enum.StrEnum):
+    IN = "in"
+    OUT = "out"
+
+
+class AdminRole(enum.StrEnum):
+    ADMIN = "admin"
+    SUPPORT = "support"
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+# ---------------------------------------------------------------- customers
+
+
+class Customer(TimestampMixin, Base):
+    __tablename__ = "customers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    display_name: Mapped[str | None] = mapped_column(String(120))
+    phone: Mapped[str | None] = mapped_column(String(20), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254))
+    locale: Mapped[str] = mapped_column(String(10), default="en-US")
+    timezone: Mapped[str] = mapped_column(String(64), default="America/New_York")
+    sms_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    erased_at: Mapped[datetime | None]
+
+    identities: Mapped[list[ChannelIdentity]] = relationship(
+        back_populates="customer", cascade="all, delete-orphan"
+    )
+    bookings: Mapped[list[Booking]] = relationship(back_populates="customer")
+
+
+class ChannelIdentity(Base):
+    __tablename__ = "channel_identities"
+    __table_args__ = (UniqueConstraint("channel", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"))
+    external_id: Mapped[str] = mapped_column(String(255))
+    verified_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    customer: Mapped[Customer] = relationship(back_populates="identities")
+
+
+class PhoneVerification(Base):
+    """A one-time code sent by SMS that ties a channel identity to a phone number."""
+
+    __tablename__ = "phone_verifications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    phone: Mapped[str] = mapped_column(String(20))
+    code_hash: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    consumed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# ---------------------------------------------------------------- catalogue
+
+provider_categories = Table(
+    "provider_categories",
+    Base.metadata,
+    Column(
+        "provider_id",
+        ForeignKey("providers.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column(
+        "category_id",
+        ForeignKey("categories.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    ),
+)
+
+
+class Category(Base):
+    __tablename__ = "categories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(120))
+    kind: Mapped[CategoryKind] = mapped_column(_enum(CategoryKind, "category_kind"))
+    description: Mapped[str] = mapped_column(Text, default="")
+    synonyms: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class Provider(TimestampMixin, Base):
+    __tablename__ = "providers"
+    __table_args__ = (
+        CheckConstraint("radius_km >= 0", name="radius_non_negative"),
+        CheckConstraint("rating >= 0 AND rating <= 5", name="rating_range"),
+        Index("ix_providers_lat_lon", "lat", "lon"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    city: Mapped[str | None] = mapped_column(String(120), index=True)
+    lat: Mapped[float] = mapped_column(Float)
+    lon: Mapped[float] = mapped_column(Float)
+    radius_km: Mapped[float] = mapped_column(Float, default=25.0)
+    timezone: Mapped[str] = mapped_column(String(64))
+    #: ``{"mon": [["09:00", "17:00"]], ...}`` in the provider's local time.
+    weekly_hours: Mapped[dict[str, list[list[str]]]] = mapped_column(JSON, default=dict)
+    rating: Mapped[float] = mapped_column(Float, default=0.0)
+    review_count: Mapped[int] = mapped_column(Integer, default=0)
+    languages: Mapped[list[str]] = mapped_column(JSON, default=lambda: ["en"])
+    phone: Mapped[str | None] = mapped_column(String(20))
+    email: Mapped[str | None] = mapped_column(String(254))
+    verification_state: Mapped[VerificationState] = mapped_column(
+        _enum(VerificationState, "verification_state"),
+        default=VerificationState.UNVERIFIED,
+    )
+    verified_at: Mapped[datetime | None]
+    verification_notes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: Bumped under lock by every booking change: serialises bookings per provider.
+    schedule_version: Mapped[int] = mapped_column(Integer, default=0)
+
+    categories: Mapped[list[Category]] = relationship(
+        secondary=provider_categories, lazy="selectin"
+    )
+    services: Mapped[list[Service]] = relationship(
+        back_populates="provider", cascade="all, delete-orphan", lazy="selectin"
+    )
+    exceptions: Mapped[list[WorkingException]] = relationship(
+        back_populates="provider", cascade="all, delete-orphan"
+    )
+
+
+class Service(Base):
+    __tablename__ = "services"
+    __table_args__ = (
+        CheckConstraint("duration_minutes > 0", name="duration_positive"),
+        CheckConstraint("price_cents >= 0", name="price_non_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[int] = mapped_column(
+        ForeignKey("providers.id", ondelete="CASCADE"), index=True
+    )
+    category_id: Mapped[int | None] = mapped_column(
+        ForeignKey("categories.id", ondelete="SET NULL")
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    mode: Mapped[ServiceMode] = mapped_column(_enum(ServiceMode, "service_mode"))
+    duration_minutes: Mapped[int] = mapped_column(Integer, default=60)
+    price_cents: Mapped[int] = mapped_column(Integer, default=0)
+    currency: Mapped[str] = mapped_column(String(3), default="USD")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    provider: Mapped[Provider] = relationship(back_populates="services")
+    category: Mapped[Category | None] = relationship(lazy="joined")
+
+
+class WorkingException(Base):
+    """A day whose hours differ from the weekly pattern (empty intervals: closed)."""
+
+    __tablename__ = "working_exceptions"
+    __table_args__ = (UniqueConstraint("provider_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[int] = mapped_column(
+        ForeignKey("providers.id", ondelete="CASCADE")
+    )
+    day: Mapped[date] = mapped_column(Date)
+    intervals: Mapped[list[list[str]]] = mapped_column(JSON, default=list)
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+    provider: Mapped[Provider] = relationship(back_populates="exceptions")
+
+
+# ---------------------------------------------------------------- jobs and bookings
+
+
+class Job(TimestampMixin, Base):
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    text: Mapped[str] = mapped_column(Text)
+    category_id: Mapped[int | None] = mapped_column(
+        ForeignKey("categories.id", ondelete="SET NULL")
+    )
+    address: Mapped[str | None] = mapped_column(String(300))
+    city: Mapped[str | None] = mapped_column(String(120))
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    window_start: Mapped[datetime | None]
+    window_end: Mapped[datetime | None]
+    status: Mapped[JobStatus] = mapped_column(
+        _enum(JobStatus, "job_status"), default=JobStatus.OPEN
+    )
+    channel: Mapped[Channel] = mapped_column(
+        _enum(Channel, "channel"), default=Channel.API
+    )
+
+    category: Mapped[Category | None] = relationship(lazy="joined")
+
+
+class Booking(TimestampMixin, Base):
+    __tablename__ = "bookings"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        Index("ix_bookings_provider_starts", "provider_id", "starts_at"),
+        Index("ix_bookings_status_starts", "status", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"))
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    job_id: Mapped[int | None] = mapped_column(
+        ForeignKey("jobs.id", ondelete="SET NULL"), index=True
+    )
+    service_id: Mapped[int | None] = mapped_column(
+        ForeignKey("services.id", ondelete="SET NULL")
+    )
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    status: Mapped[BookingStatus] = mapped_column(
+        _enum(BookingStatus, "booking_status"), default=BookingStatus.HELD
+    )
+    hold_expires_at: Mapped[datetime | None]
+    price_cents: Mapped[int | None] = mapped_column(Integer)
+    channel: Mapped[Channel] = mapped_column(
+        _enum(Channel, "channel"), default=Channel.API
+    )
+    notes: Mapped[str] = mapped_column(Text, default="")
+    cancel_reason: Mapped[str | None] = mapped_column(String(300))
+
+    provider: Mapped[Provider] = relationship(lazy="joined")
+    customer: Mapped[Customer | None] = relationship(back_populates="bookings")
+    service: Mapped[Service | None] = relationship(lazy="joined")
+    job: Mapped[Job | None] = relationship()
+    events: Mapped[list[BookingEvent]] = relationship(
+        back_populates="booking",
+        cascade="all, delete-orphan",
+        order_by="BookingEvent.id",
+    )
+    review: Mapped[Review | None] = relationship(back_populates="booking")
+
+
+class BookingEvent(Base):
+    """One change of a booking: its history, including every reschedule."""
+
+    __tablename__ = "booking_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(
+        ForeignKey("bookings.id", ondelete="CASCADE"), index=True
+    )
+    action: Mapped[str] = mapped_column(String(30))
+    from_status: Mapped[str | None] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    old_starts_at: Mapped[datetime | None]
+    old_ends_at: Mapped[datetime | None]
+    new_starts_at: Mapped[datetime | None]
+    new_ends_at: Mapped[datetime | None]
+    actor: Mapped[str] = mapped_column(String(120), default="system")
+    note: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    booking: Mapped[Booking] = relationship(back_populates="events")
+
+
+class Review(Base):
+    __tablename__ = "reviews"
+    __table_args__ = (CheckConstraint("stars BETWEEN 1 AND 5", name="stars_range"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int] = mapped_column(
+        ForeignKey("bookings.id", ondelete="CASCADE"), unique=True
+    )
+    provider_id: Mapped[int] = mapped_column(ForeignKey("providers.id"), index=True)
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    stars: Mapped[int] = mapped_column(Integer)
+    text: Mapped[str] = mapped_column(Text, default="")
+    moderation: Mapped[ModerationState] = mapped_column(
+        _enum(ModerationState, "moderation_state"), default=ModerationState.PUBLISHED
+    )
+    moderation_reason: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    booking: Mapped[Booking] = relationship(back_populates="review")
+
+
+# ---------------------------------------------------------------- messaging
+
+
+class FollowUp(Base):
+    """A message due at a time, swept by beat and sent exactly once."""
+
+    __tablename__ = "follow_ups"
+    __table_args__ = (Index("ix_follow_ups_state_due", "state", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int | None] = mapped_column(
+        ForeignKey("bookings.id", ondelete="CASCADE"), index=True
+    )
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE")
+    )
+    provider_id: Mapped[int | None] = mapped_column(
+        ForeignKey("providers.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(40))
+    recipient: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"))
+    due_at: Mapped[datetime]
+    state: Mapped[FollowUpState] = mapped_column(
+        _enum(FollowUpState, "follow_up_state"), default=FollowUpState.PENDING
+    )
+    send_key: Mapped[str] = mapped_column(String(200), unique=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    claimed_at: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+    __table_args__ = (Index("ix_conversations_last_message", "last_message_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"))
+    status: Mapped[ConversationStatus] = mapped_column(
+        _enum(ConversationStatus, "conversation_status"),
+        default=ConversationStatus.BOT,
+    )
+    taken_over_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("admin_users.id", ondelete="SET NULL")
+    )
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_message_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    messages: Mapped[list[Message]] = relationship(
+        back_populates="conversation",
+        cascade="all, delete-orphan",
+        order_by="Message.id",
+    )
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (UniqueConstraint("channel", "direction", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(
+        ForeignKey("conversations.id", ondelete="CASCADE"), index=True
+    )
+    direction: Mapped[Direction] = mapped_column(_enum(Direction, "direction"))
+    channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"))
+    external_id: Mapped[str | None] = mapped_column(String(128))
+    text: Mapped[str] = mapped_column(Text, default="")
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    intent: Mapped[str | None] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(20), default="received")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    conversation: Mapped[Conversation] = relationship(back_populates="messages")
+
+
+# ---------------------------------------------------------------- access
+
+
+class AdminUser(Base):
+    __tablename__ = "admin_users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[AdminRole] = mapped_column(
+        _enum(AdminRole, "admin_role"), default=AdminRole.ADMIN
+    )
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_login_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiKey(Base):
+    """An API key; only a SHA-256 of its secret is stored."""
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
