@@ -1,0 +1,278 @@
+"""Validated input shapes shared by every entry point (API, JSONL import, CLI).
+
+One definition of what a well-formed provider, job or booking request is, so a
+bad field gets the same clear message wherever it comes from.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
+
+from backend.models import Channel
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
+_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"'{value}' is not an IANA time zone such as America/Chicago") from exc
+    return value
+
+
+def _phone(value: str) -> str:
+    cleaned = re.sub(r"[\s().-]", "", value)
+    if not _E164.match(cleaned):
+        raise ValueError("phone must be in E.164 form, e.g. +13125550123")
+    return cleaned
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError("not an email address")
+    return value.lower()
+
+
+def slugify(text: str) -> str:
+    return _SLUG.sub("-", text.lower()).strip("-")
+
+
+TimeZoneName = Annotated[str, AfterValidator(_zone)]
+Phone = Annotated[str, AfterValidator(_phone)]
+Email = Annotated[str, StringConstraints(max_length=254), AfterValidator(_email)]
+NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Interval = tuple[str, str]
+
+
+def minutes_of(hhmm: str) -> int:
+    hours, minutes = hhmm.split(":")
+    return int(hours) * 60 + int(minutes)
+
+
+def check_intervals(intervals: list[Interval]) -> list[list[str]]:
+    """Validate "HH:MM" intervals: each starts before it ends, none overlap."""
+    parsed = []
+    for start, end in intervals:
+        for value in (start, end):
+            if not _HHMM.match(value):
+                raise ValueError(f"'{value}' is not a time of day as HH:MM")
+        if minutes_of(start) >= minutes_of(end):
+            raise ValueError(f"interval {start}-{end} ends before it starts")
+        parsed.append((minutes_of(start), minutes_of(end), start, end))
+    parsed.sort()
+    for before, after in zip(parsed, parsed[1:], strict=False):
+        if after[0] < before[1]:
+            raise ValueError(f"intervals {before[2]}-{before[3]} and {after[2]}-{after[3]} overlap")
+    return [[p[2], p[3]] for p in parsed]
+
+
+class StrictModel(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class ServiceInput(StrictModel):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    category: str | None = None
+    mode: Literal["onsite", "remote"] = "onsite"
+    duration_minutes: int = Field(60, gt=0, le=24 * 60)
+    price_cents: int = Field(0, ge=0, le=10_000_000)
+    currency: Annotated[str, StringConstraints(pattern=r"^[A-Z]{3}$")] = "USD"
+
+
+class ExceptionInput(StrictModel):
+    date: date
+    hours: list[Interval] = Field(default_factory=list)
+    note: str = Field("", max_length=200)
+
+    @field_validator("hours")
+    @classmethod
+    def _valid(cls, value: list[Interval]) -> list[Interval]:
+        check_intervals(value)
+        return value
+
+
+def _check_week(value: dict[str, list[Interval]] | None) -> dict[str, list[list[str]]] | None:
+    if value is None:
+        return None
+    unknown = set(value) - set(WEEKDAYS)
+    if unknown:
+        raise ValueError(f"unknown weekday(s) {sorted(unknown)}; use {', '.join(WEEKDAYS)}")
+    return {day: check_intervals(value[day]) for day in WEEKDAYS if value.get(day)}
+
+
+WeeklyHours = Annotated[dict[str, list[Interval]], AfterValidator(_check_week)]
+
+
+class ProviderFields(BaseModel):
+    """Every field of a provider; the create and update shapes derive from it."""
+
+    model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
+
+    external_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
+    categories: list[NonEmpty] | None = Field(None, min_length=1)
+    description: str | None = Field(None, max_length=5000)
+    services: list[ServiceInput] | None = None
+    city: Annotated[str, StringConstraints(min_length=1, max_length=120)] | None = None
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    radius_km: float | None = Field(None, ge=0, le=20000)
+    timezone: TimeZoneName | None = None
+    hours: WeeklyHours | None = None
+    exceptions: list[ExceptionInput] | None = None
+    phone: Phone | None = None
+    email: Email | None = None
+    rating: float | None = Field(None, ge=0, le=5)
+    review_count: int | None = Field(None, ge=0)
+    languages: list[Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]] | None = None
+    verified: bool | None = None
+    attributes: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _coordinates_in_pairs(self) -> ProviderFields:
+        if (self.lat is None) != (self.lon is None):
+            raise ValueError("give both lat and lon, or neither")
+        return self
+
+    def free_form(self) -> dict[str, Any]:
+        """Unknown top-level keys of an import line: kept as free-form attributes."""
+        merged = dict(self.model_extra or {})
+        merged.update(self.attributes or {})
+        return merged
+
+
+class ProviderCreate(ProviderFields):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    categories: list[NonEmpty] = Field(..., min_length=1)
+
+    @model_validator(mode="after")
+    def _needs_a_place(self) -> ProviderCreate:
+        if self.city is None and self.lat is None:
+            raise ValueError("give a city or lat/lon for the provider's service area")
+        return self
+
+
+class ProviderUpdate(ProviderFields):
+    """A partial update: only the fields given are changed."""
+
+
+class VerifyInput(StrictModel):
+    licence: bool = False
+    insurance: bool = False
+    identity: bool = False
+    notes: str = Field("", max_length=2000)
+    verified_by: str = Field("api", max_length=120)
+    approve: bool = True
+
+
+class TimeWindow(StrictModel):
+    from_: AwareDatetime = Field(..., alias="from")
+    to: AwareDatetime
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> TimeWindow:
+        if self.to <= self.from_:
+            raise ValueError("'to' must be after 'from'")
+        return self
+
+
+class JobCreate(StrictModel):
+    text: Annotated[str, StringConstraints(min_length=3, max_length=2000)]
+    customer_id: int | None = Field(None, gt=0)
+    category: str | None = None
+    address: str | None = Field(None, max_length=300)
+    city: str | None = Field(None, max_length=120)
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    when: TimeWindow | None = None
+    channel: Channel = Channel.API
+
+    @model_validator(mode="after")
+    def _needs_a_place(self) -> JobCreate:
+        if self.city is None and self.lat is None and self.address is None:
+            raise ValueError("give a city, an address or lat/lon for the job")
+        return self
+
+
+class BookingCreate(StrictModel):
+    provider_id: int = Field(..., gt=0)
+    customer_id: int = Field(..., gt=0)
+    start: AwareDatetime
+    end: AwareDatetime | None = None
+    service_id: int | None = Field(None, gt=0)
+    job_id: int | None = Field(None, gt=0)
+    confirm: bool = False
+    channel: Channel = Channel.API
+    notes: str = Field("", max_length=2000)
+
+
+class BookingAction(StrictModel):
+    reason: str = Field("", max_length=300)
+    actor: str = Field("api", max_length=120)
+
+
+class RescheduleInput(BookingAction):
+    start: AwareDatetime
+    end: AwareDatetime | None = None
+
+
+class ReviewCreate(StrictModel):
+    stars: int = Field(..., ge=1, le=5)
+    text: str = Field("", max_length=5000)
+
+
+class IdentityInput(StrictModel):
+    channel: Literal[
+        "sms", "whatsapp", "voice", "messenger", "telegram", "webchat", "alexa", "google"
+    ]
+    external_id: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    display_name: str | None = Field(None, max_length=120)
+    locale: str | None = Field(None, max_length=10)
+    timezone: TimeZoneName | None = None
+
+
+class PhoneLinkStart(StrictModel):
+    phone: Phone
+
+
+class PhoneLinkConfirm(StrictModel):
+    phone: Phone
+    code: Annotated[str, StringConstraints(pattern=r"^\d{6}$")]
+
+
+class AvailabilityQuery(StrictModel):
+    from_: AwareDatetime = Field(..., alias="from")
+    to: AwareDatetime
+    service_id: int | None = Field(None, gt=0)
+    duration_minutes: int | None = Field(None, gt=0, le=24 * 60)
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class AreaAvailabilityQuery(AvailabilityQuery):
+    category: NonEmpty
+    city: str | None = None
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    limit: int = Field(10, ge=1, le=50)

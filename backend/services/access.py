@@ -1,0 +1,90 @@
+"""API keys and admin users."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import generate_password_hash
+
+from backend.db import utcnow
+from backend.models import AdminRole, AdminUser, ApiKey
+from backend.schemas import _email
+from backend.services.errors import Conflict, Invalid, NotFound, Unauthorized
+
+KEY_PREFIX = "bk"
+MIN_PASSWORD_LENGTH = 12
+
+
+def _hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_api_key(session: Session, name: str) -> tuple[ApiKey, str]:
+    """A new key; the plain token is returned once and only its hash is stored."""
+    name = name.strip()
+    if not name or len(name) > 120:
+        raise Invalid("an API key needs a name of 1-120 characters", field="name")
+    prefix = secrets.token_hex(4)
+    secret = secrets.token_urlsafe(32)
+    key = ApiKey(name=name, prefix=prefix, key_hash=_hash_secret(secret))
+    session.add(key)
+    session.flush()
+    return key, f"{KEY_PREFIX}_{prefix}_{secret}"
+
+
+def authenticate_api_key(
+    session: Session, token: str, *, now: datetime | None = None
+) -> ApiKey:
+    """The live key behind ``token``, or :class:`Unauthorized`."""
+    parts = token.split("_", 2)
+    if len(parts) != 3 or parts[0] != KEY_PREFIX:
+        raise Unauthorized("malformed API key")
+    key = session.scalar(select(ApiKey).where(ApiKey.prefix == parts[1]))
+    if key is None or not hmac.compare_digest(key.key_hash, _hash_secret(parts[2])):
+        raise Unauthorized("unknown API key")
+    if key.revoked_at is not None:
+        raise Unauthorized("this API key was revoked")
+    return key
+
+
+def revoke_api_key(session: Session, key_id: int, *, now: datetime | None = None) -> ApiKey:
+    key = session.get(ApiKey, key_id)
+    if key is None:
+        raise NotFound(f"API key {key_id} not found")
+    key.revoked_at = key.revoked_at or now or utcnow()
+    session.flush()
+    return key
+
+
+def create_admin(
+    session: Session, email: str, password: str, role: str = "admin"
+) -> AdminUser:
+    """An admin console user; the password is hashed with scrypt."""
+    try:
+        email = _email(email.strip())
+    except ValueError as exc:
+        raise Invalid(str(exc), field="email") from exc
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(
+            f"the password needs at least {MIN_PASSWORD_LENGTH} characters",
+            field="password",
+        )
+    try:
+        admin_role = AdminRole(role)
+    except ValueError as exc:
+        raise Invalid("role must be admin or support", field="role") from exc
+    if session.scalar(select(AdminUser.id).where(AdminUser.email == email)):
+        raise Conflict(f"an admin with email {email} exists")
+    user = AdminUser(
+        email=email,
+        password_hash=generate_password_hash(password, method="scrypt"),
+        role=admin_role,
+    )
+    session.add(user)
+    session.flush()
+    return user

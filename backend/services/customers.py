@@ -1,0 +1,220 @@
+"""Customers: one record however they reach us, linked across channels by phone."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from backend.db import utcnow
+from backend.models import (
+    Booking,
+    Channel,
+    ChannelIdentity,
+    Conversation,
+    Customer,
+    Job,
+    PhoneVerification,
+    Review,
+)
+from backend.schemas import IdentityInput
+from backend.services.errors import Conflict, Invalid, NotFound
+
+PHONE_CHANNELS = (Channel.SMS, Channel.WHATSAPP, Channel.VOICE)
+MAX_CODE_ATTEMPTS = 5
+
+
+def get_customer(session: Session, customer_id: int) -> Customer:
+    customer = session.get(Customer, customer_id)
+    if customer is None or customer.erased_at is not None:
+        raise NotFound(f"customer {customer_id} not found")
+    return customer
+
+
+def _phone_of(channel: Channel, external_id: str) -> str | None:
+    if channel in PHONE_CHANNELS:
+        return external_id.removeprefix("whatsapp:")
+    return None
+
+
+def find_or_create_by_identity(
+    session: Session, data: IdentityInput
+) -> tuple[Customer, bool]:
+    """The customer behind a channel identity, created on first contact.
+
+    A phone-based identity (SMS, WhatsApp, a call) joins the customer who already
+    has that phone number, so one person texting and calling is one customer.
+    """
+    channel = Channel(data.channel)
+    identity = session.scalar(
+        select(ChannelIdentity).where(
+            ChannelIdentity.channel == channel,
+            ChannelIdentity.external_id == data.external_id,
+        )
+    )
+    if identity is not None:
+        return identity.customer, False
+    phone = _phone_of(channel, data.external_id)
+    customer = None
+    if phone:
+        customer = session.scalar(select(Customer).where(Customer.phone == phone))
+    created = customer is None
+    if customer is None:
+        customer = Customer(
+            display_name=data.display_name,
+            phone=phone,
+            locale=data.locale or "en-US",
+            timezone=data.timezone or "America/New_York",
+        )
+        session.add(customer)
+    customer.identities.append(
+        ChannelIdentity(
+            channel=channel,
+            external_id=data.external_id,
+            verified_at=utcnow() if phone else None,
+        )
+    )
+    session.flush()
+    return customer, created
+
+
+def _code_hash(customer_id: int, phone: str, code: str) -> str:
+    return hashlib.sha256(f"{customer_id}:{phone}:{code}".encode()).hexdigest()
+
+
+@dataclass
+class PhoneLink:
+    verification: PhoneVerification
+    code: str  # to be sent by SMS, never returned to the API caller
+
+
+def start_phone_link(
+    session: Session,
+    customer_id: int,
+    phone: str,
+    *,
+    code_minutes: int = 10,
+    now: datetime | None = None,
+) -> PhoneLink:
+    """Create a six-digit code that proves the customer owns ``phone``."""
+    now = now or utcnow()
+    get_customer(session, customer_id)
+    session.execute(
+        update(PhoneVerification)
+        .where(
+            PhoneVerification.customer_id == customer_id,
+            PhoneVerification.consumed_at.is_(None),
+        )
+        .values(consumed_at=now)
+    )
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    verification = PhoneVerification(
+        customer_id=customer_id,
+        phone=phone,
+        code_hash=_code_hash(customer_id, phone, code),
+        expires_at=now + timedelta(minutes=code_minutes),
+    )
+    session.add(verification)
+    session.flush()
+    return PhoneLink(verification, code)
+
+
+def confirm_phone_link(
+    session: Session,
+    customer_id: int,
+    phone: str,
+    code: str,
+    *,
+    now: datetime | None = None,
+) -> Customer:
+    """Check the code; tie this customer's identities to the phone's owner.
+
+    If someone else already owns the number (they texted us before), this
+    customer is merged into them and the surviving customer is returned.
+    """
+    now = now or utcnow()
+    customer = get_customer(session, customer_id)
+    verification = session.scalar(
+        select(PhoneVerification)
+        .where(
+            PhoneVerification.customer_id == customer_id,
+            PhoneVerification.phone == phone,
+            PhoneVerification.consumed_at.is_(None),
+        )
+        .order_by(PhoneVerification.id.desc())
+    )
+    if verification is None or verification.expires_at <= now:
+        raise Conflict("no code is waiting for that phone; ask for a new one",
+                       code="code_expired")
+    if verification.attempts >= MAX_CODE_ATTEMPTS:
+        raise Conflict("too many wrong codes; ask for a new one", code="too_many_attempts")
+    expected = _code_hash(customer_id, phone, code)
+    if not hmac.compare_digest(expected, verification.code_hash):
+        verification.attempts += 1
+        session.flush()
+        raise Invalid("that code is not right", field="code")
+    verification.consumed_at = now
+    owner = session.scalar(
+        select(Customer).where(Customer.phone == phone, Customer.id != customer.id)
+    )
+    if owner is None:
+        customer.phone = phone
+        _ensure_identity(session, customer, Channel.SMS, phone, now)
+        session.flush()
+        return customer
+    merge_customers(session, source=customer, target=owner)
+    _ensure_identity(session, owner, Channel.SMS, phone, now)
+    session.flush()
+    return owner
+
+
+def _ensure_identity(
+    session: Session, customer: Customer, channel: Channel, external_id: str, now: datetime
+) -> None:
+    exists = session.scalar(
+        select(ChannelIdentity).where(
+            ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id
+        )
+    )
+    if exists is None:
+        customer.identities.append(
+            ChannelIdentity(channel=channel, external_id=external_id, verified_at=now)
+        )
+    else:
+        exists.customer_id = customer.id
+        exists.verified_at = now
+
+
+def merge_customers(session: Session, *, source: Customer, target: Customer) -> None:
+    """Move everything of ``source`` to ``target`` and delete ``source``."""
+    for model in (Booking, Job, Conversation, Review):
+        session.execute(
+            update(model)
+            .where(model.customer_id == source.id)
+            .values(customer_id=target.id)
+            .execution_options(synchronize_session=False)
+        )
+    session.execute(
+        update(ChannelIdentity)
+        .where(ChannelIdentity.customer_id == source.id)
+        .values(customer_id=target.id)
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        update(PhoneVerification)
+        .where(PhoneVerification.customer_id == source.id)
+        .values(customer_id=target.id)
+        .execution_options(synchronize_session=False)
+    )
+    target.display_name = target.display_name or source.display_name
+    target.email = target.email or source.email
+    session.flush()
+    session.expire(source)
+    session.delete(source)
+    session.flush()
+    session.expire(target, ["identities", "bookings"])
