@@ -1,0 +1,80 @@
+"""One JSON error shape for the whole API: ``{"error": {code, message, details}}``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import jsonify
+from pydantic import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from backend.services.errors import (
+    Conflict,
+    DomainError,
+    Invalid,
+    NotFound,
+    Unauthorized,
+)
+
+STATUS_OF: dict[type[DomainError], int] = {
+    NotFound: 404,
+    Conflict: 409,
+    Invalid: 422,
+    Unauthorized: 401,
+}
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "details": {},
+            },
+        }
+    },
+}
+
+
+def error_response(status: int, code: str, message: str, details: Any = None):
+    body = {"error": {"code": code, "message": message, "details": details}}
+    response = jsonify(body)
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="beckon"'
+    return response
+
+
+def validation_details(exc: ValidationError, prefix: str = "") -> list[dict[str, str]]:
+    """Pydantic errors as ``[{"field": "when.from", "message": "..."}]``."""
+    details = []
+    for err in exc.errors(include_url=False):
+        loc = [str(part) for part in err["loc"] if part != "__root__"]
+        field = ".".join(loc).replace("from_", "from") or prefix.rstrip(".") or "body"
+        message = err["msg"].removeprefix("Value error, ")
+        details.append({"field": field, "message": message})
+    return details
+
+
+def handle_domain_error(exc: DomainError):
+    status = next(
+        (code for cls, code in STATUS_OF.items() if isinstance(exc, cls)), 400
+    )
+    return error_response(status, exc.code, exc.message, exc.details)
+
+
+def handle_validation_error(exc: ValidationError):
+    details = validation_details(exc)
+    first = details[0] if details else {"field": "body", "message": "invalid"}
+    return error_response(
+        422, "validation_error", f"{first['field']}: {first['message']}", details
+    )
+
+
+def handle_http_error(exc: HTTPException):
+    code = (exc.name or "error").lower().replace(" ", "_")
+    return error_response(exc.code or 500, code, exc.description or exc.name)

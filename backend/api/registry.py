@@ -1,0 +1,180 @@
+"""Routes declared once, with their input models: Flask rules and OpenAPI from one list."""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, request
+from pydantic import BaseModel, ValidationError
+
+from backend.api.errors import ERROR_SCHEMA, validation_details
+from backend.services.errors import DomainError, Invalid
+
+
+class BadRequest(DomainError):
+    """A body that is not a JSON object at all: 400, where a bad field is 422."""
+
+    code = "bad_request"
+
+
+@dataclass
+class Route:
+    rule: str
+    method: str
+    summary: str
+    view: Callable[..., Any]
+    body: type[BaseModel] | None = None
+    query: type[BaseModel] | None = None
+    status: int = 200
+    auth: bool = True
+    tag: str = "general"
+    responses: dict[int, str] = field(default_factory=dict)
+
+
+ROUTES: list[Route] = []
+
+
+def parse_body(model: type[BaseModel]) -> BaseModel:
+    raw = request.get_data(cache=True)
+    if not raw:
+        payload: Any = {}
+    else:
+        payload = request.get_json(silent=True)
+        if payload is None:
+            raise BadRequest("the body must be JSON (Content-Type: application/json)")
+    if not isinstance(payload, dict):
+        raise BadRequest("the body must be a JSON object")
+    return model.model_validate(payload)
+
+
+def parse_query(model: type[BaseModel]) -> BaseModel:
+    args = {key: value for key, value in request.args.items()}
+    try:
+        return model.model_validate(args)
+    except ValidationError as exc:
+        details = validation_details(exc)
+        first = details[0]
+        raise Invalid(
+            f"{first['field']}: {first['message']}", details=details, code="validation_error"
+        ) from exc
+
+
+def endpoint(
+    bp: Blueprint,
+    rule: str,
+    method: str,
+    summary: str,
+    *,
+    body: type[BaseModel] | None = None,
+    query: type[BaseModel] | None = None,
+    status: int = 200,
+    auth: bool = True,
+    tag: str = "general",
+    responses: dict[int, str] | None = None,
+):
+    """Register a view on ``bp`` and describe it for the OpenAPI document.
+
+    The view receives ``body=`` and/or ``query=`` as validated models.
+    """
+
+    def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def wrapper(**kwargs: Any) -> Any:
+            if body is not None:
+                kwargs["body"] = parse_body(body)
+            if query is not None:
+                kwargs["query"] = parse_query(query)
+            return view(**kwargs)
+
+        wrapper.beckon_auth = auth  # type: ignore[attr-defined]
+        bp.add_url_rule(rule, view.__name__, wrapper, methods=[method])
+        ROUTES.append(
+            Route(rule, method, summary, wrapper, body, query, status, auth, tag,
+                  responses or {})
+        )
+        return wrapper
+
+    return decorate
+
+
+_CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
+
+
+def openapi_path(prefix: str, rule: str) -> str:
+    return prefix + _CONVERTER.sub(r"{\2}", rule)
+
+
+def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
+    schema = model.model_json_schema(by_alias=True)
+    required = set(schema.get("required", []))
+    return [
+        {"name": name, "in": "query", "required": name in required, "schema": prop}
+        for name, prop in schema.get("properties", {}).items()
+    ]
+
+
+def openapi_document(prefix: str, title: str, version: str) -> dict[str, Any]:
+    """The OpenAPI 3.1 description of every registered route."""
+    paths: dict[str, dict[str, Any]] = {}
+    schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    for route in ROUTES:
+        path = openapi_path(prefix, route.rule)
+        operation: dict[str, Any] = {
+            "summary": route.summary,
+            "operationId": route.view.__name__,
+            "tags": [route.tag],
+            "responses": {
+                str(route.status): {"description": "success",
+                                    "content": {"application/json": {"schema": {}}}},
+            },
+        }
+        params = [
+            {"name": name, "in": "path", "required": True,
+             "schema": {"type": "integer" if conv == "int" else "string"}}
+            for conv, name in _CONVERTER.findall(route.rule)
+        ]
+        if route.query is not None:
+            params += _query_parameters(route.query)
+        if params:
+            operation["parameters"] = params
+        if route.body is not None:
+            name = route.body.__name__
+            schema = route.body.model_json_schema(
+                by_alias=True, ref_template="#/components/schemas/{model}"
+            )
+            for def_name, definition in schema.pop("$defs", {}).items():
+                schemas[def_name] = definition
+            schemas[name] = schema
+            operation["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {
+                    "schema": {"$ref": f"#/components/schemas/{name}"}}},
+            }
+        error_codes = {401: "missing or bad API key"} if route.auth else {}
+        if route.body is not None:
+            error_codes[400] = "the body is not a JSON object"
+        if route.body is not None or route.query is not None:
+            error_codes[422] = "a field is invalid"
+        error_codes.update(route.responses)
+        for code, description in error_codes.items():
+            operation["responses"][str(code)] = {
+                "description": description,
+                "content": {"application/json": {
+                    "schema": {"$ref": "#/components/schemas/Error"}}},
+            }
+        if route.auth:
+            operation["security"] = [{"bearer": []}]
+        paths.setdefault(path, {})[route.method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": title, "version": version},
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }

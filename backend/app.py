@@ -1,0 +1,43 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+
+from backend.config import Config
+from backend.extensions import LogNotifier, db
+from backend.services.rules import BookingRules
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the Beckon web app; ``config`` defaults to the environment's."""
+    config = config or Config.from_env()
+    config.DATA_DIR.mkdir(parents=True, exist_ok=True)
+    app = Flask(__name__)
+    app.config.from_object(config)
+    app.config["DATABASE_URL"] = config.DATABASE_URL
+    app.config["SECRET_KEY"] = config.SECRET_KEY
+    app.config["BECKON"] = config
+    app.config["JSON_SORT_KEYS"] = False
+    app.extensions["beckon.rules"] = BookingRules.from_config(config)
+    app.extensions["beckon.notifier"] = LogNotifier()
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+
+    db.init_app(app)
+
+    from backend.api import api_bp
+
+    app.register_blueprint(api_bp)
+
+    @app.get("/healthz")
+    def healthz():
+        from sqlalchemy import text
+
+        db.session.execute(text("SELECT 1"))
+        return jsonify(status="ok")
+
+    return app

@@ -1,0 +1,251 @@
+"""The ``beckon`` command line."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+from flask import Flask
+
+from backend.config import Config, ConfigError
+
+
+@contextmanager
+def app_context() -> Iterator[Flask]:
+    """The app, with a pushed context, for one command."""
+    from backend.app import create_app
+    from backend.extensions import db
+
+    try:
+        app = create_app(Config.from_env())
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
+    with app.app_context():
+        yield app
+    db.dispose(app)
+
+
+def _session():
+    from backend.extensions import db
+
+    return db.session
+
+
+def _fail_on_domain_error(func):
+    """Show a service's error as a one-line message and exit 1, never a traceback."""
+    import functools
+
+    from backend.services.errors import DomainError
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except DomainError as exc:
+            raise click.ClickException(exc.message) from exc
+
+    return wrapper
+
+
+@click.group()
+def main() -> None:
+    """Beckon: a conversational and voice-first marketplace backend."""
+
+
+# ---------------------------------------------------------------- db
+
+
+@main.group()
+def db() -> None:
+    """The database schema."""
+
+
+@db.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION."""
+    from backend.migrate import current, upgrade
+
+    config = Config.from_env()
+    config.DATA_DIR.mkdir(parents=True, exist_ok=True)
+    upgrade(config.DATABASE_URL, revision)
+    click.echo(f"database at revision {current(config.DATABASE_URL)}")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Show the database's revision."""
+    from backend.migrate import current
+
+    click.echo(current(Config.from_env().DATABASE_URL) or "empty (run: beckon db upgrade)")
+
+
+# ---------------------------------------------------------------- seed
+
+
+@main.group()
+def seed() -> None:
+    """Fill the database with example data."""
+
+
+@seed.command("demo")
+@click.option("--providers", "provider_count", default=360, show_default=True,
+              type=click.IntRange(1, 100_000))
+@click.option("--if-empty", is_flag=True, help="Do nothing if providers exist.")
+@_fail_on_domain_error
+def seed_demo(provider_count: int, if_empty: bool) -> None:
+    """A realistic demo marketplace: trades and readers in US cities."""
+    from backend.seed import seed_demo as run_seed
+
+    with app_context() as app:
+        report = run_seed(_session(), app.extensions["beckon.rules"],
+                          provider_count=provider_count, if_empty=if_empty)
+        _session().commit()
+    click.echo(report)
+
+
+# ---------------------------------------------------------------- providers
+
+
+@main.group()
+def providers() -> None:
+    """Providers."""
+
+
+@providers.command("import")
+@click.argument("file", type=click.File("r", encoding="utf-8"))
+@click.option("--skip-invalid", is_flag=True,
+              help="Import the good lines even if some are bad.")
+def providers_import(file, skip_invalid: bool) -> None:
+    """Import providers from a JSONL FILE (see README); known external_ids update."""
+    from backend.services.providers import ensure_default_categories, import_providers
+
+    with app_context():
+        session = _session()
+        ensure_default_categories(session)
+        report = import_providers(session, file, skip_invalid=skip_invalid)
+        if report.applied:
+            session.commit()
+    for err in report.errors:
+        where = f"line {err['line']}"
+        if err.get("field"):
+            where += f", {err['field']}"
+        click.echo(f"{where}: {err['message']}", err=True)
+    if not report.applied:
+        raise click.ClickException(
+            f"{len(report.errors)} bad line(s); nothing was imported "
+            "(fix them, or use --skip-invalid)"
+        )
+    click.echo(f"created {report.created}, updated {report.updated}, "
+               f"skipped {len(report.errors)}")
+
+
+# ---------------------------------------------------------------- access
+
+
+@main.group("api-key")
+def api_key() -> None:
+    """API keys for /api/v1."""
+
+
+@api_key.command("create")
+@click.argument("name")
+@_fail_on_domain_error
+def api_key_create(name: str) -> None:
+    """Create a key called NAME and print it (shown only this once)."""
+    from backend.services.access import create_api_key
+
+    with app_context():
+        key, token = create_api_key(_session(), name)
+        _session().commit()
+    click.echo(token)
+    click.echo(f"key {key.id} '{key.name}' created; store it now, it is not shown again",
+               err=True)
+
+
+@api_key.command("revoke")
+@click.argument("key_id", type=int)
+@_fail_on_domain_error
+def api_key_revoke(key_id: int) -> None:
+    """Revoke key KEY_ID."""
+    from backend.services.access import revoke_api_key
+
+    with app_context():
+        revoke_api_key(_session(), key_id)
+        _session().commit()
+    click.echo(f"key {key_id} revoked")
+
+
+@api_key.command("list")
+def api_key_list() -> None:
+    """List keys (never their secrets)."""
+    from sqlalchemy import select
+
+    from backend.models import ApiKey
+
+    with app_context():
+        for key in _session().scalars(select(ApiKey).order_by(ApiKey.id)):
+            state = "revoked" if key.revoked_at else "active"
+            click.echo(f"{key.id}\t{key.prefix}\t{state}\t{key.name}")
+
+
+@main.group()
+def admin() -> None:
+    """Admin console users."""
+
+
+@admin.command("create")
+@click.option("--email", prompt=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--role", type=click.Choice(["admin", "support"]), default="admin",
+              show_default=True)
+@_fail_on_domain_error
+def admin_create(email: str, password: str, role: str) -> None:
+    """Create an admin console user."""
+    from backend.services.access import create_admin
+
+    with app_context():
+        user = create_admin(_session(), email, password, role)
+        _session().commit()
+    click.echo(f"admin {user.email} ({user.role.value}) created")
+
+
+# ---------------------------------------------------------------- run
+
+
+@main.command()
+@click.option("--host", default=lambda: os.environ.get("BECKON_HOST", "127.0.0.1"),
+              show_default="127.0.0.1")
+@click.option("--port", default=lambda: int(os.environ.get("BECKON_PORT", "8000")),
+              type=int, show_default="8000")
+@click.option("--workers", default=1, show_default=True, type=int)
+def run(host: str, port: int, workers: int) -> None:
+    """Serve Beckon (migrating the database first)."""
+    from backend.migrate import upgrade
+
+    config = Config.from_env()
+    config.DATA_DIR.mkdir(parents=True, exist_ok=True)
+    upgrade(config.DATABASE_URL)
+    if not os.environ.get("SECRET_KEY"):
+        # Workers must share one secret; keep a generated one under the data dir.
+        secret_file = Path(config.DATA_DIR) / "secret_key"
+        if not secret_file.exists():
+            secret_file.write_text(config.SECRET_KEY)
+            secret_file.chmod(0o600)
+        os.environ["SECRET_KEY"] = secret_file.read_text().strip()
+    click.echo(f"Beckon on http://{host}:{port}  (API: /api/v1, health: /healthz)")
+    os.execvp(
+        sys.executable,
+        [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
+         "--workers", str(workers), "--threads", "4", "--access-logfile", "-",
+         "backend.app:create_app()"],
+    )
+
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""Extensions, created unbound here and bound to an app with ``init_app``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import Flask, g
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.db import make_engine, make_session_factory
+
+log = logging.getLogger("beckon")
+
+
+class Database:
+    """One engine per app; one session per app context (request, CLI command, task)."""
+
+    def __init__(self) -> None:
+        self._engines: dict[int, tuple[Engine, sessionmaker[Session]]] = {}
+
+    def init_app(self, app: Flask) -> None:
+        engine = make_engine(app.config["DATABASE_URL"])
+        self._engines[id(app)] = (engine, make_session_factory(engine))
+        app.extensions["beckon.db"] = self
+        app.teardown_appcontext(self._remove_session)
+
+    def _pair(self) -> tuple[Engine, sessionmaker[Session]]:
+        from flask import current_app
+
+        return self._engines[id(current_app._get_current_object())]
+
+    @property
+    def engine(self) -> Engine:
+        return self._pair()[0]
+
+    @property
+    def session_factory(self) -> sessionmaker[Session]:
+        return self._pair()[1]
+
+    @property
+    def session(self) -> Session:
+        """The session of the current app context, created on first use."""
+        if "db_session" not in g:
+            g.db_session = self.session_factory()
+        return g.db_session
+
+    def _remove_session(self, exc: BaseException | None) -> None:
+        session = g.pop("db_session", None)
+        if session is not None:
+            if exc is not None:
+                session.rollback()
+            session.close()
+
+    def dispose(self, app: Flask) -> None:
+        pair = self._engines.pop(id(app), None)
+        if pair:
+            pair[0].dispose()
+
+
+class LogNotifier:
+    """The embedded default notifier: logs what would be sent and remembers it."""
+
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    def send_sms(self, to: str, body: str) -> None:
+        self.sent.append({"channel": "sms", "to": to, "body": body})
+        log.info("SMS to %s (log only, no credentials configured): %s", to, body)
+
+
+db = Database()
