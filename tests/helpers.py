@@ -1,0 +1,60 @@
+"""Builders of realistic test data, through the same services the app uses."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from backend.schemas import IdentityInput, ProviderCreate
+from backend.services.customers import find_or_create_by_identity
+from backend.services.providers import create_provider
+
+CHICAGO = ZoneInfo("America/Chicago")
+EVERY_DAY_9_TO_5 = {day: [["09:00", "17:00"]] for day in
+                    ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+
+
+def provider_payload(**overrides: Any) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "external_id": "p-1",
+        "name": "Reyes Plumbing",
+        "categories": ["plumbing"],
+        "description": "Licensed plumber: leaks, burst pipes, water heaters.",
+        "services": [{"name": "Leak repair", "mode": "onsite",
+                      "duration_minutes": 60, "price_cents": 15000}],
+        "city": "Chicago",
+        "radius_km": 30,
+        "timezone": "America/Chicago",
+        "hours": EVERY_DAY_9_TO_5,
+        "phone": "+13125550101",
+        "rating": 4.8,
+        "review_count": 120,
+        "languages": ["en", "es"],
+        "verified": True,
+    }
+    payload.update(overrides)
+    return payload
+
+
+def make_provider(session, **overrides: Any):
+    provider = create_provider(session, ProviderCreate.model_validate(provider_payload(**overrides)))
+    session.commit()
+    return provider
+
+
+def make_customer(session, phone: str = "+13125550199"):
+    customer, _ = find_or_create_by_identity(
+        session, IdentityInput(channel="sms", external_id=phone)
+    )
+    session.commit()
+    return customer
+
+
+def local(day: date, hour: int, minute: int = 0, zone: ZoneInfo = CHICAGO) -> datetime:
+    """An aware instant at a wall-clock time in ``zone``."""
+    return datetime.combine(day, time(hour, minute), zone)
+
+
+def days_ahead(n: int, zone: ZoneInfo = CHICAGO) -> date:
+    return datetime.now(zone).date() + timedelta(days=n)
