@@ -68,7 +68,7 @@ def minutes_of(hhmm: str) -> int:
     return int(hours) * 60 + int(minutes)
 
 
-def check_intervals(intervals: list[Interval]) -> list[list[str]]:
+def check_intervals(intervals: list[Interval]) -> list[Interval]:
     """Validate "HH:MM" intervals: each starts before it ends, none overlap."""
     parsed = []
     for start, end in intervals:
@@ -82,7 +82,7 @@ def check_intervals(intervals: list[Interval]) -> list[list[str]]:
     for before, after in zip(parsed, parsed[1:], strict=False):
         if after[0] < before[1]:
             raise ValueError(f"intervals {before[2]}-{before[3]} and {after[2]}-{after[3]} overlap")
-    return [[p[2], p[3]] for p in parsed]
+    return [(p[2], p[3]) for p in parsed]
 
 
 class StrictModel(BaseModel):
@@ -110,7 +110,9 @@ class ExceptionInput(StrictModel):
         return value
 
 
-def _check_week(value: dict[str, list[Interval]] | None) -> dict[str, list[list[str]]] | None:
+def _check_week(
+    value: dict[str, list[Interval]] | None,
+) -> dict[str, list[Interval]] | None:
     if value is None:
         return None
     unknown = set(value) - set(WEEKDAYS)

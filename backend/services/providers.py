@@ -116,6 +116,9 @@ def _apply(session: Session, provider: Provider, data: ProviderFields) -> None:
     if data.services is not None:
         _replace_services(session, provider, data)
     if data.exceptions is not None:
+        # Old rows must be gone before new ones for the same days are inserted.
+        provider.exceptions.clear()
+        session.flush()
         provider.exceptions = [
             WorkingException(day=e.date, intervals=[list(i) for i in e.hours], note=e.note)
             for e in data.exceptions

@@ -1,0 +1,125 @@
+"""The JSONL import and the beckon CLI, run as a user runs them."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from backend.cli import main
+from backend.models import AdminUser, ApiKey, Booking, BookingStatus, Provider, Review
+from tests.helpers import provider_payload
+
+
+class Cli:
+    """Runs ``beckon`` as a separate user of the database would.
+
+    The test's own session ends its transaction first: on SQLite every
+    transaction holds the write lock, and a CLI run is another connection.
+    """
+
+    def __init__(self, session):
+        self.session = session
+        self.runner = CliRunner()
+
+    def invoke(self, _main, args):
+        self.session.rollback()
+        return self.runner.invoke(_main, args)
+
+
+@pytest.fixture
+def cli_env(config, monkeypatch, db):
+    monkeypatch.setenv("DATABASE_URL", config.DATABASE_URL)
+    monkeypatch.setenv("BECKON_DATA_DIR", str(config.DATA_DIR))
+    return Cli(db)
+
+
+def _write(tmp_path, records, name="providers.jsonl"):
+    path = tmp_path / name
+    path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in records))
+    return path
+
+
+def test_import_creates_then_updates_by_external_id(cli_env, tmp_path, db):
+    first = _write(tmp_path, [provider_payload(external_id="a"),
+                              provider_payload(external_id="b", name="Other Co")])
+    result = cli_env.invoke(main, ["providers", "import", str(first)])
+    assert result.exit_code == 0, result.output
+    assert "created 2, updated 0" in result.output
+    again = _write(tmp_path, [provider_payload(external_id="a", name="Renamed",
+                                               rating=4.1)], "again.jsonl")
+    result = cli_env.invoke(main, ["providers", "import", str(again)])
+    assert "created 0, updated 1" in result.output
+    db.expire_all()
+    renamed = db.scalar(select(Provider).where(Provider.external_id == "a"))
+    assert renamed.name == "Renamed" and renamed.rating == 4.1
+    assert db.scalar(select(func.count(Provider.id))) == 2
+
+
+def test_a_bad_line_imports_nothing_and_names_the_line(cli_env, tmp_path, db):
+    path = _write(tmp_path, [
+        provider_payload(external_id="ok"),
+        "{not json",
+        provider_payload(external_id="bad-tz", timezone="Nowhere/City"),
+        {k: v for k, v in provider_payload(external_id="no-name").items() if k != "name"},
+        provider_payload(external_id="ok"),
+    ])
+    result = cli_env.invoke(main, ["providers", "import", str(path)])
+    assert result.exit_code == 1
+    assert "line 2: not JSON" in result.output
+    assert "line 3, timezone:" in result.output
+    assert "line 4, name:" in result.output
+    assert "line 5, external_id: external_id repeats line 1" in result.output
+    assert "nothing was imported" in result.output
+    assert db.scalar(select(func.count(Provider.id))) == 0
+    result = cli_env.invoke(main, ["providers", "import", "--skip-invalid", str(path)])
+    assert result.exit_code == 0 and "created 1" in result.output
+
+
+def test_import_of_an_unknown_city_names_it(cli_env, tmp_path, db):
+    path = _write(tmp_path, [provider_payload(external_id="x", city="Xyzzyville")])
+    result = cli_env.invoke(main, ["providers", "import", str(path)])
+    assert result.exit_code == 1
+    assert "Xyzzyville" in result.output
+    assert db.scalar(select(func.count(Provider.id))) == 0
+
+
+def test_api_key_create_prints_a_working_key(cli_env, client, db):
+    result = cli_env.invoke(main, ["api-key", "create", "rasa-actions"])
+    assert result.exit_code == 0
+    token = result.stdout.strip().splitlines()[0]
+    assert token.startswith("bk_")
+    response = client.get("/api/v1/categories", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    assert db.scalar(select(ApiKey.name)) == "rasa-actions"
+    listed = cli_env.invoke(main, ["api-key", "list"])
+    assert "rasa-actions" in listed.output and token not in listed.output
+
+
+def test_admin_create_validates_and_hashes(cli_env, db):
+    short = cli_env.invoke(main, ["admin", "create", "--email", "ops@beckon.test",
+                                  "--password", "short"])
+    assert short.exit_code == 1 and "at least 12 characters" in short.output
+    ok = cli_env.invoke(main, ["admin", "create", "--email", "Ops@Beckon.test",
+                               "--password", "correct horse battery"])
+    assert ok.exit_code == 0, ok.output
+    user = db.scalar(select(AdminUser))
+    assert user.email == "ops@beckon.test"
+    assert user.password_hash.startswith("scrypt:")
+    dup = cli_env.invoke(main, ["admin", "create", "--email", "ops@beckon.test",
+                                "--password", "correct horse battery"])
+    assert dup.exit_code == 1 and "exists" in dup.output
+
+
+@pytest.mark.slow
+def test_seed_demo_builds_a_marketplace_through_the_services(cli_env, db):
+    result = cli_env.invoke(main, ["seed", "demo"])
+    assert result.exit_code == 0, result.output
+    assert db.scalar(select(func.count(Provider.id))) >= 300
+    cities = db.scalars(select(Provider.city).distinct()).all()
+    assert len(cities) >= 5
+    statuses = set(db.scalars(select(Booking.status).distinct()))
+    assert {BookingStatus.CONFIRMED, BookingStatus.REVIEWED} <= statuses
+    assert db.scalar(select(func.count(Review.id))) > 10
+    again = cli_env.invoke(main, ["seed", "demo", "--if-empty"])
+    assert "nothing done" in again.output

@@ -1,0 +1,30 @@
+import pytest
+
+from backend.config import Config, ConfigError
+
+
+def test_embedded_defaults_live_in_the_data_dir(tmp_path, monkeypatch):
+    for name in ("DATABASE_URL", "CELERY_BROKER_URL", "SECRET_KEY", "BECKON_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("BECKON_DATA_DIR", str(tmp_path))
+    config = Config.from_env()
+    assert config.DATABASE_URL == f"sqlite:///{tmp_path}/beckon.sqlite3"
+    assert config.CELERY_BROKER_URL.startswith("sqla+sqlite:///")
+    assert len(config.SECRET_KEY) == 64
+
+
+def test_production_refuses_to_start_without_secrets(monkeypatch):
+    monkeypatch.setenv("BECKON_ENV", "production")
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    with pytest.raises(ConfigError, match="SECRET_KEY, DATABASE_URL"):
+        Config.from_env()
+
+
+def test_bad_numbers_and_unknown_overrides_are_errors(monkeypatch):
+    monkeypatch.setenv("BECKON_SLOT_STEP_MINUTES", "half an hour")
+    with pytest.raises(ConfigError, match="BECKON_SLOT_STEP_MINUTES"):
+        Config.from_env()
+    monkeypatch.delenv("BECKON_SLOT_STEP_MINUTES")
+    with pytest.raises(ConfigError, match="unknown setting"):
+        Config.from_env(NOPE=1)
