@@ -81,7 +81,9 @@ def db_current() -> None:
     """Show the database's revision."""
     from backend.migrate import current
 
-    click.echo(current(Config.from_env().DATABASE_URL) or "empty (run: beckon db upgrade)")
+    click.echo(
+        current(Config.from_env().DATABASE_URL) or "empty (run: beckon db upgrade)"
+    )
 
 
 # ---------------------------------------------------------------- seed
@@ -93,8 +95,13 @@ def seed() -> None:
 
 
 @seed.command("demo")
-@click.option("--providers", "provider_count", default=360, show_default=True,
-              type=click.IntRange(1, 100_000))
+@click.option(
+    "--providers",
+    "provider_count",
+    default=360,
+    show_default=True,
+    type=click.IntRange(1, 100_000),
+)
 @click.option("--if-empty", is_flag=True, help="Do nothing if providers exist.")
 @_fail_on_domain_error
 def seed_demo(provider_count: int, if_empty: bool) -> None:
@@ -102,8 +109,12 @@ def seed_demo(provider_count: int, if_empty: bool) -> None:
     from backend.seed import seed_demo as run_seed
 
     with app_context() as app:
-        report = run_seed(_session(), app.extensions["beckon.rules"],
-                          provider_count=provider_count, if_empty=if_empty)
+        report = run_seed(
+            _session(),
+            app.extensions["beckon.rules"],
+            provider_count=provider_count,
+            if_empty=if_empty,
+        )
         _session().commit()
     click.echo(report)
 
@@ -118,8 +129,9 @@ def providers() -> None:
 
 @providers.command("import")
 @click.argument("file", type=click.File("r", encoding="utf-8"))
-@click.option("--skip-invalid", is_flag=True,
-              help="Import the good lines even if some are bad.")
+@click.option(
+    "--skip-invalid", is_flag=True, help="Import the good lines even if some are bad."
+)
 def providers_import(file, skip_invalid: bool) -> None:
     """Import providers from a JSONL FILE (see README); known external_ids update."""
     from backend.services.providers import ensure_default_categories, import_providers
@@ -140,8 +152,10 @@ def providers_import(file, skip_invalid: bool) -> None:
             f"{len(report.errors)} bad line(s); nothing was imported "
             "(fix them, or use --skip-invalid)"
         )
-    click.echo(f"created {report.created}, updated {report.updated}, "
-               f"skipped {len(report.errors)}")
+    click.echo(
+        f"created {report.created}, updated {report.updated}, "
+        f"skipped {len(report.errors)}"
+    )
 
 
 # ---------------------------------------------------------------- access
@@ -163,8 +177,10 @@ def api_key_create(name: str) -> None:
         key, token = create_api_key(_session(), name)
         _session().commit()
     click.echo(token)
-    click.echo(f"key {key.id} '{key.name}' created; store it now, it is not shown again",
-               err=True)
+    click.echo(
+        f"key {key.id} '{key.name}' created; store it now, it is not shown again",
+        err=True,
+    )
 
 
 @api_key.command("revoke")
@@ -201,8 +217,12 @@ def admin() -> None:
 @admin.command("create")
 @click.option("--email", prompt=True)
 @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
-@click.option("--role", type=click.Choice(["admin", "support"]), default="admin",
-              show_default=True)
+@click.option(
+    "--role",
+    type=click.Choice(["admin", "support"]),
+    default="admin",
+    show_default=True,
+)
 @_fail_on_domain_error
 def admin_create(email: str, password: str, role: str) -> None:
     """Create an admin console user."""
@@ -218,10 +238,17 @@ def admin_create(email: str, password: str, role: str) -> None:
 
 
 @main.command()
-@click.option("--host", default=lambda: os.environ.get("BECKON_HOST", "127.0.0.1"),
-              show_default="127.0.0.1")
-@click.option("--port", default=lambda: int(os.environ.get("BECKON_PORT", "8000")),
-              type=int, show_default="8000")
+@click.option(
+    "--host",
+    default=lambda: os.environ.get("BECKON_HOST", "127.0.0.1"),
+    show_default="127.0.0.1",
+)
+@click.option(
+    "--port",
+    default=lambda: int(os.environ.get("BECKON_PORT", "8000")),
+    type=int,
+    show_default="8000",
+)
 @click.option("--workers", default=1, show_default=True, type=int)
 def run(host: str, port: int, workers: int) -> None:
     """Serve Beckon (migrating the database first)."""
@@ -240,11 +267,21 @@ def run(host: str, port: int, workers: int) -> None:
     click.echo(f"Beckon on http://{host}:{port}  (API: /api/v1, health: /healthz)")
     os.execvp(
         sys.executable,
-        [sys.executable, "-m", "gunicorn", "--bind", f"{host}:{port}",
-         "--workers", str(workers), "--threads", "4", "--access-logfile", "-",
-         "backend.app:create_app()"],
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--bind",
+            f"{host}:{port}",
+            "--workers",
+            str(workers),
+            "--threads",
+            "4",
+            "--access-logfile",
+            "-",
+            "backend.app:create_app()",
+        ],
     )
-
 
 
 if __name__ == "__main__":

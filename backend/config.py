@@ -52,7 +52,7 @@ class Config:
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Config:
-        """Read every setting from ``BECKON_*``/well-known variables, then apply overrides."""
+        """Read every setting from the environment, then apply ``overrides``."""
         data_dir = Path(os.environ.get("BECKON_DATA_DIR", "var")).resolve()
         cfg = cls(
             ENV=os.environ.get("BECKON_ENV", "development"),
@@ -88,9 +88,13 @@ class Config:
         if not self.SECRET_KEY:
             self.SECRET_KEY = secrets.token_hex(32)
         if not self.CELERY_BROKER_URL:
-            self.CELERY_BROKER_URL = f"sqla+sqlite:///{self.DATA_DIR / 'broker.sqlite3'}"
+            self.CELERY_BROKER_URL = (
+                f"sqla+sqlite:///{self.DATA_DIR / 'broker.sqlite3'}"
+            )
         if not self.CELERY_RESULT_BACKEND:
-            self.CELERY_RESULT_BACKEND = f"db+sqlite:///{self.DATA_DIR / 'results.sqlite3'}"
+            self.CELERY_RESULT_BACKEND = (
+                f"db+sqlite:///{self.DATA_DIR / 'results.sqlite3'}"
+            )
 
     @property
     def is_sqlite(self) -> bool:

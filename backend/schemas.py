@@ -35,7 +35,9 @@ def _zone(value: str) -> str:
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"'{value}' is not an IANA time zone such as America/Chicago") from exc
+        raise ValueError(
+            f"'{value}' is not an IANA time zone such as America/Chicago"
+        ) from exc
     return value
 
 
@@ -81,7 +83,9 @@ def check_intervals(intervals: list[Interval]) -> list[Interval]:
     parsed.sort()
     for before, after in zip(parsed, parsed[1:], strict=False):
         if after[0] < before[1]:
-            raise ValueError(f"intervals {before[2]}-{before[3]} and {after[2]}-{after[3]} overlap")
+            raise ValueError(
+                f"intervals {before[2]}-{before[3]} and {after[2]}-{after[3]} overlap"
+            )
     return [(p[2], p[3]) for p in parsed]
 
 
@@ -117,7 +121,9 @@ def _check_week(
         return None
     unknown = set(value) - set(WEEKDAYS)
     if unknown:
-        raise ValueError(f"unknown weekday(s) {sorted(unknown)}; use {', '.join(WEEKDAYS)}")
+        raise ValueError(
+            f"unknown weekday(s) {sorted(unknown)}; use {', '.join(WEEKDAYS)}"
+        )
     return {day: check_intervals(value[day]) for day in WEEKDAYS if value.get(day)}
 
 
@@ -129,7 +135,9 @@ class ProviderFields(BaseModel):
 
     model_config = ConfigDict(extra="allow", str_strip_whitespace=True)
 
-    external_id: Annotated[str, StringConstraints(min_length=1, max_length=128)] | None = None
+    external_id: (
+        Annotated[str, StringConstraints(min_length=1, max_length=128)] | None
+    ) = None
     name: Annotated[str, StringConstraints(min_length=1, max_length=200)] | None = None
     categories: list[NonEmpty] | None = Field(None, min_length=1)
     description: str | None = Field(None, max_length=5000)
@@ -145,7 +153,9 @@ class ProviderFields(BaseModel):
     email: Email | None = None
     rating: float | None = Field(None, ge=0, le=5)
     review_count: int | None = Field(None, ge=0)
-    languages: list[Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]] | None = None
+    languages: (
+        list[Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]] | None
+    ) = None
     verified: bool | None = None
     attributes: dict[str, Any] | None = None
 
@@ -246,7 +256,14 @@ class ReviewCreate(StrictModel):
 
 class IdentityInput(StrictModel):
     channel: Literal[
-        "sms", "whatsapp", "voice", "messenger", "telegram", "webchat", "alexa", "google"
+        "sms",
+        "whatsapp",
+        "voice",
+        "messenger",
+        "telegram",
+        "webchat",
+        "alexa",
+        "google",
     ]
     external_id: Annotated[str, StringConstraints(min_length=1, max_length=255)]
     display_name: str | None = Field(None, max_length=120)

@@ -19,7 +19,13 @@ from sqlalchemy.orm import Session
 from backend.db import utcnow
 from backend.demo import demo_customer_records, demo_job_requests, demo_provider_records
 from backend.models import Customer, Provider
-from backend.schemas import BookingCreate, IdentityInput, JobCreate, ReviewCreate, TimeWindow
+from backend.schemas import (
+    BookingCreate,
+    IdentityInput,
+    JobCreate,
+    ReviewCreate,
+    TimeWindow,
+)
 from backend.services import availability, bookings, jobs, reviews
 from backend.services.customers import find_or_create_by_identity
 from backend.services.errors import Conflict, DomainError
@@ -32,8 +38,12 @@ from backend.services.providers import (
 from backend.services.rules import BookingRules
 
 REVIEW_TEXTS = {
-    5: ["Fantastic, on time and tidy.", "Exactly what I needed. Would book again.",
-        "Fixed it in no time, great price.", "So insightful, thank you!"],
+    5: [
+        "Fantastic, on time and tidy.",
+        "Exactly what I needed. Would book again.",
+        "Fixed it in no time, great price.",
+        "So insightful, thank you!",
+    ],
     4: ["Good work, a little late.", "Solid job, fair price.", "Helpful and kind."],
     3: ["Did the job but communication could be better.", "It was okay."],
     2: ["Had to call twice to get it sorted."],
@@ -77,11 +87,16 @@ def seed_demo(
     if if_empty and session.scalar(select(func.count(Provider.id))):
         report.skipped = True
         return report
-    lines = (json.dumps(record) for record in demo_provider_records(provider_count, seed))
+    lines = (
+        json.dumps(record) for record in demo_provider_records(provider_count, seed)
+    )
     imported = import_providers(session, lines)
     if not imported.applied:
         raise DomainError(f"demo providers did not import: {imported.errors[:3]}")
-    report.providers_created, report.providers_updated = imported.created, imported.updated
+    report.providers_created, report.providers_updated = (
+        imported.created,
+        imported.updated,
+    )
 
     customers = []
     for record in demo_customer_records(customer_count, seed):
@@ -116,18 +131,30 @@ def seed_demo(
 
 def _book_upcoming(session, rules, rng, customer: Customer, request, now) -> bool:
     start = (now + timedelta(days=rng.randint(1, 6))).replace(
-        hour=0, minute=0, second=0, microsecond=0)
+        hour=0, minute=0, second=0, microsecond=0
+    )
     window = TimeWindow.model_validate({"from": start, "to": start + timedelta(days=1)})
     job = jobs.create_job(
         session,
-        JobCreate(text=request["text"], customer_id=customer.id,
-                  category=request["category"], city=request["city"], when=window,
-                  channel=rng.choice(["sms", "webchat", "alexa", "messenger"])),
+        JobCreate(
+            text=request["text"],
+            customer_id=customer.id,
+            category=request["category"],
+            city=request["city"],
+            when=window,
+            channel=rng.choice(["sms", "webchat", "alexa", "messenger"]),
+        ),
         now=now,
     )
     found = availability.free_slots_near(
-        session, request["category"], place_from(request["city"]),
-        window.from_, window.to, rules, limit=3, now=now,
+        session,
+        request["category"],
+        place_from(request["city"]),
+        window.from_,
+        window.to,
+        rules,
+        limit=3,
+        now=now,
     )
     if not found:
         return False
@@ -135,10 +162,16 @@ def _book_upcoming(session, rules, rng, customer: Customer, request, now) -> boo
     try:
         bookings.create_booking(
             session,
-            BookingCreate(provider_id=choice.provider.id, customer_id=customer.id,
-                          start=choice.slots[0].start, job_id=job.id, confirm=True,
-                          channel=job.channel),
-            rules, now=now,
+            BookingCreate(
+                provider_id=choice.provider.id,
+                customer_id=customer.id,
+                start=choice.slots[0].start,
+                job_id=job.id,
+                confirm=True,
+                channel=job.channel,
+            ),
+            rules,
+            now=now,
         )
     except Conflict:
         return False
@@ -150,12 +183,19 @@ def _book_past(session, rules, rng, customer, category_slug, city, now) -> bool:
     if category is None:
         return False
     days_ago = rng.randint(2, 45)
-    day = (now - timedelta(days=days_ago)).replace(hour=0, minute=0, second=0,
-                                                   microsecond=0, tzinfo=UTC)
+    day = (now - timedelta(days=days_ago)).replace(
+        hour=0, minute=0, second=0, microsecond=0, tzinfo=UTC
+    )
     then = day - timedelta(days=2)  # booked two days before
     found = availability.free_slots_near(
-        session, category_slug, place_from(city), day, day + timedelta(days=1), rules,
-        limit=3, now=then,
+        session,
+        category_slug,
+        place_from(city),
+        day,
+        day + timedelta(days=1),
+        rules,
+        limit=3,
+        now=then,
     )
     if not found:
         return False
@@ -164,29 +204,48 @@ def _book_past(session, rules, rng, customer, category_slug, city, now) -> bool:
     try:
         booking = bookings.create_booking(
             session,
-            BookingCreate(provider_id=choice.provider.id, customer_id=customer.id,
-                          start=slot.start, confirm=True,
-                          channel=rng.choice(["sms", "webchat", "alexa", "voice"])),
-            rules, now=then,
+            BookingCreate(
+                provider_id=choice.provider.id,
+                customer_id=customer.id,
+                start=slot.start,
+                confirm=True,
+                channel=rng.choice(["sms", "webchat", "alexa", "voice"]),
+            ),
+            rules,
+            now=then,
         )
     except DomainError:
         return False
     fate = rng.random()
     if fate < 0.08:
-        bookings.transition(session, booking.id, "cancel", actor="customer",
-                            reason="plans changed", now=then + timedelta(hours=5))
+        bookings.transition(
+            session,
+            booking.id,
+            "cancel",
+            actor="customer",
+            reason="plans changed",
+            now=then + timedelta(hours=5),
+        )
     elif fate < 0.13:
-        bookings.transition(session, booking.id, "no_show", actor="provider",
-                            now=slot.start + timedelta(minutes=30))
+        bookings.transition(
+            session,
+            booking.id,
+            "no_show",
+            actor="provider",
+            now=slot.start + timedelta(minutes=30),
+        )
     else:
-        bookings.transition(session, booking.id, "check_in", actor="provider",
-                            now=slot.start)
-        bookings.transition(session, booking.id, "complete", actor="provider",
-                            now=slot.end)
+        bookings.transition(
+            session, booking.id, "check_in", actor="provider", now=slot.start
+        )
+        bookings.transition(
+            session, booking.id, "complete", actor="provider", now=slot.end
+        )
         if rng.random() < 0.7:
             stars = rng.choices([5, 4, 3, 2], weights=[60, 28, 9, 3])[0]
             reviews.leave_review(
-                session, booking.id,
+                session,
+                booking.id,
                 ReviewCreate(stars=stars, text=rng.choice(REVIEW_TEXTS[stars])),
                 now=slot.end + timedelta(hours=3),
             )

@@ -59,7 +59,9 @@ def _fresh_postgres_database(name: str) -> str:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    return (
+        make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    )
 
 
 @pytest.fixture(scope="session", params=_backends())

@@ -11,8 +11,10 @@ from backend.services.customers import find_or_create_by_identity
 from backend.services.providers import create_provider
 
 CHICAGO = ZoneInfo("America/Chicago")
-EVERY_DAY_9_TO_5 = {day: [["09:00", "17:00"]] for day in
-                    ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+EVERY_DAY_9_TO_5 = {
+    day: [["09:00", "17:00"]]
+    for day in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+}
 
 
 def provider_payload(**overrides: Any) -> dict[str, Any]:
@@ -21,8 +23,14 @@ def provider_payload(**overrides: Any) -> dict[str, Any]:
         "name": "Reyes Plumbing",
         "categories": ["plumbing"],
         "description": "Licensed plumber: leaks, burst pipes, water heaters.",
-        "services": [{"name": "Leak repair", "mode": "onsite",
-                      "duration_minutes": 60, "price_cents": 15000}],
+        "services": [
+            {
+                "name": "Leak repair",
+                "mode": "onsite",
+                "duration_minutes": 60,
+                "price_cents": 15000,
+            }
+        ],
         "city": "Chicago",
         "radius_km": 30,
         "timezone": "America/Chicago",
@@ -38,7 +46,9 @@ def provider_payload(**overrides: Any) -> dict[str, Any]:
 
 
 def make_provider(session, **overrides: Any):
-    provider = create_provider(session, ProviderCreate.model_validate(provider_payload(**overrides)))
+    provider = create_provider(
+        session, ProviderCreate.model_validate(provider_payload(**overrides))
+    )
     session.commit()
     return provider
 

@@ -51,7 +51,9 @@ def _not_found(exc: HTTPException):
 def _not_allowed(exc: HTTPException):
     if request.path.startswith(PREFIX):
         return error_response(
-            405, "method_not_allowed", f"{request.method} is not allowed on {request.path}"
+            405,
+            "method_not_allowed",
+            f"{request.method} is not allowed on {request.path}",
         )
     return exc
 

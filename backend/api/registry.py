@@ -1,4 +1,4 @@
-"""Routes declared once, with their input models: Flask rules and OpenAPI from one list."""
+"""Each route declared once with its input models; Flask and OpenAPI read one list."""
 
 from __future__ import annotations
 
@@ -59,7 +59,9 @@ def parse_query(model: type[BaseModel]) -> BaseModel:
         details = validation_details(exc)
         first = details[0]
         raise Invalid(
-            f"{first['field']}: {first['message']}", details=details, code="validation_error"
+            f"{first['field']}: {first['message']}",
+            details=details,
+            code="validation_error",
         ) from exc
 
 
@@ -93,8 +95,18 @@ def endpoint(
         wrapper.beckon_auth = auth  # type: ignore[attr-defined]
         bp.add_url_rule(rule, view.__name__, wrapper, methods=[method])
         ROUTES.append(
-            Route(rule, method, summary, wrapper, body, query, status, auth, tag,
-                  responses or {})
+            Route(
+                rule,
+                method,
+                summary,
+                wrapper,
+                body,
+                query,
+                status,
+                auth,
+                tag,
+                responses or {},
+            )
         )
         return wrapper
 
@@ -128,13 +140,19 @@ def openapi_document(prefix: str, title: str, version: str) -> dict[str, Any]:
             "operationId": route.view.__name__,
             "tags": [route.tag],
             "responses": {
-                str(route.status): {"description": "success",
-                                    "content": {"application/json": {"schema": {}}}},
+                str(route.status): {
+                    "description": "success",
+                    "content": {"application/json": {"schema": {}}},
+                },
             },
         }
         params = [
-            {"name": name, "in": "path", "required": True,
-             "schema": {"type": "integer" if conv == "int" else "string"}}
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "integer" if conv == "int" else "string"},
+            }
             for conv, name in _CONVERTER.findall(route.rule)
         ]
         if route.query is not None:
@@ -151,8 +169,11 @@ def openapi_document(prefix: str, title: str, version: str) -> dict[str, Any]:
             schemas[name] = schema
             operation["requestBody"] = {
                 "required": True,
-                "content": {"application/json": {
-                    "schema": {"$ref": f"#/components/schemas/{name}"}}},
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": f"#/components/schemas/{name}"}
+                    }
+                },
             }
         error_codes = {401: "missing or bad API key"} if route.auth else {}
         if route.body is not None:
@@ -163,8 +184,11 @@ def openapi_document(prefix: str, title: str, version: str) -> dict[str, Any]:
         for code, description in error_codes.items():
             operation["responses"][str(code)] = {
                 "description": description,
-                "content": {"application/json": {
-                    "schema": {"$ref": "#/components/schemas/Error"}}},
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": "#/components/schemas/Error"}
+                    }
+                },
             }
         if route.auth:
             operation["security"] = [{"bearer": []}]

@@ -128,8 +128,11 @@ def customer_json(customer: Customer) -> dict[str, Any]:
         "timezone": customer.timezone,
         "sms_opt_out": customer.sms_opt_out,
         "identities": [
-            {"channel": i.channel.value, "external_id": i.external_id,
-             "verified": i.verified_at is not None}
+            {
+                "channel": i.channel.value,
+                "external_id": i.external_id,
+                "verified": i.verified_at is not None,
+            }
             for i in customer.identities
         ],
     }
@@ -146,7 +149,8 @@ def job_json(job: Job) -> dict[str, Any]:
         "lat": job.lat,
         "lon": job.lon,
         "when": {"from": iso(job.window_start), "to": iso(job.window_end)}
-        if job.window_start else None,
+        if job.window_start
+        else None,
         "status": job.status.value,
         "created_at": iso(job.created_at),
     }

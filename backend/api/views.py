@@ -63,8 +63,14 @@ def commit() -> None:
 # ---------------------------------------------------------------- meta
 
 
-@endpoint(api_bp, "/openapi.json", "GET", "This API's OpenAPI description", auth=False,
-          tag="meta")
+@endpoint(
+    api_bp,
+    "/openapi.json",
+    "GET",
+    "This API's OpenAPI description",
+    auth=False,
+    tag="meta",
+)
 def openapi():
     return jsonify(openapi_document(PREFIX, "Beckon API", "1.0.0"))
 
@@ -74,8 +80,13 @@ def list_categories():
     rows = db.session.query(Category).order_by(Category.kind, Category.name)
     return jsonify(
         items=[
-            {"slug": c.slug, "name": c.name, "kind": c.kind.value,
-             "description": c.description, "synonyms": c.synonyms}
+            {
+                "slug": c.slug,
+                "name": c.name,
+                "kind": c.kind.value,
+                "description": c.description,
+                "synonyms": c.synonyms,
+            }
             for c in rows
         ]
     )
@@ -96,133 +107,236 @@ class ProviderListQuery(BaseModel):
     per_page: int = Field(50, ge=1, le=200)
 
 
-@endpoint(api_bp, "/providers", "GET", "Search providers", query=ProviderListQuery,
-          tag="providers")
+@endpoint(
+    api_bp,
+    "/providers",
+    "GET",
+    "Search providers",
+    query=ProviderListQuery,
+    tag="providers",
+)
 def list_providers(query: ProviderListQuery):
     rows, total = providers.list_providers(
         db.session,
         providers.ProviderFilter(
-            category=query.category, city=query.city, verified=query.verified,
-            active=query.active, min_rating=query.min_rating, query=query.q,
-            offset=(query.page - 1) * query.per_page, limit=query.per_page,
+            category=query.category,
+            city=query.city,
+            verified=query.verified,
+            active=query.active,
+            min_rating=query.min_rating,
+            query=query.q,
+            offset=(query.page - 1) * query.per_page,
+            limit=query.per_page,
         ),
     )
-    return jsonify(items=[provider_json(p, full=False) for p in rows], total=total,
-                   page=query.page, per_page=query.per_page)
+    return jsonify(
+        items=[provider_json(p, full=False) for p in rows],
+        total=total,
+        page=query.page,
+        per_page=query.per_page,
+    )
 
 
-@endpoint(api_bp, "/providers", "POST", "Add a provider", body=ProviderCreate,
-          status=201, tag="providers", responses={409: "external_id exists"})
+@endpoint(
+    api_bp,
+    "/providers",
+    "POST",
+    "Add a provider",
+    body=ProviderCreate,
+    status=201,
+    tag="providers",
+    responses={409: "external_id exists"},
+)
 def create_provider(body: ProviderCreate):
     provider = providers.create_provider(db.session, body)
     commit()
-    return created(provider_json(provider),
-                   url_for("api.get_provider", provider_id=provider.id))
+    return created(
+        provider_json(provider), url_for("api.get_provider", provider_id=provider.id)
+    )
 
 
-@endpoint(api_bp, "/providers/<int:provider_id>", "GET", "One provider",
-          tag="providers", responses=NOT_FOUND)
+@endpoint(
+    api_bp,
+    "/providers/<int:provider_id>",
+    "GET",
+    "One provider",
+    tag="providers",
+    responses=NOT_FOUND,
+)
 def get_provider(provider_id: int):
     return jsonify(provider_json(providers.get_provider(db.session, provider_id)))
 
 
-@endpoint(api_bp, "/providers/<int:provider_id>", "PATCH", "Change a provider",
-          body=ProviderUpdate, tag="providers", responses=CONFLICT)
+@endpoint(
+    api_bp,
+    "/providers/<int:provider_id>",
+    "PATCH",
+    "Change a provider",
+    body=ProviderUpdate,
+    tag="providers",
+    responses=CONFLICT,
+)
 def update_provider(provider_id: int, body: ProviderUpdate):
     provider = providers.update_provider(db.session, provider_id, body)
     commit()
     return jsonify(provider_json(provider))
 
 
-@endpoint(api_bp, "/providers/<int:provider_id>/deactivate", "POST",
-          "Take a provider off the marketplace", tag="providers", responses=NOT_FOUND)
+@endpoint(
+    api_bp,
+    "/providers/<int:provider_id>/deactivate",
+    "POST",
+    "Take a provider off the marketplace",
+    tag="providers",
+    responses=NOT_FOUND,
+)
 def deactivate_provider(provider_id: int):
     provider = providers.deactivate_provider(db.session, provider_id)
     commit()
     return jsonify(provider_json(provider))
 
 
-@endpoint(api_bp, "/providers/<int:provider_id>/verify", "POST",
-          "Record a provider's verification checklist", body=VerifyInput,
-          tag="providers", responses=NOT_FOUND)
+@endpoint(
+    api_bp,
+    "/providers/<int:provider_id>/verify",
+    "POST",
+    "Record a provider's verification checklist",
+    body=VerifyInput,
+    tag="providers",
+    responses=NOT_FOUND,
+)
 def verify_provider(provider_id: int, body: VerifyInput):
     provider = providers.verify_provider(db.session, provider_id, body)
     commit()
     return jsonify(provider_json(provider))
 
 
-@endpoint(api_bp, "/providers/<int:provider_id>/availability", "GET",
-          "Free slots of a provider", query=AvailabilityQuery, tag="availability",
-          responses=NOT_FOUND)
+@endpoint(
+    api_bp,
+    "/providers/<int:provider_id>/availability",
+    "GET",
+    "Free slots of a provider",
+    query=AvailabilityQuery,
+    tag="availability",
+    responses=NOT_FOUND,
+)
 def provider_availability(provider_id: int, query: AvailabilityQuery):
     provider = providers.get_provider(db.session, provider_id)
     service = None
     if query.service_id is not None:
         service = db.session.get(Service, query.service_id)
         if service is None or service.provider_id != provider.id:
-            raise Invalid(f"service {query.service_id} is not offered by this provider",
-                          field="service_id")
+            raise Invalid(
+                f"service {query.service_id} is not offered by this provider",
+                field="service_id",
+            )
     slots = availability.provider_free_slots(
-        db.session, provider, query.from_, query.to, rules(),
-        service=service, duration_minutes=query.duration_minutes,
+        db.session,
+        provider,
+        query.from_,
+        query.to,
+        rules(),
+        service=service,
+        duration_minutes=query.duration_minutes,
     )
-    return jsonify(provider_id=provider.id, timezone=provider.timezone,
-                   slots=[slot_json(s, provider.timezone) for s in slots])
+    return jsonify(
+        provider_id=provider.id,
+        timezone=provider.timezone,
+        slots=[slot_json(s, provider.timezone) for s in slots],
+    )
 
 
-@endpoint(api_bp, "/availability", "GET",
-          "Free slots of the providers of a category near a place",
-          query=AreaAvailabilityQuery, tag="availability")
+@endpoint(
+    api_bp,
+    "/availability",
+    "GET",
+    "Free slots of the providers of a category near a place",
+    query=AreaAvailabilityQuery,
+    tag="availability",
+)
 def area_availability(query: AreaAvailabilityQuery):
     place = place_from(query.city, query.lat, query.lon)
     found = availability.free_slots_near(
-        db.session, query.category, place, query.from_, query.to, rules(),
+        db.session,
+        query.category,
+        place,
+        query.from_,
+        query.to,
+        rules(),
         limit=query.limit,
     )
-    return jsonify(place={"name": place.label, "lat": place.lat, "lon": place.lon},
-                   items=[area_availability_json(item) for item in found])
+    return jsonify(
+        place={"name": place.label, "lat": place.lat, "lon": place.lon},
+        items=[area_availability_json(item) for item in found],
+    )
 
 
 # ---------------------------------------------------------------- customers
 
 
-@endpoint(api_bp, "/customers/identify", "POST",
-          "Find or create the customer behind a channel identity", body=IdentityInput,
-          tag="customers")
+@endpoint(
+    api_bp,
+    "/customers/identify",
+    "POST",
+    "Find or create the customer behind a channel identity",
+    body=IdentityInput,
+    tag="customers",
+)
 def identify_customer(body: IdentityInput):
     customer, is_new = customers.find_or_create_by_identity(db.session, body)
     commit()
     payload = customer_json(customer) | {"created": is_new}
-    return (created(payload) if is_new else jsonify(payload))
+    return created(payload) if is_new else jsonify(payload)
 
 
-@endpoint(api_bp, "/customers/<int:customer_id>", "GET", "One customer",
-          tag="customers", responses=NOT_FOUND)
+@endpoint(
+    api_bp,
+    "/customers/<int:customer_id>",
+    "GET",
+    "One customer",
+    tag="customers",
+    responses=NOT_FOUND,
+)
 def get_customer(customer_id: int):
     return jsonify(customer_json(customers.get_customer(db.session, customer_id)))
 
 
-@endpoint(api_bp, "/customers/<int:customer_id>/phone-link", "POST",
-          "Send a code by SMS to link a phone number", body=PhoneLinkStart, status=202,
-          tag="customers", responses=NOT_FOUND)
+@endpoint(
+    api_bp,
+    "/customers/<int:customer_id>/phone-link",
+    "POST",
+    "Send a code by SMS to link a phone number",
+    body=PhoneLinkStart,
+    status=202,
+    tag="customers",
+    responses=NOT_FOUND,
+)
 def start_phone_link(customer_id: int, body: PhoneLinkStart):
     link = customers.start_phone_link(
         db.session, customer_id, body.phone, code_minutes=rules().phone_code_minutes
     )
     commit()
     current_app.extensions["beckon.notifier"].send_sms(
-        body.phone, f"Your Beckon code is {link.code}. It expires in "
-        f"{rules().phone_code_minutes} minutes."
+        body.phone,
+        f"Your Beckon code is {link.code}. It expires in "
+        f"{rules().phone_code_minutes} minutes.",
     )
-    response = jsonify(status="code_sent",
-                       expires_at=link.verification.expires_at.isoformat())
+    response = jsonify(
+        status="code_sent", expires_at=link.verification.expires_at.isoformat()
+    )
     response.status_code = 202
     return response
 
 
-@endpoint(api_bp, "/customers/<int:customer_id>/phone-link/confirm", "POST",
-          "Confirm a phone code; identities join the phone's customer",
-          body=PhoneLinkConfirm, tag="customers", responses=CONFLICT)
+@endpoint(
+    api_bp,
+    "/customers/<int:customer_id>/phone-link/confirm",
+    "POST",
+    "Confirm a phone code; identities join the phone's customer",
+    body=PhoneLinkConfirm,
+    tag="customers",
+    responses=CONFLICT,
+)
 def confirm_phone_link(customer_id: int, body: PhoneLinkConfirm):
     try:
         customer = customers.confirm_phone_link(
@@ -241,9 +355,15 @@ class CustomerBookingsQuery(BaseModel):
     limit: int = Field(50, ge=1, le=200)
 
 
-@endpoint(api_bp, "/customers/<int:customer_id>/bookings", "GET",
-          "A customer's bookings, newest first", query=CustomerBookingsQuery,
-          tag="bookings", responses=NOT_FOUND)
+@endpoint(
+    api_bp,
+    "/customers/<int:customer_id>/bookings",
+    "GET",
+    "A customer's bookings, newest first",
+    query=CustomerBookingsQuery,
+    tag="bookings",
+    responses=NOT_FOUND,
+)
 def list_customer_bookings(customer_id: int, query: CustomerBookingsQuery):
     rows = bookings.customer_bookings(
         db.session, customer_id, status=query.status, limit=query.limit
@@ -254,16 +374,25 @@ def list_customer_bookings(customer_id: int, query: CustomerBookingsQuery):
 # ---------------------------------------------------------------- jobs
 
 
-@endpoint(api_bp, "/jobs", "POST", "Record a job from a customer's words",
-          body=JobCreate, status=201, tag="jobs", responses=NOT_FOUND)
+@endpoint(
+    api_bp,
+    "/jobs",
+    "POST",
+    "Record a job from a customer's words",
+    body=JobCreate,
+    status=201,
+    tag="jobs",
+    responses=NOT_FOUND,
+)
 def create_job(body: JobCreate):
     job = jobs.create_job(db.session, body)
     commit()
     return created(job_json(job), url_for("api.get_job", job_id=job.id))
 
 
-@endpoint(api_bp, "/jobs/<int:job_id>", "GET", "One job", tag="jobs",
-          responses=NOT_FOUND)
+@endpoint(
+    api_bp, "/jobs/<int:job_id>", "GET", "One job", tag="jobs", responses=NOT_FOUND
+)
 def get_job(job_id: int):
     return jsonify(job_json(jobs.get_job(db.session, job_id)))
 
@@ -271,17 +400,32 @@ def get_job(job_id: int):
 # ---------------------------------------------------------------- bookings
 
 
-@endpoint(api_bp, "/bookings", "POST", "Hold or confirm a provider's slot",
-          body=BookingCreate, status=201, tag="bookings", responses=CONFLICT)
+@endpoint(
+    api_bp,
+    "/bookings",
+    "POST",
+    "Hold or confirm a provider's slot",
+    body=BookingCreate,
+    status=201,
+    tag="bookings",
+    responses=CONFLICT,
+)
 def create_booking(body: BookingCreate):
     booking = bookings.create_booking(db.session, body, rules())
     commit()
-    return created(booking_json(booking),
-                   url_for("api.get_booking", booking_id=booking.id))
+    return created(
+        booking_json(booking), url_for("api.get_booking", booking_id=booking.id)
+    )
 
 
-@endpoint(api_bp, "/bookings/<int:booking_id>", "GET", "One booking with its history",
-          tag="bookings", responses=NOT_FOUND)
+@endpoint(
+    api_bp,
+    "/bookings/<int:booking_id>",
+    "GET",
+    "One booking with its history",
+    tag="bookings",
+    responses=NOT_FOUND,
+)
 def get_booking(booking_id: int):
     return jsonify(booking_json(bookings.get_booking(db.session, booking_id)))
 
@@ -297,8 +441,15 @@ def _transition_view(action: str, summary: str) -> None:
         return jsonify(booking_json(booking))
 
     view.__name__ = f"{action}_booking"
-    endpoint(api_bp, f"/bookings/<int:booking_id>/{path}", "POST", summary,
-             body=BookingAction, tag="bookings", responses=CONFLICT)(view)
+    endpoint(
+        api_bp,
+        f"/bookings/<int:booking_id>/{path}",
+        "POST",
+        summary,
+        body=BookingAction,
+        tag="bookings",
+        responses=CONFLICT,
+    )(view)
 
 
 for _action, _summary in (
@@ -311,21 +462,39 @@ for _action, _summary in (
     _transition_view(_action, _summary)
 
 
-@endpoint(api_bp, "/bookings/<int:booking_id>/reschedule", "POST",
-          "Move a booking to a new time", body=RescheduleInput, tag="bookings",
-          responses=CONFLICT)
+@endpoint(
+    api_bp,
+    "/bookings/<int:booking_id>/reschedule",
+    "POST",
+    "Move a booking to a new time",
+    body=RescheduleInput,
+    tag="bookings",
+    responses=CONFLICT,
+)
 def reschedule_booking(booking_id: int, body: RescheduleInput):
     booking = bookings.reschedule(
-        db.session, booking_id, body.start, rules(), end=body.end,
-        actor=body.actor, reason=body.reason,
+        db.session,
+        booking_id,
+        body.start,
+        rules(),
+        end=body.end,
+        actor=body.actor,
+        reason=body.reason,
     )
     commit()
     return jsonify(booking_json(booking))
 
 
-@endpoint(api_bp, "/bookings/<int:booking_id>/review", "POST",
-          "Review a completed booking", body=ReviewCreate, status=201, tag="reviews",
-          responses=CONFLICT)
+@endpoint(
+    api_bp,
+    "/bookings/<int:booking_id>/review",
+    "POST",
+    "Review a completed booking",
+    body=ReviewCreate,
+    status=201,
+    tag="reviews",
+    responses=CONFLICT,
+)
 def review_booking(booking_id: int, body: ReviewCreate):
     review = reviews.leave_review(db.session, booking_id, body)
     commit()

@@ -52,7 +52,9 @@ def authenticate_api_key(
     return key
 
 
-def revoke_api_key(session: Session, key_id: int, *, now: datetime | None = None) -> ApiKey:
+def revoke_api_key(
+    session: Session, key_id: int, *, now: datetime | None = None
+) -> ApiKey:
     key = session.get(ApiKey, key_id)
     if key is None:
         raise NotFound(f"API key {key_id} not found")

@@ -41,7 +41,8 @@ def check_window(start: datetime, end: datetime, rules: BookingRules) -> None:
         raise Invalid("'to' must be after 'from'", field="to")
     if end - start > timedelta(days=rules.max_availability_days):
         raise Invalid(
-            f"the window may span at most {rules.max_availability_days} days", field="to"
+            f"the window may span at most {rules.max_availability_days} days",
+            field="to",
         )
 
 
@@ -73,7 +74,9 @@ def working_intervals(
         for open_at, close_at in hours:
             # Add minutes to local midnight in wall-clock terms, then convert.
             lo = datetime.combine(day, time(0)) + timedelta(minutes=minutes_of(open_at))
-            hi = datetime.combine(day, time(0)) + timedelta(minutes=minutes_of(close_at))
+            hi = datetime.combine(day, time(0)) + timedelta(
+                minutes=minutes_of(close_at)
+            )
             lo_utc = lo.replace(tzinfo=zone).astimezone(UTC)
             hi_utc = hi.replace(tzinfo=zone).astimezone(UTC)
             lo_utc, hi_utc = max(lo_utc, start), min(hi_utc, end)
@@ -166,8 +169,12 @@ def slots_from(
     return slots
 
 
-def service_duration(provider: Provider, service: Service | None, rules: BookingRules,
-                     duration_minutes: int | None = None) -> timedelta:
+def service_duration(
+    provider: Provider,
+    service: Service | None,
+    rules: BookingRules,
+    duration_minutes: int | None = None,
+) -> timedelta:
     if duration_minutes:
         return timedelta(minutes=duration_minutes)
     if service is not None:
@@ -198,7 +205,9 @@ def provider_free_slots(
         return []
     exceptions = exceptions_for(session, [provider.id], start, end).get(provider.id, {})
     working = working_intervals(provider, start, end, exceptions)
-    busy = busy_intervals(session, [provider.id], start, end, rules, now).get(provider.id, [])
+    busy = busy_intervals(session, [provider.id], start, end, rules, now).get(
+        provider.id, []
+    )
     return slots_from(
         working,
         busy,
@@ -219,14 +228,17 @@ class ProviderAvailability:
 def providers_covering(
     session: Session, category_ref: str, place: Place
 ) -> list[tuple[Provider, float]]:
-    """Active providers of a category whose service area covers ``place``, nearest first."""
+    """Active providers of a category whose area covers ``place``, nearest first."""
     category = find_category(session, category_ref)
     if category is None:
         raise Invalid(f"unknown category '{category_ref}'", field="category")
     in_category = Provider.categories.contains(category)
-    widest = session.scalar(
-        select(func.max(Provider.radius_km)).where(in_category, Provider.active)
-    ) or 0.0
+    widest = (
+        session.scalar(
+            select(func.max(Provider.radius_km)).where(in_category, Provider.active)
+        )
+        or 0.0
+    )
     min_lat, max_lat, min_lon, max_lon = bounding_box(place.lat, place.lon, widest)
     candidates = session.scalars(
         select(Provider).where(
@@ -274,7 +286,9 @@ def free_slots_near(
         exceptions = exceptions_for(session, ids, start, end)
         busy = busy_intervals(session, ids, start, end, rules, now)
         for provider, distance in chunk:
-            working = working_intervals(provider, start, end, exceptions.get(provider.id, {}))
+            working = working_intervals(
+                provider, start, end, exceptions.get(provider.id, {})
+            )
             slots = slots_from(
                 working,
                 busy.get(provider.id, []),

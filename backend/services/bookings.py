@@ -83,7 +83,9 @@ def _expire_holds(session: Session, provider_id: int, now: datetime) -> None:
         )
     )
     for booking in stale:
-        _record(booking, "expire", S.CANCELLED, actor="system", note=EXPIRED_HOLD_REASON)
+        _record(
+            booking, "expire", S.CANCELLED, actor="system", note=EXPIRED_HOLD_REASON
+        )
         booking.cancel_reason = EXPIRED_HOLD_REASON
 
 
@@ -172,7 +174,9 @@ def create_booking(
     if provider is None:
         raise NotFound(f"provider {data.provider_id} not found")
     if not provider.active:
-        raise Conflict(f"{provider.name} is not taking bookings", code="provider_inactive")
+        raise Conflict(
+            f"{provider.name} is not taking bookings", code="provider_inactive"
+        )
     if session.get(Customer, data.customer_id) is None:
         raise NotFound(f"customer {data.customer_id} not found")
     service = None
@@ -210,7 +214,9 @@ def create_booking(
         price_cents=service.price_cents if service else None,
         channel=data.channel,
         notes=data.notes,
-        hold_expires_at=None if data.confirm else now + timedelta(minutes=rules.hold_minutes),
+        hold_expires_at=None
+        if data.confirm
+        else now + timedelta(minutes=rules.hold_minutes),
     )
     session.add(booking)
     _record(booking, "create", S.HELD, actor=data.channel.value)
@@ -262,8 +268,14 @@ def transition(
     now = now or utcnow()
     booking = get_booking(session, booking_id)
     target = _guard(booking, action)
-    if action == "confirm" and booking.hold_expires_at and booking.hold_expires_at <= now:
-        _record(booking, "expire", S.CANCELLED, actor="system", note=EXPIRED_HOLD_REASON)
+    if (
+        action == "confirm"
+        and booking.hold_expires_at
+        and booking.hold_expires_at <= now
+    ):
+        _record(
+            booking, "expire", S.CANCELLED, actor="system", note=EXPIRED_HOLD_REASON
+        )
         booking.cancel_reason = EXPIRED_HOLD_REASON
         session.flush()
         raise Conflict(

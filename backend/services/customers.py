@@ -149,10 +149,13 @@ def confirm_phone_link(
         .order_by(PhoneVerification.id.desc())
     )
     if verification is None or verification.expires_at <= now:
-        raise Conflict("no code is waiting for that phone; ask for a new one",
-                       code="code_expired")
+        raise Conflict(
+            "no code is waiting for that phone; ask for a new one", code="code_expired"
+        )
     if verification.attempts >= MAX_CODE_ATTEMPTS:
-        raise Conflict("too many wrong codes; ask for a new one", code="too_many_attempts")
+        raise Conflict(
+            "too many wrong codes; ask for a new one", code="too_many_attempts"
+        )
     expected = _code_hash(customer_id, phone, code)
     if not hmac.compare_digest(expected, verification.code_hash):
         verification.attempts += 1
@@ -174,11 +177,16 @@ def confirm_phone_link(
 
 
 def _ensure_identity(
-    session: Session, customer: Customer, channel: Channel, external_id: str, now: datetime
+    session: Session,
+    customer: Customer,
+    channel: Channel,
+    external_id: str,
+    now: datetime,
 ) -> None:
     exists = session.scalar(
         select(ChannelIdentity).where(
-            ChannelIdentity.channel == channel, ChannelIdentity.external_id == external_id
+            ChannelIdentity.channel == channel,
+            ChannelIdentity.external_id == external_id,
         )
     )
     if exists is None:

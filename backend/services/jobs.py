@@ -15,7 +15,9 @@ from backend.services.places import place_from
 from backend.services.providers import find_category
 
 
-def create_job(session: Session, data: JobCreate, *, now: datetime | None = None) -> Job:
+def create_job(
+    session: Session, data: JobCreate, *, now: datetime | None = None
+) -> Job:
     """Record a request; the place is resolved so matching can use coordinates."""
     now = now or utcnow()
     if data.customer_id is not None:

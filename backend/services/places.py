@@ -40,7 +40,7 @@ class Place:
 
 
 def _fold(text: str) -> str:
-    """Lower case, accents removed, punctuation squeezed: the key names are matched on."""
+    """Lower case, no accents, no punctuation: the key names are matched on."""
     text = unicodedata.normalize("NFKD", text)
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
     text = re.sub(r"[^\w\s]", " ", text.lower())
@@ -80,7 +80,9 @@ def _best(candidates: list[dict], region: str | None) -> dict | None:
     # (Beckon's marketplaces are American): Paris is Paris, France; Portland is Oregon.
     return max(
         candidates,
-        key=lambda c: c["population"] * (US_PREFERENCE if c["countrycode"] == "US" else 1),
+        key=lambda c: (
+            c["population"] * (US_PREFERENCE if c["countrycode"] == "US" else 1)
+        ),
     )
 
 
@@ -131,12 +133,16 @@ def place_from(
     """A place from either coordinates or a city name (coordinates win)."""
     if lat is not None or lon is not None:
         if lat is None or lon is None:
-            raise Invalid("give both lat and lon", field="lat" if lat is None else "lon")
+            raise Invalid(
+                "give both lat and lon", field="lat" if lat is None else "lon"
+            )
         if not -90 <= lat <= 90:
             raise Invalid("lat must be between -90 and 90", field="lat")
         if not -180 <= lon <= 180:
             raise Invalid("lon must be between -180 and 180", field="lon")
-        return Place(name=city.strip() if city else f"{lat:.4f},{lon:.4f}", lat=lat, lon=lon)
+        return Place(
+            name=city.strip() if city else f"{lat:.4f},{lon:.4f}", lat=lat, lon=lon
+        )
     if city:
         return resolve_city(city)
     raise Invalid("give a city or lat/lon", field="city")
@@ -150,8 +156,10 @@ def haversine_km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return 2 * EARTH_RADIUS_KM * math.asin(math.sqrt(a))
 
 
-def bounding_box(lat: float, lon: float, km: float) -> tuple[float, float, float, float]:
-    """(min_lat, max_lat, min_lon, max_lon) enclosing a circle: an index-friendly prefilter."""
+def bounding_box(
+    lat: float, lon: float, km: float
+) -> tuple[float, float, float, float]:
+    """(min_lat, max_lat, min_lon, max_lon) around a circle: an indexable prefilter."""
     dlat = math.degrees(km / EARTH_RADIUS_KM)
     cos_lat = max(math.cos(math.radians(lat)), 1e-6)
     dlon = min(180.0, math.degrees(km / (EARTH_RADIUS_KM * cos_lat)))

@@ -97,8 +97,17 @@ def get_provider(session: Session, provider_id: int) -> Provider:
 def _apply(session: Session, provider: Provider, data: ProviderFields) -> None:
     """Copy the fields that ``data`` sets onto ``provider``."""
     given = data.model_fields_set
-    for name in ("external_id", "name", "description", "radius_km", "phone", "email",
-                 "rating", "review_count", "languages"):
+    for name in (
+        "external_id",
+        "name",
+        "description",
+        "radius_km",
+        "phone",
+        "email",
+        "rating",
+        "review_count",
+        "languages",
+    ):
         if name in given and getattr(data, name) is not None:
             setattr(provider, name, getattr(data, name))
     if "city" in given or "lat" in given:
@@ -120,7 +129,9 @@ def _apply(session: Session, provider: Provider, data: ProviderFields) -> None:
         provider.exceptions.clear()
         session.flush()
         provider.exceptions = [
-            WorkingException(day=e.date, intervals=[list(i) for i in e.hours], note=e.note)
+            WorkingException(
+                day=e.date, intervals=[list(i) for i in e.hours], note=e.note
+            )
             for e in data.exceptions
         ]
     extra = data.free_form()
@@ -128,12 +139,16 @@ def _apply(session: Session, provider: Provider, data: ProviderFields) -> None:
         provider.attributes = {**(provider.attributes or {}), **extra}
     if data.verified is not None:
         provider.verification_state = (
-            VerificationState.VERIFIED if data.verified else VerificationState.UNVERIFIED
+            VerificationState.VERIFIED
+            if data.verified
+            else VerificationState.UNVERIFIED
         )
         provider.verified_at = utcnow() if data.verified else None
 
 
-def _replace_services(session: Session, provider: Provider, data: ProviderFields) -> None:
+def _replace_services(
+    session: Session, provider: Provider, data: ProviderFields
+) -> None:
     default_category = provider.categories[0] if provider.categories else None
     services = []
     for item in data.services or []:
@@ -176,7 +191,9 @@ def create_provider(session: Session, data: ProviderCreate) -> Provider:
     return provider
 
 
-def update_provider(session: Session, provider_id: int, data: ProviderUpdate) -> Provider:
+def update_provider(
+    session: Session, provider_id: int, data: ProviderUpdate
+) -> Provider:
     """Change the fields given in ``data``; the rest stay as they are."""
     provider = get_provider(session, provider_id)
     if data.external_id and data.external_id != provider.external_id:
@@ -201,20 +218,28 @@ def deactivate_provider(session: Session, provider_id: int) -> Provider:
 
 
 def verify_provider(
-    session: Session, provider_id: int, check: VerifyInput, *, now: datetime | None = None
+    session: Session,
+    provider_id: int,
+    check: VerifyInput,
+    *,
+    now: datetime | None = None,
 ) -> Provider:
     """Record the verification checklist; approval needs licence, insurance and identity
     for trades, identity for readers."""
     provider = get_provider(session, provider_id)
     now = now or utcnow()
     needs = VERIFICATION_CHECKS
-    if provider.categories and all(c.kind == CategoryKind.READING for c in provider.categories):
+    if provider.categories and all(
+        c.kind == CategoryKind.READING for c in provider.categories
+    ):
         needs = ("identity",)
     missing = [name for name in needs if not getattr(check, name)]
     if check.approve and missing:
         raise Invalid(
             "cannot verify: these checks are not ticked: " + ", ".join(missing),
-            details=[{"field": name, "message": "required to verify"} for name in missing],
+            details=[
+                {"field": name, "message": "required to verify"} for name in missing
+            ],
         )
     provider.verification_notes = {
         "licence": check.licence,
@@ -258,7 +283,11 @@ def list_providers(session: Session, f: ProviderFilter) -> tuple[list[Provider],
     if f.city:
         stmt = stmt.where(func.lower(Provider.city) == f.city.strip().lower())
     if f.verified is not None:
-        op = Provider.verification_state.__eq__ if f.verified else Provider.verification_state.__ne__
+        op = (
+            Provider.verification_state.__eq__
+            if f.verified
+            else Provider.verification_state.__ne__
+        )
         stmt = stmt.where(op(VerificationState.VERIFIED))
     if f.active is not None:
         stmt = stmt.where(Provider.active.is_(f.active))
@@ -267,7 +296,10 @@ def list_providers(session: Session, f: ProviderFilter) -> tuple[list[Provider],
     if f.query:
         like = f"%{f.query.strip().lower()}%"
         stmt = stmt.where(
-            or_(func.lower(Provider.name).like(like), func.lower(Provider.description).like(like))
+            or_(
+                func.lower(Provider.name).like(like),
+                func.lower(Provider.description).like(like),
+            )
         )
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
     rows = session.scalars(stmt.order_by(Provider.id).offset(f.offset).limit(f.limit))
@@ -297,14 +329,22 @@ def _parse_line(number: int, line: str) -> ProviderCreate | dict[str, Any]:
     if not isinstance(record, dict):
         return {"line": number, "message": "each line must be a JSON object"}
     if not record.get("external_id"):
-        return {"line": number, "field": "external_id", "message": "external_id is required"}
+        return {
+            "line": number,
+            "field": "external_id",
+            "message": "external_id is required",
+        }
     try:
         return ProviderCreate.model_validate(record)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or None
-        return {"line": number, "field": where, "message": first["msg"],
-                "external_id": record.get("external_id")}
+        return {
+            "line": number,
+            "field": where,
+            "message": first["msg"],
+            "external_id": record.get("external_id"),
+        }
 
 
 def import_providers(
@@ -326,21 +366,30 @@ def import_providers(
             report.errors.append(result)
             continue
         if result.external_id in seen:
-            report.errors.append({"line": number, "field": "external_id",
-                                  "message": f"external_id repeats line {seen[result.external_id]}"})
+            report.errors.append(
+                {
+                    "line": number,
+                    "field": "external_id",
+                    "message": f"external_id repeats line {seen[result.external_id]}",
+                }
+            )
             continue
         seen[result.external_id] = number
         parsed.append(result)
     if report.errors and not skip_invalid:
         return report
-    existing = {
-        ext: pid
-        for ext, pid in session.execute(
-            select(Provider.external_id, Provider.id).where(
-                Provider.external_id.in_(list(seen))
+    existing = (
+        {
+            ext: pid
+            for ext, pid in session.execute(
+                select(Provider.external_id, Provider.id).where(
+                    Provider.external_id.in_(list(seen))
+                )
             )
-        )
-    } if seen else {}
+        }
+        if seen
+        else {}
+    )
     outer = session.begin_nested()
     for data in parsed:
         line_no = seen[data.external_id]
@@ -350,15 +399,23 @@ def import_providers(
                     update_provider(
                         session,
                         existing[data.external_id],
-                        ProviderUpdate.model_validate(data.model_dump(exclude_unset=True)),
+                        ProviderUpdate.model_validate(
+                            data.model_dump(exclude_unset=True)
+                        ),
                     )
                     report.updated += 1
                 else:
                     create_provider(session, data)
                     report.created += 1
         except (Invalid, Conflict) as exc:
-            report.errors.append({"line": line_no, "field": getattr(exc, "field", None),
-                                  "message": exc.message, "external_id": data.external_id})
+            report.errors.append(
+                {
+                    "line": line_no,
+                    "field": getattr(exc, "field", None),
+                    "message": exc.message,
+                    "external_id": data.external_id,
+                }
+            )
     if report.errors and not skip_invalid:
         outer.rollback()
         report.created = report.updated = 0

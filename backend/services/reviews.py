@@ -16,7 +16,9 @@ def _add_to_rating(provider: Provider, stars: int, sign: int) -> None:
     """Move the running average by one review in (``sign`` 1) or out (-1)."""
     total = provider.rating * provider.review_count + sign * stars
     provider.review_count = max(provider.review_count + sign, 0)
-    provider.rating = round(total / provider.review_count, 3) if provider.review_count else 0.0
+    provider.rating = (
+        round(total / provider.review_count, 3) if provider.review_count else 0.0
+    )
 
 
 def leave_review(
@@ -32,7 +34,9 @@ def leave_review(
     if customer_id is not None and booking.customer_id != customer_id:
         raise Invalid("only the booking's customer can review it", field="customer_id")
     if booking.review is not None:
-        raise Conflict(f"booking {booking.id} has a review already", code="already_reviewed")
+        raise Conflict(
+            f"booking {booking.id} has a review already", code="already_reviewed"
+        )
     _guard(booking, "review")
     review = Review(
         booking=booking,

@@ -40,17 +40,32 @@ def _call(url, token=None, data=None):
 
 @pytest.fixture
 def server(tmp_path):
-    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SECRET_KEY")}
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SECRET_KEY")
+    }
     env["BECKON_DATA_DIR"] = str(tmp_path / "var")
     beckon = str(BIN / "beckon")
     subprocess.run([beckon, "db", "upgrade"], env=env, check=True, capture_output=True)
-    subprocess.run([beckon, "seed", "demo", "--providers", "60"], env=env, check=True,
-                   capture_output=True)
-    token = subprocess.run([beckon, "api-key", "create", "e2e"], env=env, check=True,
-                           capture_output=True, text=True).stdout.strip()
+    subprocess.run(
+        [beckon, "seed", "demo", "--providers", "60"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    token = subprocess.run(
+        [beckon, "api-key", "create", "e2e"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     port = _free_port()
-    proc = subprocess.Popen([beckon, "run", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [beckon, "run", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -74,25 +89,45 @@ def test_served_api_books_and_shows_it_in_availability(server):
     provider = body["items"][0]
     zone = ZoneInfo(provider["timezone"])
     start = datetime.now(zone).replace(hour=0, minute=0, second=0, microsecond=0)
-    window = {"from": (start + timedelta(days=1)).isoformat(),
-              "to": (start + timedelta(days=8)).isoformat()}
+    window = {
+        "from": (start + timedelta(days=1)).isoformat(),
+        "to": (start + timedelta(days=8)).isoformat(),
+    }
     query = urllib.parse.urlencode(window)
-    status, free = _call(f"{base}/api/v1/providers/{provider['id']}/availability?{query}",
-                         token)
+    status, free = _call(
+        f"{base}/api/v1/providers/{provider['id']}/availability?{query}", token
+    )
     assert status == 200 and free["slots"], free
     slot = free["slots"][0]
-    status, customer = _call(f"{base}/api/v1/customers/identify", token,
-                             {"channel": "webchat", "external_id": "e2e-visitor"})
+    status, customer = _call(
+        f"{base}/api/v1/customers/identify",
+        token,
+        {"channel": "webchat", "external_id": "e2e-visitor"},
+    )
     assert status == 201
-    status, booking = _call(f"{base}/api/v1/bookings", token, {
-        "provider_id": provider["id"], "customer_id": customer["id"],
-        "start": slot["start"], "confirm": True})
+    status, booking = _call(
+        f"{base}/api/v1/bookings",
+        token,
+        {
+            "provider_id": provider["id"],
+            "customer_id": customer["id"],
+            "start": slot["start"],
+            "confirm": True,
+        },
+    )
     assert status == 201, booking
-    status, again = _call(f"{base}/api/v1/providers/{provider['id']}/availability?{query}",
-                          token)
+    status, again = _call(
+        f"{base}/api/v1/providers/{provider['id']}/availability?{query}", token
+    )
     assert slot["start"] not in [s["start"] for s in again["slots"]]
-    status, clash = _call(f"{base}/api/v1/bookings", token, {
-        "provider_id": provider["id"], "customer_id": customer["id"],
-        "start": slot["start"]})
+    status, clash = _call(
+        f"{base}/api/v1/bookings",
+        token,
+        {
+            "provider_id": provider["id"],
+            "customer_id": customer["id"],
+            "start": slot["start"],
+        },
+    )
     assert status == 409 and clash["error"]["code"] == "slot_taken"
     assert _call(f"{base}/api/v1/providers")[0] == 401

@@ -30,8 +30,12 @@ def test_twenty_threads_racing_for_overlapping_slots(app, db, api_token):
         barrier.wait()
         response = client.post(
             "/api/v1/bookings",
-            json={"provider_id": provider.id, "customer_id": customer.id,
-                  "start": start.isoformat(), "confirm": True},
+            json={
+                "provider_id": provider.id,
+                "customer_id": customer.id,
+                "start": start.isoformat(),
+                "confirm": True,
+            },
             headers={"Authorization": f"Bearer {api_token}"},
         )
         with lock:
@@ -52,20 +56,37 @@ def test_the_database_refuses_an_overlap_the_app_did_not_check(app, db):
     provider = make_provider(db)
     customer = make_customer(db)
     start = local(days_ahead(5), 10)
-    row = {"provider_id": provider.id, "customer_id": customer.id,
-           "starts_at": start, "ends_at": start + timedelta(hours=1),
-           "status": BookingStatus.CONFIRMED, "channel": "api", "notes": "",
-           "created_at": start, "updated_at": start}
+    row = {
+        "provider_id": provider.id,
+        "customer_id": customer.id,
+        "starts_at": start,
+        "ends_at": start + timedelta(hours=1),
+        "status": BookingStatus.CONFIRMED,
+        "channel": "api",
+        "notes": "",
+        "created_at": start,
+        "updated_at": start,
+    }
     db.execute(insert(Booking), [row])
     db.commit()
-    overlapping = row | {"starts_at": start + timedelta(minutes=30),
-                         "ends_at": start + timedelta(minutes=90)}
+    overlapping = row | {
+        "starts_at": start + timedelta(minutes=30),
+        "ends_at": start + timedelta(minutes=90),
+    }
     with pytest.raises(IntegrityError, match="bookings_no_overlap"):
         db.execute(insert(Booking), [overlapping])
     db.rollback()
     # back to back is fine, and so is overlapping a cancelled booking
-    db.execute(insert(Booking), [row | {"starts_at": start + timedelta(hours=1),
-                                        "ends_at": start + timedelta(hours=2)}])
+    db.execute(
+        insert(Booking),
+        [
+            row
+            | {
+                "starts_at": start + timedelta(hours=1),
+                "ends_at": start + timedelta(hours=2),
+            }
+        ],
+    )
     db.execute(insert(Booking), [row | {"status": BookingStatus.CANCELLED}])
     db.commit()
     # reviving the cancelled one would overlap: refused on update too

@@ -7,8 +7,10 @@ from tests.helpers import days_ahead, local, make_provider
 
 
 def _identify(api, channel, external_id):
-    return api.post("/api/v1/customers/identify",
-                    json={"channel": channel, "external_id": external_id})
+    return api.post(
+        "/api/v1/customers/identify",
+        json={"channel": channel, "external_id": external_id},
+    )
 
 
 def _code(app):
@@ -31,8 +33,10 @@ def test_sms_and_whatsapp_of_one_phone_are_one_customer(api):
 
 
 def test_bad_identity_is_422(api):
-    response = api.post("/api/v1/customers/identify",
-                        json={"channel": "carrier-pigeon", "external_id": "x"})
+    response = api.post(
+        "/api/v1/customers/identify",
+        json={"channel": "carrier-pigeon", "external_id": "x"},
+    )
     assert response.status_code == 422
     assert response.get_json()["error"]["details"][0]["field"] == "channel"
 
@@ -40,71 +44,115 @@ def test_bad_identity_is_422(api):
 def test_phone_code_links_alexa_to_the_sms_customer(api, app, db):
     sms_customer = _identify(api, "sms", "+13125550122").get_json()
     provider = make_provider(db)
-    api.post("/api/v1/bookings", json={
-        "provider_id": provider.id, "customer_id": sms_customer["id"],
-        "start": local(days_ahead(2), 10).isoformat(), "confirm": True})
+    api.post(
+        "/api/v1/bookings",
+        json={
+            "provider_id": provider.id,
+            "customer_id": sms_customer["id"],
+            "start": local(days_ahead(2), 10).isoformat(),
+            "confirm": True,
+        },
+    )
     alexa = _identify(api, "alexa", "amzn1.ask.account.TEST").get_json()
     assert alexa["id"] != sms_customer["id"]
 
-    started = api.post(f"/api/v1/customers/{alexa['id']}/phone-link",
-                       json={"phone": "+1 (312) 555-0122"})
+    started = api.post(
+        f"/api/v1/customers/{alexa['id']}/phone-link",
+        json={"phone": "+1 (312) 555-0122"},
+    )
     assert started.status_code == 202
     assert "code" not in started.get_json()  # only ever sent by SMS
     code = _code(app)
     wrong = "000000" if code != "000000" else "111111"
-    bad = api.post(f"/api/v1/customers/{alexa['id']}/phone-link/confirm",
-                   json={"phone": "+13125550122", "code": wrong})
+    bad = api.post(
+        f"/api/v1/customers/{alexa['id']}/phone-link/confirm",
+        json={"phone": "+13125550122", "code": wrong},
+    )
     assert bad.status_code == 422
 
-    linked = api.post(f"/api/v1/customers/{alexa['id']}/phone-link/confirm",
-                      json={"phone": "+13125550122", "code": code})
+    linked = api.post(
+        f"/api/v1/customers/{alexa['id']}/phone-link/confirm",
+        json={"phone": "+13125550122", "code": code},
+    )
     assert linked.status_code == 200, linked.get_json()
     survivor = linked.get_json()
     assert survivor["id"] == sms_customer["id"]
     assert {i["channel"] for i in survivor["identities"]} == {"sms", "alexa"}
     # the Alexa identity now finds the customer who booked by SMS
-    assert _identify(api, "alexa", "amzn1.ask.account.TEST").get_json()["id"] == survivor["id"]
+    assert (
+        _identify(api, "alexa", "amzn1.ask.account.TEST").get_json()["id"]
+        == survivor["id"]
+    )
     assert db.query(Booking).filter_by(customer_id=survivor["id"]).count() == 1
     assert api.get(f"/api/v1/customers/{alexa['id']}").status_code == 404
     # a used code cannot be used again
-    reuse = api.post(f"/api/v1/customers/{survivor['id']}/phone-link/confirm",
-                     json={"phone": "+13125550122", "code": code})
+    reuse = api.post(
+        f"/api/v1/customers/{survivor['id']}/phone-link/confirm",
+        json={"phone": "+13125550122", "code": code},
+    )
     assert reuse.status_code == 409
 
 
 def test_too_many_wrong_codes_lock_the_code(api, app):
     customer = _identify(api, "messenger", "psid-1").get_json()
-    api.post(f"/api/v1/customers/{customer['id']}/phone-link",
-             json={"phone": "+13125550133"})
+    api.post(
+        f"/api/v1/customers/{customer['id']}/phone-link", json={"phone": "+13125550133"}
+    )
     code = _code(app)
     wrong = "000000" if code != "000000" else "111111"
     for _ in range(5):
-        assert api.post(f"/api/v1/customers/{customer['id']}/phone-link/confirm",
-                        json={"phone": "+13125550133", "code": wrong}).status_code == 422
-    locked = api.post(f"/api/v1/customers/{customer['id']}/phone-link/confirm",
-                      json={"phone": "+13125550133", "code": code})
+        assert (
+            api.post(
+                f"/api/v1/customers/{customer['id']}/phone-link/confirm",
+                json={"phone": "+13125550133", "code": wrong},
+            ).status_code
+            == 422
+        )
+    locked = api.post(
+        f"/api/v1/customers/{customer['id']}/phone-link/confirm",
+        json={"phone": "+13125550133", "code": code},
+    )
     assert locked.status_code == 409
     assert locked.get_json()["error"]["code"] == "too_many_attempts"
-
 
 
 def test_jobs_from_free_text(api):
     customer = _identify(api, "sms", "+13125550155").get_json()
     day = days_ahead(2)
-    response = api.post("/api/v1/jobs", json={
-        "text": "water coming through my kitchen ceiling", "customer_id": customer["id"],
-        "city": "chicago il",
-        "when": {"from": local(day, 8).isoformat(), "to": local(day, 12).isoformat()}})
+    response = api.post(
+        "/api/v1/jobs",
+        json={
+            "text": "water coming through my kitchen ceiling",
+            "customer_id": customer["id"],
+            "city": "chicago il",
+            "when": {
+                "from": local(day, 8).isoformat(),
+                "to": local(day, 12).isoformat(),
+            },
+        },
+    )
     assert response.status_code == 201, response.get_json()
     job = response.get_json()
     assert job["city"] == "chicago il" and abs(job["lat"] - 41.85) < 0.1
     assert api.get(f"/api/v1/jobs/{job['id']}").get_json()["text"].startswith("water")
     assert api.post("/api/v1/jobs", json={"text": "fix it"}).status_code == 422
-    assert api.post("/api/v1/jobs", json={"text": "fix my sink", "city": "Chicago",
-                                          "category": "dentistry"}).status_code == 422
-    over = api.post("/api/v1/jobs", json={
-        "text": "fix my sink", "city": "Chicago",
-        "when": {"from": local(days_ahead(-3), 8).isoformat(),
-                 "to": local(days_ahead(-3), 9).isoformat()}})
+    assert (
+        api.post(
+            "/api/v1/jobs",
+            json={"text": "fix my sink", "city": "Chicago", "category": "dentistry"},
+        ).status_code
+        == 422
+    )
+    over = api.post(
+        "/api/v1/jobs",
+        json={
+            "text": "fix my sink",
+            "city": "Chicago",
+            "when": {
+                "from": local(days_ahead(-3), 8).isoformat(),
+                "to": local(days_ahead(-3), 9).isoformat(),
+            },
+        },
+    )
     assert over.status_code == 422
     assert over.get_json()["error"]["details"][0]["field"] == "when.to"

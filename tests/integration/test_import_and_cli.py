@@ -36,18 +36,28 @@ def cli_env(config, monkeypatch, db):
 
 def _write(tmp_path, records, name="providers.jsonl"):
     path = tmp_path / name
-    path.write_text("\n".join(r if isinstance(r, str) else json.dumps(r) for r in records))
+    path.write_text(
+        "\n".join(r if isinstance(r, str) else json.dumps(r) for r in records)
+    )
     return path
 
 
 def test_import_creates_then_updates_by_external_id(cli_env, tmp_path, db):
-    first = _write(tmp_path, [provider_payload(external_id="a"),
-                              provider_payload(external_id="b", name="Other Co")])
+    first = _write(
+        tmp_path,
+        [
+            provider_payload(external_id="a"),
+            provider_payload(external_id="b", name="Other Co"),
+        ],
+    )
     result = cli_env.invoke(main, ["providers", "import", str(first)])
     assert result.exit_code == 0, result.output
     assert "created 2, updated 0" in result.output
-    again = _write(tmp_path, [provider_payload(external_id="a", name="Renamed",
-                                               rating=4.1)], "again.jsonl")
+    again = _write(
+        tmp_path,
+        [provider_payload(external_id="a", name="Renamed", rating=4.1)],
+        "again.jsonl",
+    )
     result = cli_env.invoke(main, ["providers", "import", str(again)])
     assert "created 0, updated 1" in result.output
     db.expire_all()
@@ -57,13 +67,20 @@ def test_import_creates_then_updates_by_external_id(cli_env, tmp_path, db):
 
 
 def test_a_bad_line_imports_nothing_and_names_the_line(cli_env, tmp_path, db):
-    path = _write(tmp_path, [
-        provider_payload(external_id="ok"),
-        "{not json",
-        provider_payload(external_id="bad-tz", timezone="Nowhere/City"),
-        {k: v for k, v in provider_payload(external_id="no-name").items() if k != "name"},
-        provider_payload(external_id="ok"),
-    ])
+    path = _write(
+        tmp_path,
+        [
+            provider_payload(external_id="ok"),
+            "{not json",
+            provider_payload(external_id="bad-tz", timezone="Nowhere/City"),
+            {
+                k: v
+                for k, v in provider_payload(external_id="no-name").items()
+                if k != "name"
+            },
+            provider_payload(external_id="ok"),
+        ],
+    )
     result = cli_env.invoke(main, ["providers", "import", str(path)])
     assert result.exit_code == 1
     assert "line 2: not JSON" in result.output
@@ -89,7 +106,9 @@ def test_api_key_create_prints_a_working_key(cli_env, client, db):
     assert result.exit_code == 0
     token = result.stdout.strip().splitlines()[0]
     assert token.startswith("bk_")
-    response = client.get("/api/v1/categories", headers={"Authorization": f"Bearer {token}"})
+    response = client.get(
+        "/api/v1/categories", headers={"Authorization": f"Bearer {token}"}
+    )
     assert response.status_code == 200
     assert db.scalar(select(ApiKey.name)) == "rasa-actions"
     listed = cli_env.invoke(main, ["api-key", "list"])
@@ -97,17 +116,36 @@ def test_api_key_create_prints_a_working_key(cli_env, client, db):
 
 
 def test_admin_create_validates_and_hashes(cli_env, db):
-    short = cli_env.invoke(main, ["admin", "create", "--email", "ops@beckon.test",
-                                  "--password", "short"])
+    short = cli_env.invoke(
+        main, ["admin", "create", "--email", "ops@beckon.test", "--password", "short"]
+    )
     assert short.exit_code == 1 and "at least 12 characters" in short.output
-    ok = cli_env.invoke(main, ["admin", "create", "--email", "Ops@Beckon.test",
-                               "--password", "correct horse battery"])
+    ok = cli_env.invoke(
+        main,
+        [
+            "admin",
+            "create",
+            "--email",
+            "Ops@Beckon.test",
+            "--password",
+            "correct horse battery",
+        ],
+    )
     assert ok.exit_code == 0, ok.output
     user = db.scalar(select(AdminUser))
     assert user.email == "ops@beckon.test"
     assert user.password_hash.startswith("scrypt:")
-    dup = cli_env.invoke(main, ["admin", "create", "--email", "ops@beckon.test",
-                                "--password", "correct horse battery"])
+    dup = cli_env.invoke(
+        main,
+        [
+            "admin",
+            "create",
+            "--email",
+            "ops@beckon.test",
+            "--password",
+            "correct horse battery",
+        ],
+    )
     assert dup.exit_code == 1 and "exists" in dup.output
 
 

@@ -27,7 +27,9 @@ def test_document_is_valid_openapi(client):
 
 def test_every_route_is_described_and_nothing_else(app, client):
     spec = client.get("/api/v1/openapi.json").get_json()
-    described = {(path, method) for path, ops in spec["paths"].items() for method in ops}
+    described = {
+        (path, method) for path, ops in spec["paths"].items() for method in ops
+    }
     assert described == _app_routes(app)
     assert len(described) >= 20
 
@@ -36,7 +38,9 @@ def test_routes_with_input_document_422_and_auth_documents_401(client):
     spec = client.get("/api/v1/openapi.json").get_json()
     for path, ops in spec["paths"].items():
         for method, op in ops.items():
-            if "requestBody" in op or any(p["in"] == "query" for p in op.get("parameters", [])):
+            if "requestBody" in op or any(
+                p["in"] == "query" for p in op.get("parameters", [])
+            ):
                 assert "422" in op["responses"], (method, path)
             if path != "/api/v1/openapi.json":
                 assert "401" in op["responses"], (method, path)

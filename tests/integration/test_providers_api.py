@@ -13,7 +13,10 @@ def test_create_provider_resolves_city_and_returns_location(api):
     assert body["categories"] == ["plumbing"]
     assert body["services"][0]["price_cents"] == 15000
     assert body["verification_state"] == "verified"
-    assert api.get(f"/api/v1/providers/{body['id']}").get_json()["name"] == "Reyes Plumbing"
+    assert (
+        api.get(f"/api/v1/providers/{body['id']}").get_json()["name"]
+        == "Reyes Plumbing"
+    )
 
 
 def test_timezone_comes_from_the_city_when_not_given(api):
@@ -57,8 +60,9 @@ def test_unknown_city_is_a_clear_422(api):
 
 
 def test_non_json_body_is_400(api):
-    response = api.post("/api/v1/providers", data="name=x",
-                        headers={"Content-Type": "text/plain"})
+    response = api.post(
+        "/api/v1/providers", data="name=x", headers={"Content-Type": "text/plain"}
+    )
     assert response.status_code == 400
     assert response.get_json()["error"]["code"] == "bad_request"
     response = api.post("/api/v1/providers", json=[1, 2])
@@ -74,8 +78,10 @@ def test_duplicate_external_id_is_409(api):
 
 def test_update_changes_only_given_fields(api):
     pid = api.post("/api/v1/providers", json=provider_payload()).get_json()["id"]
-    response = api.patch(f"/api/v1/providers/{pid}",
-                         json={"description": "Now also drains.", "radius_km": 12})
+    response = api.patch(
+        f"/api/v1/providers/{pid}",
+        json={"description": "Now also drains.", "radius_km": 12},
+    )
     assert response.status_code == 200
     body = response.get_json()
     assert body["description"] == "Now also drains."
@@ -85,16 +91,25 @@ def test_update_changes_only_given_fields(api):
 
 
 def test_verify_needs_the_checklist_then_records_who(api):
-    pid = api.post("/api/v1/providers",
-                   json=provider_payload(verified=False)).get_json()["id"]
-    response = api.post(f"/api/v1/providers/{pid}/verify",
-                        json={"licence": True, "identity": True})
+    pid = api.post(
+        "/api/v1/providers", json=provider_payload(verified=False)
+    ).get_json()["id"]
+    response = api.post(
+        f"/api/v1/providers/{pid}/verify", json={"licence": True, "identity": True}
+    )
     assert response.status_code == 422
-    assert [d["field"] for d in response.get_json()["error"]["details"]] == ["insurance"]
+    assert [d["field"] for d in response.get_json()["error"]["details"]] == [
+        "insurance"
+    ]
     response = api.post(
         f"/api/v1/providers/{pid}/verify",
-        json={"licence": True, "insurance": True, "identity": True,
-              "notes": "licence IL-55", "verified_by": "ops@beckon.test"},
+        json={
+            "licence": True,
+            "insurance": True,
+            "identity": True,
+            "notes": "licence IL-55",
+            "verified_by": "ops@beckon.test",
+        },
     )
     body = response.get_json()
     assert body["verification_state"] == "verified"
@@ -111,16 +126,37 @@ def test_deactivate_hides_from_search(api):
 
 def test_search_filters_and_paginates(api):
     for i in range(5):
-        api.post("/api/v1/providers", json=provider_payload(
-            external_id=f"p-{i}", name=f"Plumber {i}", rating=3.0 + i * 0.5))
-    api.post("/api/v1/providers", json=provider_payload(
-        external_id="t-1", name="Luna Tarot", categories=["tarot-reading"],
-        services=[{"name": "Love reading", "mode": "remote", "duration_minutes": 30,
-                   "price_cents": 4000}]))
+        api.post(
+            "/api/v1/providers",
+            json=provider_payload(
+                external_id=f"p-{i}", name=f"Plumber {i}", rating=3.0 + i * 0.5
+            ),
+        )
+    api.post(
+        "/api/v1/providers",
+        json=provider_payload(
+            external_id="t-1",
+            name="Luna Tarot",
+            categories=["tarot-reading"],
+            services=[
+                {
+                    "name": "Love reading",
+                    "mode": "remote",
+                    "duration_minutes": 30,
+                    "price_cents": 4000,
+                }
+            ],
+        ),
+    )
     body = api.get("/api/v1/providers?category=plumbing&per_page=2&page=2").get_json()
     assert body["total"] == 5 and len(body["items"]) == 2
-    assert api.get("/api/v1/providers?min_rating=4.5").get_json()["total"] == 3  # 4.5, 5.0, 4.8
-    assert api.get("/api/v1/providers?q=tarot").get_json()["items"][0]["name"] == "Luna Tarot"
+    assert (
+        api.get("/api/v1/providers?min_rating=4.5").get_json()["total"] == 3
+    )  # 4.5, 5.0, 4.8
+    assert (
+        api.get("/api/v1/providers?q=tarot").get_json()["items"][0]["name"]
+        == "Luna Tarot"
+    )
     response = api.get("/api/v1/providers?category=astrophysics")
     assert response.status_code == 422
     assert api.get("/api/v1/providers?per_page=1000").status_code == 422
@@ -130,7 +166,11 @@ def test_unknown_provider_is_404_in_the_error_shape(api):
     response = api.get("/api/v1/providers/999")
     assert response.status_code == 404
     assert response.get_json() == {
-        "error": {"code": "not_found", "message": "provider 999 not found", "details": None}
+        "error": {
+            "code": "not_found",
+            "message": "provider 999 not found",
+            "details": None,
+        }
     }
 
 

@@ -8,7 +8,7 @@ def test_embedded_defaults_live_in_the_data_dir(tmp_path, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("BECKON_DATA_DIR", str(tmp_path))
     config = Config.from_env()
-    assert config.DATABASE_URL == f"sqlite:///{tmp_path}/beckon.sqlite3"
+    assert f"sqlite:///{tmp_path}/beckon.sqlite3" == config.DATABASE_URL
     assert config.CELERY_BROKER_URL.startswith("sqla+sqlite:///")
     assert len(config.SECRET_KEY) == 64
 

@@ -6,15 +6,18 @@ from backend.services.errors import Invalid
 from backend.services.places import bounding_box, haversine_km, place_from, resolve_city
 
 
-@pytest.mark.parametrize("text, name, region", [
-    ("Chicago", "Chicago", "IL"),
-    ("chicago, il", "Chicago", "IL"),
-    ("Portland", "Portland", "OR"),
-    ("Portland ME", "Portland", "ME"),
-    ("Portland, Maine", "Portland", "ME"),
-    ("NYC", "New York City", "NY"),
-    ("São Paulo", "São Paulo", "27"),
-])
+@pytest.mark.parametrize(
+    "text, name, region",
+    [
+        ("Chicago", "Chicago", "IL"),
+        ("chicago, il", "Chicago", "IL"),
+        ("Portland", "Portland", "OR"),
+        ("Portland ME", "Portland", "ME"),
+        ("Portland, Maine", "Portland", "ME"),
+        ("NYC", "New York City", "NY"),
+        ("São Paulo", "São Paulo", "27"),
+    ],
+)
 def test_cities(text, name, region):
     place = resolve_city(text)
     assert (place.name, place.region) == (name, region)
@@ -39,6 +42,8 @@ def test_coordinates_win_and_are_checked():
 
 def test_distance_and_box():
     chicago, houston = resolve_city("Chicago"), resolve_city("Houston")
-    assert 1500 < haversine_km(chicago.lat, chicago.lon, houston.lat, houston.lon) < 1560
+    assert (
+        1500 < haversine_km(chicago.lat, chicago.lon, houston.lat, houston.lon) < 1560
+    )
     lo_lat, hi_lat, lo_lon, hi_lon = bounding_box(chicago.lat, chicago.lon, 30)
     assert lo_lat < chicago.lat < hi_lat and lo_lon < chicago.lon < hi_lon

@@ -41,7 +41,8 @@ def test_exceptions_replace_the_weekly_hours():
     window = (_utc(2027, 1, 12), _utc(2027, 1, 13))
     assert working_intervals(provider, *window, closed) == []
     assert working_intervals(provider, *window, short) == [
-        (_utc(2027, 1, 12, 16), _utc(2027, 1, 12, 18))]
+        (_utc(2027, 1, 12, 16), _utc(2027, 1, 12, 18))
+    ]
 
 
 def test_midnight_close_and_phoenix_without_dst():
@@ -53,9 +54,20 @@ def test_midnight_close_and_phoenix_without_dst():
 def test_slots_skip_busy_time_and_start_after_the_earliest_moment():
     working = [(_utc(2027, 1, 12, 15), _utc(2027, 1, 12, 19))]
     busy = [(_utc(2027, 1, 12, 16), _utc(2027, 1, 12, 17))]
-    slots = slots_from(working, busy, timedelta(hours=1), _utc(2027, 1, 12, 15, 10),
-                       timedelta(minutes=30))
+    slots = slots_from(
+        working,
+        busy,
+        timedelta(hours=1),
+        _utc(2027, 1, 12, 15, 10),
+        timedelta(minutes=30),
+    )
     starts = [s.start.strftime("%H:%M") for s in slots]
     assert starts == ["17:00", "17:30", "18:00"]
-    assert slots_from(working, busy, timedelta(hours=1), _utc(2027, 1, 12),
-                      timedelta(minutes=30), limit=1)[0].start == _utc(2027, 1, 12, 15)
+    assert slots_from(
+        working,
+        busy,
+        timedelta(hours=1),
+        _utc(2027, 1, 12),
+        timedelta(minutes=30),
+        limit=1,
+    )[0].start == _utc(2027, 1, 12, 15)
