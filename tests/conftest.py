@@ -64,6 +64,13 @@ def _fresh_postgres_database(name: str) -> str:
     )
 
 
+def _drop_postgres_database(name: str) -> None:
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
 @pytest.fixture(scope="session", params=_backends())
 def database_url(request, tmp_path_factory) -> str:
     """A migrated, empty database of each backend, once per test session."""
@@ -71,8 +78,10 @@ def database_url(request, tmp_path_factory) -> str:
         path = tmp_path_factory.mktemp("db") / "beckon.sqlite3"
         url = f"sqlite:///{path}"
     else:
-        worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
-        url = _fresh_postgres_database(f"beckon_test_{worker}")
+        # One database per test run, so two runs on one server never collide.
+        name = f"beckon_test_{os.getpid()}"
+        url = _fresh_postgres_database(name)
+        request.addfinalizer(lambda: _drop_postgres_database(name))
     upgrade(url)
     return url
 
