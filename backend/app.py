@@ -20,7 +20,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.config["DATABASE_URL"] = config.DATABASE_URL
     app.config["SECRET_KEY"] = config.SECRET_KEY
     app.config["BECKON"] = config
-    app.config["JSON_SORT_KEYS"] = False
+    app.json.sort_keys = False  # keep {"error": {code, message, details}} in order
     app.extensions["beckon.rules"] = BookingRules.from_config(config)
     app.extensions["beckon.notifier"] = LogNotifier()
     logging.basicConfig(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import deque
 from typing import Any
 
 from flask import Flask, g
@@ -60,10 +61,10 @@ class Database:
 
 
 class LogNotifier:
-    """The embedded default notifier: logs what would be sent and remembers it."""
+    """The embedded default notifier: logs what would be sent and remembers the last."""
 
-    def __init__(self) -> None:
-        self.sent: list[dict[str, Any]] = []
+    def __init__(self, remember: int = 200) -> None:
+        self.sent: deque[dict[str, Any]] = deque(maxlen=remember)
 
     def send_sms(self, to: str, body: str) -> None:
         self.sent.append({"channel": "sms", "to": to, "body": body})

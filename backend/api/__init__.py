@@ -31,7 +31,9 @@ def require_api_key():
         return error_response(
             401, "unauthorized", "send an API key as 'Authorization: Bearer <key>'"
         )
-    authenticate_api_key(db.session, token.strip())
+    key = authenticate_api_key(db.session, token.strip())
+    if db.session.is_modified(key):
+        db.session.commit()  # last_used_at, in its own short transaction
     return None
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -18,6 +18,7 @@ from backend.services.errors import Conflict, Invalid, NotFound, Unauthorized
 
 KEY_PREFIX = "bk"
 MIN_PASSWORD_LENGTH = 12
+LAST_USED_RESOLUTION = timedelta(minutes=5)
 
 
 def _hash_secret(secret: str) -> str:
@@ -49,6 +50,9 @@ def authenticate_api_key(
         raise Unauthorized("unknown API key")
     if key.revoked_at is not None:
         raise Unauthorized("this API key was revoked")
+    now = now or utcnow()
+    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
+        key.last_used_at = now  # written at most every few minutes, not per request
     return key
 
 

@@ -274,3 +274,11 @@ def test_area_availability_lists_nearby_providers_with_slots(api, db):
         },
     )
     assert reversed_window.status_code == 422
+
+
+def test_instants_are_always_answered_in_utc(api, setup):
+    provider_id, customer_id = setup
+    start = local(days_ahead(3), 10)
+    body = _book(api, provider_id, customer_id, start).get_json()
+    assert body["start"].endswith("Z") and body["history"][0]["start"].endswith("Z")
+    assert body["local_start"] == start.isoformat()

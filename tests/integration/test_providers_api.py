@@ -209,3 +209,12 @@ def test_unknown_endpoint_and_method_use_the_error_shape(api):
     response = api.client.delete("/api/v1/providers", headers=api.headers)
     assert response.status_code == 405
     assert response.get_json()["error"]["code"] == "method_not_allowed"
+
+
+def test_a_key_records_when_it_was_last_used(api, app):
+    from backend.extensions import db
+    from backend.models import ApiKey
+
+    assert api.get("/api/v1/categories").status_code == 200
+    with app.app_context():
+        assert db.session.query(ApiKey.last_used_at).scalar() is not None
