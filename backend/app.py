@@ -8,7 +8,6 @@ from flask import Flask, jsonify
 
 from backend.config import Config
 from backend.extensions import LogNotifier, db
-from backend.services.rules import BookingRules
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -21,7 +20,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.config["SECRET_KEY"] = config.SECRET_KEY
     app.config["BECKON"] = config
     app.json.sort_keys = False  # keep {"error": {code, message, details}} in order
-    app.extensions["beckon.rules"] = BookingRules.from_config(config)
+    app.extensions["beckon.rules"] = config.RULES
     app.extensions["beckon.notifier"] = LogNotifier()
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from backend.services.rules import BookingRules
+
 PRODUCTION_SECRETS = ("SECRET_KEY", "DATABASE_URL")
 
 
@@ -40,14 +42,8 @@ class Config:
     SECRET_KEY: str = ""
     CELERY_BROKER_URL: str = ""
     CELERY_RESULT_BACKEND: str = ""
-    # booking rules
-    SLOT_STEP_MINUTES: int = 30
-    DEFAULT_SERVICE_MINUTES: int = 60
-    BOOKING_BUFFER_MINUTES: int = 15
-    MINIMUM_NOTICE_MINUTES: int = 60
-    HOLD_MINUTES: int = 15
-    MAX_AVAILABILITY_DAYS: int = 31
-    PHONE_CODE_MINUTES: int = 10
+    #: Booking rules; each field reads ``BECKON_<FIELD NAME IN CAPITALS>``.
+    RULES: BookingRules = field(default_factory=BookingRules)
     TESTING: bool = False
 
     @classmethod
@@ -61,11 +57,12 @@ class Config:
             SECRET_KEY=os.environ.get("SECRET_KEY", ""),
             CELERY_BROKER_URL=os.environ.get("CELERY_BROKER_URL", ""),
             CELERY_RESULT_BACKEND=os.environ.get("CELERY_RESULT_BACKEND", ""),
-            SLOT_STEP_MINUTES=_env_int("BECKON_SLOT_STEP_MINUTES", 30),
-            DEFAULT_SERVICE_MINUTES=_env_int("BECKON_DEFAULT_SERVICE_MINUTES", 60),
-            BOOKING_BUFFER_MINUTES=_env_int("BECKON_BOOKING_BUFFER_MINUTES", 15),
-            MINIMUM_NOTICE_MINUTES=_env_int("BECKON_MINIMUM_NOTICE_MINUTES", 60),
-            HOLD_MINUTES=_env_int("BECKON_HOLD_MINUTES", 15),
+            RULES=BookingRules(
+                **{
+                    rule.name: _env_int(f"BECKON_{rule.name.upper()}", rule.default)
+                    for rule in fields(BookingRules)
+                }
+            ),
         )
         known = {f.name for f in fields(cls)}
         for key, value in overrides.items():

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from backend.db import utcnow
 from backend.demo import demo_customer_records, demo_job_requests, demo_provider_records
-from backend.models import Customer, Provider
+from backend.models import Booking, Customer, Provider
 from backend.schemas import (
     BookingCreate,
     IdentityInput,
@@ -28,11 +28,10 @@ from backend.schemas import (
 )
 from backend.services import availability, bookings, jobs, reviews
 from backend.services.customers import find_or_create_by_identity
-from backend.services.errors import Conflict, DomainError
+from backend.services.errors import DomainError
 from backend.services.places import place_from
 from backend.services.providers import (
     ensure_default_categories,
-    find_category,
     import_providers,
 )
 from backend.services.rules import BookingRules
@@ -129,6 +128,42 @@ def seed_demo(
     return report
 
 
+def _book_nearby(
+    session: Session,
+    rules: BookingRules,
+    rng: random.Random,
+    customer: Customer,
+    category: str,
+    city: str,
+    window: tuple[datetime, datetime],
+    now: datetime,
+    **booking: object,
+) -> Booking | None:
+    """Book a free slot of one of the nearest providers with time in ``window``."""
+    found = availability.free_slots_near(
+        session, category, place_from(city), *window, rules, limit=3, now=now
+    )
+    if not found:
+        return None
+    choice = found[rng.randrange(len(found))]
+    slot = choice.slots[rng.randrange(len(choice.slots))]
+    try:
+        return bookings.create_booking(
+            session,
+            BookingCreate(
+                provider_id=choice.provider.id,
+                customer_id=customer.id,
+                start=slot.start,
+                confirm=True,
+                **booking,
+            ),
+            rules,
+            now=now,
+        )
+    except DomainError:
+        return None
+
+
 def _book_upcoming(session, rules, rng, customer: Customer, request, now) -> bool:
     start = (now + timedelta(days=rng.randint(1, 6))).replace(
         hour=0, minute=0, second=0, microsecond=0
@@ -146,76 +181,41 @@ def _book_upcoming(session, rules, rng, customer: Customer, request, now) -> boo
         ),
         now=now,
     )
-    found = availability.free_slots_near(
+    booking = _book_nearby(
         session,
-        request["category"],
-        place_from(request["city"]),
-        window.from_,
-        window.to,
         rules,
-        limit=3,
-        now=now,
+        rng,
+        customer,
+        request["category"],
+        request["city"],
+        (window.from_, window.to),
+        now,
+        job_id=job.id,
+        channel=job.channel,
     )
-    if not found:
-        return False
-    choice = found[rng.randrange(len(found))]
-    try:
-        bookings.create_booking(
-            session,
-            BookingCreate(
-                provider_id=choice.provider.id,
-                customer_id=customer.id,
-                start=choice.slots[0].start,
-                job_id=job.id,
-                confirm=True,
-                channel=job.channel,
-            ),
-            rules,
-            now=now,
-        )
-    except Conflict:
-        return False
-    return True
+    return booking is not None
 
 
 def _book_past(session, rules, rng, customer, category_slug, city, now) -> bool:
-    category = find_category(session, category_slug)
-    if category is None:
-        return False
-    days_ago = rng.randint(2, 45)
-    day = (now - timedelta(days=days_ago)).replace(
+    """A booking in the past, made two days before it and then lived through."""
+    day = (now - timedelta(days=rng.randint(2, 45))).replace(
         hour=0, minute=0, second=0, microsecond=0, tzinfo=UTC
     )
-    then = day - timedelta(days=2)  # booked two days before
-    found = availability.free_slots_near(
+    then = day - timedelta(days=2)
+    booking = _book_nearby(
         session,
-        category_slug,
-        place_from(city),
-        day,
-        day + timedelta(days=1),
         rules,
-        limit=3,
-        now=then,
+        rng,
+        customer,
+        category_slug,
+        city,
+        (day, day + timedelta(days=1)),
+        then,
+        channel=rng.choice(["sms", "webchat", "alexa", "voice"]),
     )
-    if not found:
+    if booking is None:
         return False
-    choice = found[rng.randrange(len(found))]
-    slot = choice.slots[rng.randrange(len(choice.slots))]
-    try:
-        booking = bookings.create_booking(
-            session,
-            BookingCreate(
-                provider_id=choice.provider.id,
-                customer_id=customer.id,
-                start=slot.start,
-                confirm=True,
-                channel=rng.choice(["sms", "webchat", "alexa", "voice"]),
-            ),
-            rules,
-            now=then,
-        )
-    except DomainError:
-        return False
+
     fate = rng.random()
     if fate < 0.08:
         bookings.transition(
@@ -232,14 +232,14 @@ def _book_past(session, rules, rng, customer, category_slug, city, now) -> bool:
             booking.id,
             "no_show",
             actor="provider",
-            now=slot.start + timedelta(minutes=30),
+            now=booking.starts_at + timedelta(minutes=30),
         )
     else:
         bookings.transition(
-            session, booking.id, "check_in", actor="provider", now=slot.start
+            session, booking.id, "check_in", actor="provider", now=booking.starts_at
         )
         bookings.transition(
-            session, booking.id, "complete", actor="provider", now=slot.end
+            session, booking.id, "complete", actor="provider", now=booking.ends_at
         )
         if rng.random() < 0.7:
             stars = rng.choices([5, 4, 3, 2], weights=[60, 28, 9, 3])[0]
@@ -247,6 +247,6 @@ def _book_past(session, rules, rng, customer, category_slug, city, now) -> bool:
                 session,
                 booking.id,
                 ReviewCreate(stars=stars, text=rng.choice(REVIEW_TEXTS[stars])),
-                now=slot.end + timedelta(hours=3),
+                now=booking.ends_at + timedelta(hours=3),
             )
     return True

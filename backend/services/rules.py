@@ -23,15 +23,3 @@ class BookingRules:
     @property
     def minimum_notice(self) -> timedelta:
         return timedelta(minutes=self.minimum_notice_minutes)
-
-    @classmethod
-    def from_config(cls, config: object) -> BookingRules:
-        return cls(
-            slot_step_minutes=config.SLOT_STEP_MINUTES,
-            default_service_minutes=config.DEFAULT_SERVICE_MINUTES,
-            buffer_minutes=config.BOOKING_BUFFER_MINUTES,
-            minimum_notice_minutes=config.MINIMUM_NOTICE_MINUTES,
-            hold_minutes=config.HOLD_MINUTES,
-            max_availability_days=config.MAX_AVAILABILITY_DAYS,
-            phone_code_minutes=config.PHONE_CODE_MINUTES,
-        )
