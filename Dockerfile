@@ -29,4 +29,4 @@ USER beckon
 ENV BECKON_DATA_DIR=/data
 
 EXPOSE 8000
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "4", "backend.app:create_app()"]
+CMD ["gunicorn", "--config", "python:backend.gunicorn_conf", "--bind", "0.0.0.0:8000", "--workers", "2"]

@@ -20,6 +20,7 @@ $(VENV)/.installed: pyproject.toml
 run: install
 	$(BIN)/beckon db upgrade
 	$(BIN)/beckon seed demo --if-empty
+	$(BIN)/beckon index build --if-missing
 	@mkdir -p $(DATA)
 	@test -s $(DATA)/demo-api-key || (umask 077 && $(BIN)/beckon api-key create local-demo > $(DATA)/demo-api-key)
 	@echo "API key for local use (also in $(DATA)/demo-api-key): $$(cat $(DATA)/demo-api-key)"

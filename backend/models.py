@@ -224,6 +224,7 @@ class Provider(TimestampMixin, Base):
         CheckConstraint("radius_km >= 0", name="radius_non_negative"),
         CheckConstraint("rating >= 0 AND rating <= 5", name="rating_range"),
         Index("ix_providers_lat_lon", "lat", "lon"),
+        Index("ix_providers_updated_at", "updated_at"),  # the matching index follows it
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

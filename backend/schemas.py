@@ -209,8 +209,21 @@ class TimeWindow(StrictModel):
         return self
 
 
+def _has_words(value: str) -> str:
+    if sum(ch.isalpha() for ch in value) < 2:
+        raise ValueError("say what you need in words")
+    return value
+
+
+RequestText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=3, max_length=1000),
+    AfterValidator(_has_words),
+]
+
+
 class JobCreate(StrictModel):
-    text: Annotated[str, StringConstraints(min_length=3, max_length=2000)]
+    text: RequestText
     customer_id: int | None = Field(None, gt=0)
     category: str | None = None
     address: str | None = Field(None, max_length=300)
@@ -225,6 +238,19 @@ class JobCreate(StrictModel):
         if self.city is None and self.lat is None and self.address is None:
             raise ValueError("give a city, an address or lat/lon for the job")
         return self
+
+
+class MatchCreate(StrictModel):
+    text: RequestText
+    city: str | None = Field(None, max_length=120)
+    lat: float | None = Field(None, ge=-90, le=90)
+    lon: float | None = Field(None, ge=-180, le=180)
+    when: TimeWindow | None = None
+    customer_id: int | None = Field(None, gt=0)
+    category: str | None = Field(None, max_length=64)
+    limit: int = Field(5, ge=1, le=20)
+    verified_only: bool = False
+    language: Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")] | None = None
 
 
 class BookingCreate(StrictModel):

@@ -98,10 +98,19 @@ def _empty_all_tables(url: str) -> None:
     engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory) -> Path:
+    """One ONNX export of the model for the whole run (it takes a few seconds)."""
+    return tmp_path_factory.mktemp("models")
+
+
 @pytest.fixture
-def config(database_url: str, tmp_path: Path) -> Config:
+def config(database_url: str, tmp_path: Path, model_cache: Path) -> Config:
     return Config.from_env(
-        DATABASE_URL=database_url, DATA_DIR=tmp_path / "var", TESTING=True
+        DATABASE_URL=database_url,
+        DATA_DIR=tmp_path / "var",
+        MODEL_CACHE_DIR=model_cache,
+        TESTING=True,
     )
 
 

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from backend.models import Booking, Customer, Job, Provider, Review, Service
 from backend.services.availability import ProviderAvailability, Slot
+from backend.services.matching import MatchResult
 
 
 def iso(value: datetime | None) -> str | None:
@@ -165,4 +166,19 @@ def review_json(review: Review) -> dict[str, Any]:
         "text": review.text,
         "moderation": review.moderation.value,
         "created_at": iso(review.created_at),
+    }
+
+
+def match_json(result: MatchResult) -> dict[str, Any]:
+    provider, match = result.provider, result.match
+    return {
+        "provider": provider_json(provider, full=False)
+        | {"services": [service_json(s) for s in provider.services if s.active]},
+        "score": round(match.score, 4),
+        "similarity": round(match.similarity, 4),
+        "distance_km": None if match.remote else match.distance_km,
+        "remote": match.remote,
+        "reasons": match.reasons,
+        "features": {k: round(v, 4) for k, v in match.features.items()},
+        "next_slots": [slot_json(s, provider.timezone) for s in result.slots],
     }

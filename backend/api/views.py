@@ -13,7 +13,9 @@ from backend.api.serializers import (
     area_availability_json,
     booking_json,
     customer_json,
+    iso,
     job_json,
+    match_json,
     provider_json,
     review_json,
     slot_json,
@@ -27,6 +29,7 @@ from backend.schemas import (
     BookingCreate,
     IdentityInput,
     JobCreate,
+    MatchCreate,
     PhoneLinkConfirm,
     PhoneLinkStart,
     ProviderCreate,
@@ -35,7 +38,15 @@ from backend.schemas import (
     ReviewCreate,
     VerifyInput,
 )
-from backend.services import availability, bookings, customers, jobs, providers, reviews
+from backend.services import (
+    availability,
+    bookings,
+    customers,
+    jobs,
+    matching,
+    providers,
+    reviews,
+)
 from backend.services.errors import Invalid
 from backend.services.places import place_from
 from backend.services.rules import BookingRules
@@ -374,6 +385,55 @@ def list_customer_bookings(customer_id: int, query: CustomerBookingsQuery):
 # ---------------------------------------------------------------- jobs
 
 
+def matching_index() -> matching.MatchingIndex:
+    return current_app.extensions["beckon.matching"]
+
+
+def matches_json(request: matching.MatchRequest) -> dict[str, Any]:
+    """Run a match and shape it: the one path every request for a provider takes."""
+    results = matching_index().match(db.session, request, rules())
+    return {
+        "place": None
+        if request.place is None
+        else {
+            "name": request.place.label,
+            "lat": request.place.lat,
+            "lon": request.place.lon,
+        },
+        "window": {"from": iso(request.start), "to": iso(request.end)},
+        "matches": [match_json(r) for r in results],
+        "note": None
+        if request.place
+        else "no place given: only providers who work by phone or video are shown",
+    }
+
+
+@endpoint(
+    api_bp,
+    "/matches",
+    "POST",
+    "Providers for a request in a person's own words, ranked and explained",
+    body=MatchCreate,
+    tag="matching",
+    responses={404: "customer not found"},
+)
+def create_match(body: MatchCreate):
+    request = matching.match_request(
+        body.text,
+        city=body.city,
+        lat=body.lat,
+        lon=body.lon,
+        start=body.when.from_ if body.when else None,
+        end=body.when.to if body.when else None,
+        category=body.category,
+        customer_id=body.customer_id,
+        limit=body.limit,
+        verified_only=body.verified_only,
+        language=body.language,
+    )
+    return jsonify(matches_json(request))
+
+
 @endpoint(
     api_bp,
     "/jobs",
@@ -387,7 +447,18 @@ def list_customer_bookings(customer_id: int, query: CustomerBookingsQuery):
 def create_job(body: JobCreate):
     job = jobs.create_job(db.session, body)
     commit()
-    return created(job_json(job), url_for("api.get_job", job_id=job.id))
+    request = matching.match_request(
+        job.text,
+        city=None,
+        lat=job.lat,
+        lon=job.lon,
+        start=job.window_start,
+        end=job.window_end,
+        category=job.category.slug if job.category else None,
+        customer_id=job.customer_id,
+    )
+    payload = job_json(job) | {"matches": matches_json(request)["matches"]}
+    return created(payload, url_for("api.get_job", job_id=job.id))
 
 
 @endpoint(

@@ -257,6 +257,42 @@ def providers_covering(
     return covering
 
 
+def free_slots_of(
+    session: Session,
+    providers: list[Provider],
+    start: datetime,
+    end: datetime,
+    rules: BookingRules,
+    *,
+    slots_per_provider: int = 5,
+    now: datetime | None = None,
+) -> dict[int, list[Slot]]:
+    """The first free slots of each provider in [start, end), with batched reads."""
+    check_window(start, end, rules)
+    now = now or utcnow()
+    earliest = max(start, now + rules.minimum_notice)
+    if earliest >= end or not providers:
+        return {}
+    ids = [p.id for p in providers]
+    exceptions = exceptions_for(session, ids, start, end)
+    busy = busy_intervals(session, ids, start, end, rules, now)
+    step = timedelta(minutes=rules.slot_step_minutes)
+    out = {}
+    for provider in providers:
+        working = working_intervals(
+            provider, start, end, exceptions.get(provider.id, {})
+        )
+        out[provider.id] = slots_from(
+            working,
+            busy.get(provider.id, []),
+            service_duration(provider, None, rules),
+            earliest,
+            step,
+            slots_per_provider,
+        )
+    return out
+
+
 def free_slots_near(
     session: Session,
     category_ref: str,
@@ -271,34 +307,27 @@ def free_slots_near(
 ) -> list[ProviderAvailability]:
     """The nearest providers of a category covering ``place`` that have free time."""
     check_window(start, end, rules)
-    now = now or utcnow()
-    earliest = max(start, now + rules.minimum_notice)
     covering = providers_covering(session, category_ref, place)
-    if earliest >= end or not covering:
-        return []
     out: list[ProviderAvailability] = []
-    step = timedelta(minutes=rules.slot_step_minutes)
-    # Batch the reads: exceptions and bookings of a page of candidates at a time.
-    page = max(limit * 3, 30)
+    page = max(limit * 3, 30)  # read a page of candidates at a time
     for offset in range(0, len(covering), page):
         chunk = covering[offset : offset + page]
-        ids = [p.id for p, _ in chunk]
-        exceptions = exceptions_for(session, ids, start, end)
-        busy = busy_intervals(session, ids, start, end, rules, now)
+        slots = free_slots_of(
+            session,
+            [p for p, _ in chunk],
+            start,
+            end,
+            rules,
+            slots_per_provider=slots_per_provider,
+            now=now,
+        )
         for provider, distance in chunk:
-            working = working_intervals(
-                provider, start, end, exceptions.get(provider.id, {})
-            )
-            slots = slots_from(
-                working,
-                busy.get(provider.id, []),
-                service_duration(provider, None, rules),
-                earliest,
-                step,
-                slots_per_provider,
-            )
-            if slots:
-                out.append(ProviderAvailability(provider, round(distance, 1), slots))
+            if slots.get(provider.id):
+                out.append(
+                    ProviderAvailability(
+                        provider, round(distance, 1), slots[provider.id]
+                    )
+                )
                 if len(out) >= limit:
                     return out
     return out

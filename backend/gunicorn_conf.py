@@ -1,0 +1,30 @@
+"""Gunicorn settings for Beckon: each worker keeps its matching index in step.
+
+Used by ``beckon run`` and docker-compose (``-c python:backend.gunicorn_conf``).
+The sync thread starts in server workers only, so CLI commands never load the
+model.
+"""
+
+import os
+
+wsgi_app = "backend.app:create_app()"
+threads = int(os.environ.get("BECKON_THREADS", "4"))
+accesslog = "-"
+
+
+def post_worker_init(worker):
+    from backend.extensions import db
+
+    app = worker.wsgi
+    config = app.config["BECKON"]
+    with app.app_context():
+        factory = db.session_factory
+    app.extensions["beckon.matching"].start_background_sync(
+        factory, config.INDEX_SYNC_SECONDS
+    )
+
+
+def worker_exit(server, worker):
+    app = getattr(worker, "wsgi", None)
+    if app is not None and hasattr(app, "extensions"):
+        app.extensions["beckon.matching"].stop()

@@ -1,0 +1,460 @@
+"""Matching wired to the domain: profiles from providers, an index kept in step
+with the database, and the one path every request for a provider takes.
+
+The index lives in each process (web, worker), loaded from the data directory
+at start and caught up with the database by ``providers.updated_at``: before
+every match and, in a server, from a background thread every half second. A
+provider created, edited or deactivated is searchable (or gone) within a
+second, without a rebuild.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from backend.db import unit_of_work, utcnow
+from backend.models import (
+    Booking,
+    BookingStatus,
+    Category,
+    Customer,
+    Provider,
+    Review,
+    ServiceMode,
+    VerificationState,
+    provider_categories,
+)
+from backend.services.availability import Slot, check_window, free_slots_of
+from backend.services.errors import Invalid, NotFound
+from backend.services.places import Place, place_from
+from backend.services.providers import find_category
+from backend.services.rules import BookingRules
+from matching.encoder import Encoder, load_encoder
+from matching.index import IndexParams
+from matching.matcher import BuildStats, Matcher
+from matching.ranking import Match, MatchQuery, Preferences, ProviderProfile, Weights
+
+log = logging.getLogger(__name__)
+
+DEFAULT_WINDOW = timedelta(days=7)
+SAVE_EVERY_SECONDS = 30.0
+
+
+# ---------------------------------------------------------------- profiles
+
+
+def category_label(category: Category) -> str:
+    """How a person calls a provider of this category ("plumber", "tarot reader")."""
+    return category.synonyms[0] if category.synonyms else category.name.lower()
+
+
+def profile_of(provider: Provider) -> ProviderProfile:
+    """What the matcher knows of a provider: texts to embed and features to rank."""
+    services = [s for s in provider.services if s.active]
+    categories = provider.categories
+    headline = ". ".join(
+        part
+        for part in (
+            provider.name,
+            ", ".join(c.name for c in categories),
+            ", ".join(s.name for s in services),
+        )
+        if part
+    )
+    attrs = provider.attributes or {}
+    extras = [
+        f"{key.replace('_', ' ')}: {value}"
+        for key, value in attrs.items()
+        if isinstance(value, str | int | float) and not isinstance(value, bool)
+    ]
+    extras += [key.replace("_", " ") for key, value in attrs.items() if value is True]
+    languages = [lang for lang in provider.languages if lang != "en"]
+    text = (
+        " ".join(
+            part
+            for part in (
+                provider.description,
+                ("Also: " + ", ".join(extras) + ".") if extras else "",
+                ("Languages: " + ", ".join(languages) + ".") if languages else "",
+            )
+            if part
+        )
+        or headline
+    )
+    prices = [s.price_cents for s in services if s.price_cents]
+    return ProviderProfile(
+        id=provider.id,
+        text=text,
+        headline=headline,
+        categories=tuple(c.slug for c in categories),
+        category_labels=tuple(category_label(c) for c in categories),
+        lat=provider.lat,
+        lon=provider.lon,
+        radius_km=provider.radius_km,
+        remote=bool(services) and all(s.mode == ServiceMode.REMOTE for s in services),
+        active=provider.active,
+        verified=provider.verification_state == VerificationState.VERIFIED,
+        rating=provider.rating,
+        review_count=provider.review_count,
+        price_cents=min(prices) if prices else None,
+        languages=tuple(provider.languages or ("en",)),
+        licensed=bool(attrs.get("licensed")),
+        insured=bool(attrs.get("insured")),
+    )
+
+
+def category_texts(session: Session) -> dict[str, str]:
+    """Each category in the catalogue's own words, for the category-fit feature."""
+    return {
+        c.slug: f"{c.name}: {c.description} ({', '.join(c.synonyms)})"
+        for c in session.scalars(select(Category))
+    }
+
+
+@lru_cache(maxsize=4)
+def shared_encoder(model_path: str, backend: str, cache_dir: str) -> Encoder:
+    """One encoder per process: the model is loaded once, never per request."""
+    return load_encoder(model_path or None, backend=backend, cache_dir=cache_dir)
+
+
+# ---------------------------------------------------------------- the index
+
+
+@dataclass
+class MatchRequest:
+    text: str
+    place: Place | None
+    start: datetime
+    end: datetime
+    category: str | None = None
+    customer_id: int | None = None
+    limit: int = 5
+    verified_only: bool = False
+    language: str | None = None
+
+
+@dataclass
+class MatchResult:
+    provider: Provider
+    match: Match
+    slots: list[Slot] = field(default_factory=list)
+
+
+class MatchingIndex:
+    """The process's matcher, kept in step with the providers table."""
+
+    def __init__(
+        self,
+        *,
+        directory: Path,
+        model_path: str = "",
+        encoder_backend: str = "auto",
+        model_cache_dir: Path,
+        kind: str = "auto",
+        params: dict | None = None,
+        weights: dict | None = None,
+    ):
+        self.matcher = Matcher(
+            lambda: shared_encoder(model_path, encoder_backend, str(model_cache_dir)),
+            directory=directory,
+            weights=Weights.from_dict(weights),
+            kind=kind,
+            params=IndexParams.from_dict(params),
+        )
+        self.watermark: datetime | None = None
+        self._ready = False
+        self._lock = threading.RLock()
+        self._dirty_since: float | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    @classmethod
+    def from_config(cls, config) -> MatchingIndex:
+        return cls(
+            directory=config.index_dir,
+            model_path=config.MODEL_PATH,
+            encoder_backend=config.ENCODER_BACKEND,
+            model_cache_dir=config.MODEL_CACHE_DIR,
+            kind=config.INDEX_KIND,
+            params=config.INDEX_PARAMS,
+            weights=config.MATCH_WEIGHTS,
+        )
+
+    # -- keeping in step ------------------------------------------------------
+
+    def ensure_ready(self, session: Session) -> None:
+        """Load the saved index (or build one), then catch up with the database."""
+        if not self._ready:
+            with self._lock:
+                if not self._ready:
+                    if self.matcher.load() and self.matcher.meta.get("watermark"):
+                        self.watermark = datetime.fromisoformat(
+                            self.matcher.meta["watermark"]
+                        )
+                        self.matcher.set_categories(category_texts(session))
+                    else:
+                        self.rebuild(session)
+                    self._ready = True
+        self.sync(session)
+
+    def rebuild(self, session: Session) -> BuildStats:
+        """Index every active provider from scratch (cached vectors are reused)."""
+        with self._lock:
+            providers = list(session.scalars(select(Provider).where(Provider.active)))
+            self.matcher.set_categories(category_texts(session))
+            stats = self.matcher.rebuild([profile_of(p) for p in providers])
+            self.watermark = session.scalar(select(func.max(Provider.updated_at)))
+            self._ready = True
+            self.save()
+            return stats
+
+    def sync(self, session: Session) -> int:
+        """Apply provider changes since the last sync; returns how many changed."""
+        stmt = select(Provider)
+        if self.watermark is not None:
+            stmt = stmt.where(Provider.updated_at >= self.watermark)
+        changed = []
+        newest = self.watermark
+        for provider in session.scalars(stmt):
+            profile = profile_of(provider)
+            if self.matcher.profile(provider.id) != profile:
+                changed.append(profile)
+            if newest is None or provider.updated_at > newest:
+                newest = provider.updated_at
+        if not changed:
+            return 0
+        with self._lock:
+            self.matcher.upsert(changed)
+            self.watermark = newest
+            self._dirty_since = self._dirty_since or time.monotonic()
+            if self.matcher.needs_compaction():
+                self.rebuild(session)
+        return len(changed)
+
+    def save(self) -> None:
+        with self._lock:
+            self.matcher.save(
+                watermark=self.watermark.isoformat() if self.watermark else None,
+                saved_at=utcnow().isoformat(),
+                encoder=getattr(self.matcher.encoder, "name", "?"),
+            )
+            self._dirty_since = None
+
+    def save_if_due(self) -> None:
+        if (
+            self._dirty_since
+            and time.monotonic() - self._dirty_since > SAVE_EVERY_SECONDS
+        ):
+            self.save()
+
+    def start_background_sync(
+        self, factory: sessionmaker[Session], every: float
+    ) -> None:
+        """Poll the providers table every ``every`` seconds in a daemon thread."""
+        if self._thread is not None or every <= 0:
+            return
+
+        def loop() -> None:
+            first = True
+            while first or not self._stop.wait(every):
+                first = False
+                try:
+                    with unit_of_work(factory) as session:
+                        self.ensure_ready(session)
+                    self.save_if_due()
+                except Exception:  # keep syncing through a database blip
+                    log.exception("matching index sync failed; retrying")
+
+        self._thread = threading.Thread(target=loop, name="matching-sync", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._dirty_since:
+            self.save()
+
+    def verify(self, session: Session) -> list[str]:
+        """Differences between the index as saved and the database (empty: in step)."""
+        if not self._ready and not self.matcher.load():
+            return ["no saved index: run 'beckon index build'"]
+        problems = []
+        active = {
+            p.id: p for p in session.scalars(select(Provider).where(Provider.active))
+        }
+        indexed = set(self.matcher.index.label_of) if self.matcher.index else set()
+        for pid in sorted(set(active) - indexed):
+            problems.append(f"provider {pid} is active but not indexed")
+        for pid in sorted(indexed - set(active)):
+            problems.append(f"provider {pid} is indexed but not active")
+        for pid in sorted(indexed & set(active)):
+            if self.matcher.profile(pid) != profile_of(active[pid]):
+                problems.append(f"provider {pid} changed since it was indexed")
+        return problems
+
+    def status(self) -> dict:
+        status = self.matcher.status()
+        status["watermark"] = self.watermark.isoformat() if self.watermark else None
+        return status
+
+    # -- matching ---------------------------------------------------------------
+
+    def match(
+        self,
+        session: Session,
+        request: MatchRequest,
+        rules: BookingRules,
+        *,
+        now: datetime | None = None,
+    ) -> list[MatchResult]:
+        """Ranked providers for a request, each with reasons and its next free slots."""
+        now = now or utcnow()
+        check_window(request.start, request.end, rules)
+        if request.category and find_category(session, request.category) is None:
+            raise Invalid(f"unknown category '{request.category}'", field="category")
+        if request.category:
+            request.category = find_category(session, request.category).slug
+        preferences = None
+        zone = "UTC"
+        if request.customer_id is not None:
+            customer = session.get(Customer, request.customer_id)
+            if customer is None or customer.erased_at is not None:
+                raise NotFound(f"customer {request.customer_id} not found")
+            preferences = customer_preferences(session, customer.id)
+            zone = customer.timezone
+        self.ensure_ready(session)
+        query = MatchQuery(
+            text=request.text,
+            lat=request.place.lat if request.place else None,
+            lon=request.place.lon if request.place else None,
+            category=request.category,
+            verified_only=request.verified_only,
+            language=request.language,
+            limit=request.limit,
+            preferences=preferences,
+        )
+        pool = self.matcher.search(query)
+        if not pool:
+            return []
+        providers = {
+            p.id: p
+            for p in session.scalars(
+                select(Provider).where(Provider.id.in_([m.provider_id for m in pool]))
+            )
+        }
+        slots = free_slots_of(
+            session,
+            list(providers.values()),
+            request.start,
+            request.end,
+            rules,
+            slots_per_provider=3,
+            now=now,
+        )
+        span = (request.end - request.start).total_seconds()
+        availability, slot_texts = {}, {}
+        for pid, provider in providers.items():
+            free = slots.get(pid)
+            if free:
+                wait = max((free[0].start - max(request.start, now)).total_seconds(), 0)
+                availability[pid] = 1.0 - min(wait / span, 1.0)
+                shown_zone = zone if provider_is_remote(provider) else provider.timezone
+                slot_texts[pid] = describe_slot(free[0].start, shown_zone, now)
+            else:
+                availability[pid] = 0.0
+                slot_texts[pid] = "no free time in that window"
+        ranked = self.matcher.finish(pool, query, availability, slot_texts)
+        return [
+            MatchResult(providers[m.provider_id], m, slots.get(m.provider_id, []))
+            for m in ranked
+            if m.provider_id in providers
+        ]
+
+
+def provider_is_remote(provider: Provider) -> bool:
+    services = [s for s in provider.services if s.active]
+    return bool(services) and all(s.mode == ServiceMode.REMOTE for s in services)
+
+
+def describe_slot(start: datetime, zone: str, now: datetime) -> str:
+    """ "free today 15:30", "free tomorrow 9:00", "free Thu 9:00", "free Dec 3 9:00"."""
+    tz = ZoneInfo(zone)
+    local, today = start.astimezone(tz), now.astimezone(tz).date()
+    clock = f"{local.hour}:{local.minute:02d}"
+    days = (local.date() - today).days
+    if days == 0:
+        day = "today"
+    elif days == 1:
+        day = "tomorrow"
+    elif days < 7:
+        day = local.strftime("%a")
+    else:
+        day = f"{local.strftime('%b')} {local.day}"
+    return f"free {day} {clock}"
+
+
+def customer_preferences(session: Session, customer_id: int) -> Preferences:
+    """Stars this customer gave each provider, and bookings per category."""
+    stars = dict(
+        session.execute(
+            select(Review.provider_id, func.avg(Review.stars))
+            .where(Review.customer_id == customer_id)
+            .group_by(Review.provider_id)
+        ).all()
+    )
+    booked = dict(
+        session.execute(
+            select(Category.slug, func.count(Booking.id))
+            .join(provider_categories, provider_categories.c.category_id == Category.id)
+            .join(Booking, Booking.provider_id == provider_categories.c.provider_id)
+            .where(
+                Booking.customer_id == customer_id,
+                Booking.status.in_(
+                    [
+                        BookingStatus.CONFIRMED,
+                        BookingStatus.COMPLETED,
+                        BookingStatus.REVIEWED,
+                        BookingStatus.IN_PROGRESS,
+                    ]
+                ),
+            )
+            .group_by(Category.slug)
+        ).all()
+    )
+    return Preferences(
+        provider_stars={int(k): float(v) for k, v in stars.items()},
+        category_bookings={k: int(v) for k, v in booked.items()},
+    )
+
+
+def match_request(
+    text: str,
+    *,
+    city: str | None,
+    lat: float | None,
+    lon: float | None,
+    start: datetime | None,
+    end: datetime | None,
+    now: datetime | None = None,
+    **fields,
+) -> MatchRequest:
+    """A :class:`MatchRequest` from loose input: the place resolved, the window
+    defaulting to the next week."""
+    now = now or utcnow()
+    place = (
+        place_from(city, lat, lon)
+        if (city or lat is not None or lon is not None)
+        else None
+    )
+    start = start or now
+    end = end or start + DEFAULT_WINDOW
+    return MatchRequest(text=text, place=place, start=start, end=end, **fields)

@@ -1,0 +1,263 @@
+"""A FAISS index whose ids are provider ids, updated in place.
+
+FAISS labels are internal and sequential; ``pids`` maps each label to its
+provider id. An update adds a new label and retires the old one; retired labels
+are excluded at search time by a bitmap selector (HNSW cannot remove vectors,
+and ``IndexIDMap2`` would silently return a re-added id twice). The owner
+compacts by rebuilding when retired labels pile up.
+
+Kinds, chosen by catalogue size unless configured:
+
+- ``flat``: exact inner product, for small catalogues;
+- ``hnsw``: HNSW over float vectors (M=32), for medium ones;
+- ``hnsw_sq8``: HNSW over 8-bit scalar-quantised vectors: a quarter of the
+  memory of float storage, for large ones;
+- ``ivf_sq8`` / ``ivf_pq``: inverted lists with scalar or product quantisation,
+  available for very large catalogues where memory matters most.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+KINDS = ("flat", "hnsw", "hnsw_sq8", "ivf_sq8", "ivf_pq")
+EXACT_BELOW = 20_000
+FLOAT_HNSW_BELOW = 300_000
+
+
+def choose_kind(count: int) -> str:
+    """The index kind for a catalogue of ``count`` providers."""
+    if count < EXACT_BELOW:
+        return "flat"
+    if count < FLOAT_HNSW_BELOW:
+        return "hnsw"
+    return "hnsw_sq8"
+
+
+@dataclass
+class IndexParams:
+    hnsw_m: int = 32
+    ef_construction: int = 80
+    ef_search: int = 128
+    ivf_lists: int = 0  # 0: about 4 * sqrt(N)
+    nprobe: int = 32
+    pq_bytes: int = 48
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> IndexParams:
+        params = cls()
+        for key, value in (data or {}).items():
+            if not hasattr(params, key):
+                raise ValueError(f"unknown index parameter {key!r}")
+            setattr(params, key, int(value))
+        return params
+
+
+def _new_faiss(kind: str, dim: int, count: int, params: IndexParams) -> faiss.Index:
+    metric = faiss.METRIC_INNER_PRODUCT
+    if kind == "flat":
+        return faiss.IndexFlatIP(dim)
+    if kind == "hnsw":
+        index = faiss.IndexHNSWFlat(dim, params.hnsw_m, metric)
+    elif kind == "hnsw_sq8":
+        index = faiss.IndexHNSWSQ(
+            dim, faiss.ScalarQuantizer.QT_8bit, params.hnsw_m, metric
+        )
+    elif kind in ("ivf_sq8", "ivf_pq"):
+        lists = params.ivf_lists or max(16, int(4 * np.sqrt(max(count, 1))))
+        quantizer = faiss.IndexFlatIP(dim)
+        if kind == "ivf_sq8":
+            index = faiss.IndexIVFScalarQuantizer(
+                quantizer, dim, lists, faiss.ScalarQuantizer.QT_8bit, metric
+            )
+        else:
+            index = faiss.IndexIVFPQ(quantizer, dim, lists, params.pq_bytes, 8, metric)
+        index.nprobe = params.nprobe
+        quantizer.this.disown()  # the IVF index owns (and frees) its quantizer
+        index.own_fields = True
+        return index
+    else:
+        raise ValueError(f"unknown index kind {kind!r}; use one of {', '.join(KINDS)}")
+    index.hnsw.efConstruction = params.ef_construction
+    index.hnsw.efSearch = params.ef_search
+    return index
+
+
+@dataclass
+class VectorIndex:
+    """Provider vectors under FAISS, searchable by cosine similarity."""
+
+    dimension: int
+    kind: str
+    params: IndexParams = field(default_factory=IndexParams)
+    index: Any = None
+    pids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    alive: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    label_of: dict[int, int] = field(default_factory=dict)
+    _bitmap: np.ndarray | None = None
+
+    # ------------------------------------------------------------ building
+
+    @classmethod
+    def build(
+        cls,
+        pids: np.ndarray,
+        vectors: np.ndarray,
+        *,
+        kind: str | None = None,
+        params: IndexParams | None = None,
+    ) -> VectorIndex:
+        """A new index of ``vectors`` (normalised rows) with ids ``pids``."""
+        pids = np.asarray(pids, dtype=np.int64)
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if len(np.unique(pids)) != len(pids):
+            raise ValueError("provider ids must be unique")
+        kind = kind or choose_kind(len(pids))
+        params = params or IndexParams()
+        dimension = vectors.shape[1] if vectors.ndim == 2 and len(vectors) else 384
+        index = _new_faiss(kind, dimension, len(pids), params)
+        if not index.is_trained:
+            index.train(_training_sample(vectors, index))
+        self = cls(dimension, kind, params, index)
+        self._append(pids, vectors)
+        return self
+
+    def _append(self, pids: np.ndarray, vectors: np.ndarray) -> None:
+        if len(pids) == 0:
+            return
+        first = len(self.pids)
+        self.index.add(vectors)
+        self.pids = np.concatenate([self.pids, pids])
+        self.alive = np.concatenate([self.alive, np.ones(len(pids), dtype=bool)])
+        for offset, pid in enumerate(pids.tolist()):
+            self.label_of[pid] = first + offset
+        self._bitmap = None
+
+    def upsert(self, pids: np.ndarray, vectors: np.ndarray) -> None:
+        """Add providers, replacing the vectors of ones already indexed."""
+        pids = np.asarray(pids, dtype=np.int64)
+        self.remove(pids)
+        self._append(pids, np.ascontiguousarray(vectors, dtype=np.float32))
+
+    def remove(self, pids: np.ndarray | list[int]) -> int:
+        """Retire providers; returns how many were indexed."""
+        removed = 0
+        for pid in np.asarray(pids, dtype=np.int64).tolist():
+            label = self.label_of.pop(pid, None)
+            if label is not None:
+                self.alive[label] = False
+                removed += 1
+        if removed:
+            self._bitmap = None
+        return removed
+
+    # ------------------------------------------------------------ searching
+
+    @property
+    def size(self) -> int:
+        """Providers searchable now."""
+        return len(self.label_of)
+
+    @property
+    def retired(self) -> int:
+        return len(self.pids) - len(self.label_of)
+
+    def _selector_params(self) -> tuple[Any, tuple[Any, ...]]:
+        """Search parameters that skip retired labels, and what must outlive them."""
+        if self.retired == 0:
+            return None, ()
+        if self._bitmap is None:
+            self._bitmap = np.packbits(self.alive, bitorder="little")
+        selector = faiss.IDSelectorBitmap(len(self.alive), faiss.swig_ptr(self._bitmap))
+        if self.kind.startswith("hnsw"):
+            params = faiss.SearchParametersHNSW()
+            params.efSearch = self.params.ef_search
+        elif self.kind.startswith("ivf"):
+            params = faiss.SearchParametersIVF()
+            params.nprobe = self.params.nprobe
+        else:
+            params = faiss.SearchParameters()
+        params.sel = selector
+        return params, (selector, self._bitmap)
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, provider ids) of the ``k`` nearest per query; id -1 is no hit."""
+        queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        k = max(1, min(k, max(self.size, 1)))
+        params, _keepalive = self._selector_params()
+        if params is None:
+            scores, labels = self.index.search(queries, k)
+        else:
+            scores, labels = self.index.search(queries, k, params=params)
+        found = labels >= 0
+        pids = np.where(found, self.pids[np.where(found, labels, 0)], -1)
+        return scores, pids
+
+    def vectors_of(self, pids: list[int]) -> np.ndarray:
+        """The stored (for quantised kinds: reconstructed) vectors of providers."""
+        labels = np.array([self.label_of[p] for p in pids], dtype=np.int64)
+        if len(labels) == 0:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        if self.kind.startswith("ivf") and not getattr(self, "_direct_map", False):
+            self.index.make_direct_map()
+            self._direct_map = True
+        return self.index.reconstruct_batch(labels)
+
+    # ------------------------------------------------------------ persistence
+
+    def save(self, directory: Path) -> None:
+        """Write the index atomically: a reader never sees half of it."""
+        directory.mkdir(parents=True, exist_ok=True)
+        tmp_index = directory / "vectors.faiss.tmp"
+        faiss.write_index(self.index, str(tmp_index))
+        tmp_meta = directory / "ids.npz.tmp"
+        with open(tmp_meta, "wb") as fh:
+            np.savez(fh, pids=self.pids, alive=self.alive)
+        info = {
+            "kind": self.kind,
+            "dimension": self.dimension,
+            "params": self.params.__dict__,
+            "size": self.size,
+            "retired": self.retired,
+        }
+        tmp_info = directory / "index.json.tmp"
+        tmp_info.write_text(json.dumps(info, indent=2))
+        os.replace(tmp_index, directory / "vectors.faiss")
+        os.replace(tmp_meta, directory / "ids.npz")
+        os.replace(tmp_info, directory / "index.json")
+
+    @classmethod
+    def load(cls, directory: Path) -> VectorIndex:
+        info = json.loads((directory / "index.json").read_text())
+        index = faiss.read_index(str(directory / "vectors.faiss"))
+        with np.load(directory / "ids.npz") as meta:
+            pids, alive = meta["pids"], meta["alive"]
+        params = IndexParams.from_dict(info["params"])
+        if info["kind"].startswith("hnsw"):
+            index.hnsw.efSearch = params.ef_search
+        elif info["kind"].startswith("ivf"):
+            index.nprobe = params.nprobe
+        self = cls(info["dimension"], info["kind"], params, index, pids, alive)
+        self.label_of = {
+            int(pid): label for label, pid in enumerate(pids.tolist()) if alive[label]
+        }
+        return self
+
+    def memory_bytes(self) -> int:
+        """Bytes of the serialised FAISS index (close to its memory footprint)."""
+        return int(faiss.serialize_index(self.index).nbytes)
+
+
+def _training_sample(vectors: np.ndarray, index: Any) -> np.ndarray:
+    wanted = max(256 * getattr(index, "nlist", 1), 10_000)
+    if len(vectors) <= wanted:
+        return vectors
+    rng = np.random.default_rng(0)
+    return vectors[rng.choice(len(vectors), wanted, replace=False)]

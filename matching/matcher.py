@@ -1,0 +1,407 @@
+"""The matcher: encode, search, filter, rank; and keep all of it on disk.
+
+Used by the backend (which feeds it provider profiles and availability) and by
+the benchmarks. It knows nothing of the database or the web.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from matching.encoder import Encoder
+from matching.index import IndexParams, VectorIndex, choose_kind
+from matching.ranking import (
+    FeatureStore,
+    Match,
+    MatchQuery,
+    ProviderProfile,
+    Weights,
+    hard_filter,
+    reasons_for,
+    score,
+)
+
+log = logging.getLogger(__name__)
+
+EXACT_FALLBACK_MAX = 200_000
+
+
+def text_key(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8")).digest()[:16]
+
+
+class EmbeddingCache:
+    """Vectors keyed by a hash of their text: unchanged texts are never re-encoded."""
+
+    def __init__(self, path: Path | None = None, dimension: int = 384):
+        self.path = path
+        self.dimension = dimension
+        self._rows: dict[bytes, int] = {}
+        self._chunks: list[np.ndarray] = []
+        self._matrix = np.zeros((0, dimension), dtype=np.float32)
+        self.dirty = False
+        if path is not None and path.exists():
+            with np.load(path) as data:
+                keys, self._matrix = data["keys"], data["vectors"]
+            self._rows = {bytes(k): i for i, k in enumerate(keys)}
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def _flush_chunks(self) -> None:
+        if self._chunks:
+            self._matrix = np.concatenate([self._matrix, *self._chunks])
+            self._chunks = []
+
+    def lookup(self, texts: Sequence[str]) -> tuple[np.ndarray, list[int]]:
+        """Vectors for the texts already known, and the positions of the others."""
+        self._flush_chunks()
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        missing = []
+        for i, text in enumerate(texts):
+            row = self._rows.get(text_key(text))
+            if row is None:
+                missing.append(i)
+            else:
+                out[i] = self._matrix[row]
+        return out, missing
+
+    def add(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        start = len(self._matrix) + sum(len(c) for c in self._chunks)
+        fresh = []
+        for text, vector in zip(texts, vectors, strict=True):
+            key = text_key(text)
+            if key not in self._rows:
+                self._rows[key] = start + len(fresh)
+                fresh.append(vector)
+        if fresh:
+            self._chunks.append(np.asarray(fresh, dtype=np.float32))
+            self.dirty = True
+
+    def save(self) -> None:
+        if self.path is None or not self.dirty:
+            return
+        self._flush_chunks()
+        keys = np.empty(len(self._rows), dtype="S16")
+        for key, row in self._rows.items():
+            keys[row] = key
+        tmp = self.path.with_suffix(".tmp.npz")
+        with open(tmp, "wb") as fh:
+            np.savez(fh, keys=keys, vectors=self._matrix)
+        os.replace(tmp, self.path)
+        self.dirty = False
+
+
+@dataclass
+class BuildStats:
+    providers: int
+    encoded: int
+    reused: int
+    seconds: float
+    kind: str
+
+
+class Matcher:
+    """Providers in, ranked matches out."""
+
+    def __init__(
+        self,
+        encoder: Encoder | Callable[[], Encoder],
+        *,
+        directory: Path | None = None,
+        weights: Weights | None = None,
+        kind: str | None = None,
+        params: IndexParams | None = None,
+    ):
+        self._encoder = encoder
+        self.directory = directory
+        self.weights = weights or Weights()
+        self.kind = kind if kind not in (None, "", "auto") else None
+        self.params = params or IndexParams()
+        self.index: VectorIndex | None = None
+        self.store = FeatureStore()
+        self.cache = EmbeddingCache(directory / "embeddings.npz" if directory else None)
+        self.meta: dict[str, Any] = {}
+        self.category_slugs: list[str] = []
+        self.category_vectors = np.zeros((0, 384), dtype=np.float32)
+        self._lock = threading.RLock()
+
+    @property
+    def encoder(self) -> Encoder:
+        if callable(self._encoder) and not hasattr(self._encoder, "encode"):
+            self._encoder = self._encoder()
+        return self._encoder  # type: ignore[return-value]
+
+    # ------------------------------------------------------------ vectors
+
+    def profile_vectors(
+        self, profiles: Sequence[ProviderProfile]
+    ) -> tuple[np.ndarray, int]:
+        """One vector per provider: the normalised sum of its headline's and its
+        profile text's vectors, so a long description cannot drown what they do."""
+        vectors, encoded = self.embed([p.text for p in profiles])
+        with_headline = [i for i, p in enumerate(profiles) if p.headline]
+        if with_headline:
+            heads, more = self.embed([profiles[i].headline for i in with_headline])
+            vectors[with_headline] += heads
+            encoded += more
+            vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+        return vectors, encoded
+
+    def set_categories(self, texts: dict[str, str]) -> None:
+        """The catalogue's categories in its own words: slug -> descriptive text."""
+        slugs = list(texts)
+        vectors, _ = self.embed([texts[s] for s in slugs])
+        with self._lock:
+            self.category_slugs, self.category_vectors = slugs, vectors
+            self.meta["categories"] = texts
+
+    def _category_similarity(self, vector: np.ndarray) -> np.ndarray | None:
+        """The request's similarity to each category, by the store's tag codes."""
+        if not len(self.category_vectors):
+            return None
+        sims = self.category_vectors @ vector[0]
+        by_code = np.full(max(len(self.store._codes), 1), -1.0)
+        for slug, sim in zip(self.category_slugs, sims.tolist(), strict=True):
+            code = self.store.code(slug)
+            if code >= 0:
+                by_code[code] = sim
+        return by_code
+
+    def embed(
+        self, texts: Sequence[str], batch_size: int = 64
+    ) -> tuple[np.ndarray, int]:
+        """Vectors for ``texts``, encoding only those not cached; and how many were."""
+        vectors, missing = self.cache.lookup(texts)
+        if missing:
+            fresh = self.encoder.encode([texts[i] for i in missing], batch_size)
+            vectors[missing] = fresh
+            self.cache.add([texts[i] for i in missing], fresh)
+        return vectors, len(missing)
+
+    # ------------------------------------------------------------ catalogue
+
+    def rebuild(self, profiles: Sequence[ProviderProfile]) -> BuildStats:
+        """Index these providers from scratch (reusing cached vectors)."""
+        started = time.perf_counter()
+        vectors, encoded = self.profile_vectors(profiles)
+        ids = np.array([p.id for p in profiles], dtype=np.int64)
+        kind = self.kind or choose_kind(len(profiles))
+        index = VectorIndex.build(ids, vectors, kind=kind, params=self.params)
+        store = FeatureStore()
+        store.upsert(list(profiles))
+        with self._lock:
+            self.index, self.store = index, store
+        return BuildStats(
+            len(profiles),
+            encoded,
+            len(profiles) - encoded,
+            time.perf_counter() - started,
+            kind,
+        )
+
+    def upsert(self, profiles: Sequence[ProviderProfile]) -> int:
+        """Add or refresh providers; inactive ones leave the index. Returns encodes."""
+        if not profiles:
+            return 0
+        live = [p for p in profiles if p.active]
+        gone = [p.id for p in profiles if not p.active]
+        vectors, encoded = self.profile_vectors(live)
+        with self._lock:
+            if self.index is None:
+                self.index = VectorIndex.build(
+                    np.zeros(0, dtype=np.int64),
+                    np.zeros((0, 384), dtype=np.float32),
+                    kind=self.kind or "flat",
+                    params=self.params,
+                )
+            if live:
+                self.index.upsert(
+                    np.array([p.id for p in live], dtype=np.int64), vectors
+                )
+            self.index.remove(gone)
+            self.store.upsert(list(profiles))
+            self.store.remove(gone)
+        return encoded
+
+    def remove(self, ids: Sequence[int]) -> None:
+        with self._lock:
+            if self.index is not None:
+                self.index.remove(list(ids))
+            self.store.remove(ids)
+
+    def needs_compaction(self) -> bool:
+        index = self.index
+        return index is not None and index.retired > max(1000, index.size // 4)
+
+    # ------------------------------------------------------------ matching
+
+    def _candidates(self, vector: np.ndarray, query: MatchQuery, pool: int):
+        assert self.index is not None
+        k = min(max(pool * 10, 100), self.index.size)
+        sims, ids = self.index.search(vector, k)
+        sims, ids = sims[0], ids[0]
+        rows = self.store.rows(ids)
+        keep = hard_filter(self.store, rows, query)
+        if keep.sum() >= pool or k >= self.index.size:
+            return rows[keep], sims[keep]
+        # Too few survive the filters among the nearest: score every provider
+        # the filters allow (those covering the place, or all), exactly.
+        if query.lat is not None and query.lon is not None:
+            allowed = self.store.rows_covering(query.lat, query.lon)
+        else:
+            allowed = np.flatnonzero(self.store.active)
+        allowed = allowed[hard_filter(self.store, allowed, query)]
+        if len(allowed) == 0:
+            return allowed, np.zeros(0, dtype=np.float32)
+        if len(allowed) > EXACT_FALLBACK_MAX:
+            return rows[keep], sims[keep]
+        vectors = self.index.vectors_of(self.store.ids[allowed].tolist())
+        return allowed, vectors @ vector[0]
+
+    def search(self, query: MatchQuery, pool: int | None = None) -> list[Match]:
+        """The best ``pool`` providers for a request, ranked before availability."""
+        vector = self.encoder.encode([query.text])
+        return self.search_vector(vector, query, pool)
+
+    def search_vector(
+        self, vector: np.ndarray, query: MatchQuery, pool: int | None = None
+    ) -> list[Match]:
+        pool = pool or max(query.limit * 3, 10)
+        with self._lock:
+            if self.index is None or self.index.size == 0:
+                return []
+            rows, sims = self._candidates(np.atleast_2d(vector), query, pool)
+            if len(rows) == 0:
+                return []
+            total, features, distance = score(
+                self.store,
+                rows,
+                sims,
+                query,
+                self.weights,
+                self._category_similarity(np.atleast_2d(vector)),
+            )
+            order = np.argsort(-total, kind="stable")[:pool]
+            return [
+                Match(
+                    provider_id=int(self.store.ids[rows[i]]),
+                    score=float(total[i]),
+                    similarity=float(sims[i]),
+                    distance_km=None
+                    if distance is None
+                    else round(float(distance[i]), 1),
+                    remote=bool(self.store.remote[rows[i]]),
+                    features={
+                        name: float(values[i]) for name, values in features.items()
+                    },
+                )
+                for i in order
+            ]
+
+    def finish(
+        self,
+        matches: list[Match],
+        query: MatchQuery,
+        availability: dict[int, float] | None = None,
+        slot_texts: dict[int, str] | None = None,
+    ) -> list[Match]:
+        """Add availability (0..1 per provider), re-rank, trim, and explain."""
+        availability = availability or {}
+        for match in matches:
+            free = availability.get(match.provider_id)
+            if free is not None:
+                match.features["availability"] = free
+                match.score += self.weights.availability * free
+        ranked = sorted(matches, key=lambda m: -m.score)[: query.limit]
+        for match in ranked:
+            profile = self.profile(match.provider_id)
+            if profile is not None:
+                match.reasons = reasons_for(
+                    profile, match, query, (slot_texts or {}).get(match.provider_id)
+                )
+        return ranked
+
+    def profile(self, provider_id: int) -> ProviderProfile | None:
+        row = self.store.row_of.get(provider_id)
+        return None if row is None else self.store.profiles[row]
+
+    # ------------------------------------------------------------ persistence
+
+    def save(self, **meta: Any) -> None:
+        """Write index, features' source (profiles) and cache under the directory."""
+        if self.directory is None:
+            return
+        with self._lock:
+            if self.index is None:
+                return
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self.index.save(self.directory / "index")
+            profiles = [p.__dict__ for p in self.store.profiles if p is not None]
+            tmp = self.directory / "profiles.json.tmp"
+            tmp.write_text(json.dumps(profiles))
+            os.replace(tmp, self.directory / "profiles.json")
+            self.meta.update(meta)
+            tmp = self.directory / "meta.json.tmp"
+            tmp.write_text(json.dumps(self.meta, default=str))
+            os.replace(tmp, self.directory / "meta.json")
+            self.cache.save()
+
+    def load(self) -> bool:
+        """Load what :meth:`save` wrote; False if nothing is there or it is damaged."""
+        if (
+            self.directory is None
+            or not (self.directory / "index" / "index.json").exists()
+        ):
+            return False
+        try:
+            index = VectorIndex.load(self.directory / "index")
+            raw = json.loads((self.directory / "profiles.json").read_text())
+            meta = json.loads((self.directory / "meta.json").read_text())
+        except (OSError, ValueError, RuntimeError) as exc:
+            log.warning(
+                "matching index at %s is unreadable (%s); rebuild it",
+                self.directory,
+                exc,
+            )
+            return False
+        store = FeatureStore()
+        store.upsert(
+            [
+                ProviderProfile(
+                    **{
+                        k: tuple(v) if isinstance(v, list) else v
+                        for k, v in item.items()
+                    }
+                )
+                for item in raw
+            ]
+        )
+        store.remove([pid for pid in store.row_of if pid not in index.label_of])
+        with self._lock:
+            self.index, self.store, self.meta = index, store, meta
+        if meta.get("categories"):
+            self.set_categories(meta["categories"])
+        return True
+
+    def status(self) -> dict[str, Any]:
+        index = self.index
+        return {
+            "kind": index.kind if index else None,
+            "providers": index.size if index else 0,
+            "retired_vectors": index.retired if index else 0,
+            "index_bytes": index.memory_bytes() if index else 0,
+            "cached_embeddings": len(self.cache),
+            **self.meta,
+        }
