@@ -192,10 +192,16 @@ class Matcher:
 
     # ------------------------------------------------------------ catalogue
 
-    def rebuild(self, profiles: Sequence[ProviderProfile]) -> BuildStats:
-        """Index these providers from scratch (reusing cached vectors)."""
+    def rebuild(
+        self, profiles: Sequence[ProviderProfile], vectors: np.ndarray | None = None
+    ) -> BuildStats:
+        """Index these providers from scratch (reusing cached vectors), or with
+        ``vectors`` given (one normalised row per profile)."""
         started = time.perf_counter()
-        vectors, encoded = self.profile_vectors(profiles)
+        if vectors is None:
+            vectors, encoded = self.profile_vectors(profiles)
+        else:
+            encoded = 0
         ids = np.array([p.id for p in profiles], dtype=np.int64)
         kind = self.kind or choose_kind(len(profiles))
         index = VectorIndex.build(ids, vectors, kind=kind, params=self.params)
