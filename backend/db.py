@@ -64,7 +64,7 @@ class Base(DeclarativeBase):
     type_annotation_map = {datetime: UTCDateTime()}
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, begin: str = "IMMEDIATE") -> None:
     """Make SQLite behave like a database that keeps its promises.
 
     Foreign keys on, WAL for concurrent readers, a busy timeout, and every
@@ -85,15 +85,21 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        connection.exec_driver_sql(f"BEGIN {begin}")
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create the engine for ``url`` with the per-dialect settings Beckon needs."""
+def make_engine(url: str, *, sqlite_begin: str = "IMMEDIATE", **kwargs: Any) -> Engine:
+    """Create the engine for ``url`` with the per-dialect settings Beckon needs.
+
+    ``sqlite_begin="DEFERRED"`` gives a reader that never takes the write lock
+    (for tools and tests that only look).
+    """
     if url.startswith("sqlite"):
+        if sqlite_begin not in ("IMMEDIATE", "DEFERRED"):
+            raise ValueError("sqlite_begin is IMMEDIATE or DEFERRED")
         kwargs.setdefault("connect_args", {"check_same_thread": False, "timeout": 30})
         engine = create_engine(url, **kwargs)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, sqlite_begin)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     kwargs.setdefault("pool_size", 10)

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from backend.app import create_app
 from backend.config import Config
-from backend.db import Base
+from backend.db import Base, make_engine, make_session_factory
 from backend.extensions import db as database
 from backend.migrate import upgrade
 
@@ -129,10 +129,18 @@ def app(config: Config, database_url: str):
 
 
 @pytest.fixture
-def db(app) -> Iterator:
-    """The session of an app context kept open for the test."""
-    with app.app_context():
-        yield database.session
+def db(app, database_url) -> Iterator:
+    """A session of the test's own, like another user of the database.
+
+    No app context stays pushed (Flask would reuse it for test-client requests,
+    which would then share this session), and on SQLite its transactions begin
+    DEFERRED, so a test that only looks never holds the write lock.
+    """
+    engine = make_engine(database_url, sqlite_begin="DEFERRED")
+    session = make_session_factory(engine)()
+    yield session
+    session.close()
+    engine.dispose()
 
 
 @pytest.fixture

@@ -1,0 +1,319 @@
+"""POST /api/v1/matches and the index kept in step with the database."""
+
+import time
+from datetime import timedelta
+
+import pytest
+from click.testing import CliRunner
+
+from backend.cli import main
+from backend.extensions import db as database
+from tests.helpers import days_ahead, local, make_customer, make_provider
+
+READER_HOURS = {
+    d: [["17:00", "22:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+}
+
+
+@pytest.fixture
+def catalogue(db):
+    """A small marketplace: Chicago trades, a Houston plumber, a remote reader."""
+    made = {
+        "plumber": make_provider(db),
+        "roofer": make_provider(
+            db,
+            external_id="roof",
+            name="Garcia Roofing",
+            categories=["roofing"],
+            description="Roof leaks, missing shingles, gutters and storm damage.",
+            services=[
+                {
+                    "name": "Roof leak repair",
+                    "mode": "onsite",
+                    "duration_minutes": 120,
+                    "price_cents": 30000,
+                }
+            ],
+            rating=4.6,
+            review_count=40,
+        ),
+        "electrician": make_provider(
+            db,
+            external_id="volt",
+            name="Volt Bros Electric",
+            categories=["electrical"],
+            description="Outlets, breakers, flickering lights and EV chargers.",
+            services=[
+                {
+                    "name": "Electrical repair",
+                    "mode": "onsite",
+                    "duration_minutes": 60,
+                    "price_cents": 14000,
+                }
+            ],
+        ),
+        "houston": make_provider(
+            db,
+            external_id="hou",
+            name="Bayou Plumbing",
+            city="Houston",
+            description="Leaks, burst pipes and water heaters in Houston.",
+        ),
+        "reader": make_provider(
+            db,
+            external_id="luna",
+            name="Luna Vega Tarot",
+            categories=["tarot-reading"],
+            description="Tarot readings on love, relationships and career.",
+            city="Seattle",
+            timezone="America/Los_Angeles",
+            radius_km=5000,
+            hours=READER_HOURS,
+            services=[
+                {
+                    "name": "Love reading",
+                    "mode": "remote",
+                    "duration_minutes": 30,
+                    "price_cents": 4500,
+                }
+            ],
+        ),
+    }
+    return {key: p.id for key, p in made.items()}
+
+
+def _match(api, **body):
+    response = api.post("/api/v1/matches", json=body)
+    return response.status_code, response.get_json()
+
+
+def test_a_leak_through_the_ceiling_finds_plumbers_and_roofers_nearby(api, catalogue):
+    day = days_ahead(2)
+    status, body = _match(
+        api,
+        text="water dripping through my kitchen ceiling",
+        city="Chicago",
+        limit=2,
+        when={"from": local(day, 0).isoformat(), "to": local(day, 23).isoformat()},
+    )
+    assert status == 200, body
+    ids = [m["provider"]["id"] for m in body["matches"]]
+    assert ids[0] == catalogue["plumber"]
+    assert set(ids) == {catalogue["plumber"], catalogue["roofer"]}
+    assert catalogue["houston"] not in ids  # does not cover Chicago
+    top = body["matches"][0]
+    assert top["reasons"][0] == "verified plumber"
+    assert "4.8 from 120 reviews" in top["reasons"] and "from $150" in top["reasons"]
+    assert any(r.startswith("free ") and "9:00" in r for r in top["reasons"]), top
+    assert top["next_slots"][0]["local_start"].startswith(f"{day.isoformat()}T09:00")
+    assert body["place"]["name"] == "Chicago, IL"
+
+
+def test_a_reading_needs_no_place(api, catalogue):
+    status, body = _match(api, text="can I get a love reading tonight?")
+    assert status == 200
+    assert [m["provider"]["id"] for m in body["matches"]] == [catalogue["reader"]]
+    assert body["matches"][0]["remote"] is True
+    assert "phone or video" in body["note"]
+    assert "works by phone or video" in body["matches"][0]["reasons"]
+
+
+def test_category_is_a_hard_filter(api, catalogue):
+    _, body = _match(
+        api,
+        text="water dripping through my kitchen ceiling",
+        city="Chicago",
+        category="roofing",
+    )
+    assert [m["provider"]["id"] for m in body["matches"]] == [catalogue["roofer"]]
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"text": ""}, "text"),
+        ({"text": "?!?!?!"}, "text"),
+        ({"text": "x" * 2000}, "text"),
+        ({"text": "fix my sink", "city": "Chicago", "limit": 500}, "limit"),
+        ({"text": "fix my sink", "lat": 123, "lon": 0}, "lat"),
+        (
+            {"text": "fix my sink", "city": "Chicago", "category": "astrophysics"},
+            "category",
+        ),
+        ({"text": "fix my sink", "city": "Xyzzyville"}, "city"),
+        (
+            {
+                "text": "fix my sink",
+                "city": "Chicago",
+                "when": {"from": "2030-01-02T00:00:00Z", "to": "2030-01-01T00:00:00Z"},
+            },
+            "when",
+        ),
+        (
+            {
+                "text": "fix my sink",
+                "city": "Chicago",
+                "when": {"from": "2030-01-01T00:00:00Z", "to": "2030-06-01T00:00:00Z"},
+            },
+            "to",
+        ),
+    ],
+)
+def test_empty_or_absurd_input_is_422_naming_the_problem(api, catalogue, body, field):
+    status, answer = _match(api, **body)
+    assert status == 422, answer
+    fields = [d["field"] for d in answer["error"]["details"]]
+    assert any(f.startswith(field) for f in fields), answer
+
+
+def test_unknown_customer_is_404(api, catalogue):
+    status, _ = _match(api, text="fix my sink", city="Chicago", customer_id=999)
+    assert status == 404
+
+
+def test_edits_reach_the_index_without_a_rebuild(api, app, catalogue):
+    text = "someone to get rid of the wasps nest under my deck"
+    _, body = _match(api, text=text, city="Chicago", limit=1)
+    assert body["matches"][0]["provider"]["id"] != catalogue["electrician"]
+    # The electrician becomes a pest controller: the next match knows.
+    api.patch(
+        f"/api/v1/providers/{catalogue['electrician']}",
+        json={
+            "categories": ["pest-control"],
+            "name": "Buzz Off Pest Control",
+            "description": "Wasps, hornets and bee nests removed safely.",
+            "services": [
+                {
+                    "name": "Wasp nest removal",
+                    "mode": "onsite",
+                    "duration_minutes": 60,
+                    "price_cents": 15000,
+                }
+            ],
+        },
+    )
+    _, body = _match(api, text=text, city="Chicago", limit=1)
+    assert body["matches"][0]["provider"]["id"] == catalogue["electrician"]
+    api.post(f"/api/v1/providers/{catalogue['electrician']}/deactivate")
+    _, body = _match(api, text=text, city="Chicago", limit=5)
+    assert catalogue["electrician"] not in [
+        m["provider"]["id"] for m in body["matches"]
+    ]
+    index = app.extensions["beckon.matching"]
+    assert index.matcher.index.retired >= 1  # updated in place, not rebuilt
+
+
+def test_background_sync_catches_changes_from_other_processes_within_a_second(
+    app, db, catalogue
+):
+    index = app.extensions["beckon.matching"]
+    with app.app_context():
+        index.ensure_ready(database.session)
+    with app.app_context():
+        factory = database.session_factory
+    index.start_background_sync(factory, 0.1)
+    try:
+        newcomer = make_provider(
+            db,
+            external_id="new",
+            name="Fresh Drains",
+            description="Clogged drains cleared fast.",
+        )
+        deadline = time.monotonic() + 1.0
+        while (
+            time.monotonic() < deadline and index.matcher.profile(newcomer.id) is None
+        ):
+            time.sleep(0.05)
+        assert index.matcher.profile(newcomer.id) is not None
+    finally:
+        index.stop()
+
+
+def test_the_index_survives_a_restart_without_re_encoding(app, config, api, catalogue):
+    from backend.app import create_app
+
+    _match(api, text="fix my sink", city="Chicago")  # builds and saves
+    app.extensions["beckon.matching"].save()
+    restarted = create_app(config)
+    index = restarted.extensions["beckon.matching"]
+    with restarted.app_context():
+        encoded_before = len(index.matcher.cache)
+        index.ensure_ready(database.session)
+        assert index.matcher.index.size == 5
+        assert len(index.matcher.cache) == encoded_before  # nothing re-encoded
+        assert index.verify(database.session) == []
+    database.dispose(restarted)
+
+
+def test_cli_build_status_verify(app, config, monkeypatch, catalogue, db):
+    monkeypatch.setenv("DATABASE_URL", config.DATABASE_URL)
+    monkeypatch.setenv("BECKON_DATA_DIR", str(config.DATA_DIR))
+    monkeypatch.setenv("BECKON_MODEL_CACHE_DIR", str(config.MODEL_CACHE_DIR))
+    runner = CliRunner()
+    db.rollback()
+    missing = runner.invoke(main, ["index", "verify"])
+    assert missing.exit_code == 1 and "no saved index" in missing.output
+    built = runner.invoke(main, ["index", "build"])
+    assert built.exit_code == 0, built.output
+    assert "indexed 5 providers (flat)" in built.output
+    status = runner.invoke(main, ["index", "status"])
+    assert "providers: 5" in status.output and "kind: flat" in status.output
+    assert runner.invoke(main, ["index", "verify"]).exit_code == 0
+    # change the database behind the index's back: verify notices
+    from backend.models import Provider
+
+    provider = db.get(Provider, catalogue["roofer"])
+    provider.description = "Now we only clean windows."
+    db.commit()
+    drift = runner.invoke(main, ["index", "verify"])
+    assert drift.exit_code == 1 and "changed since it was indexed" in drift.output
+
+
+def test_what_a_customer_liked_before_counts(api, db, catalogue):
+    from backend.schemas import BookingCreate, ReviewCreate
+    from backend.services import bookings, reviews
+    from backend.services.rules import BookingRules
+
+    customer = make_customer(db)
+    second = make_provider(
+        db, external_id="p-2", name="Second Plumbing", rating=4.9, review_count=300
+    )
+    start = local(days_ahead(-3), 10)
+    booking = bookings.create_booking(
+        db,
+        BookingCreate(
+            provider_id=second.id, customer_id=customer.id, start=start, confirm=True
+        ),
+        BookingRules(),
+        now=start - timedelta(days=1),
+    )
+    bookings.transition(db, booking.id, "complete", now=start + timedelta(hours=1))
+    reviews.leave_review(db, booking.id, ReviewCreate(stars=5))
+    db.commit()
+    _, body = _match(
+        api,
+        text="leaky pipe under the sink",
+        city="Chicago",
+        customer_id=customer.id,
+        limit=2,
+    )
+    top = body["matches"][0]
+    assert top["provider"]["id"] == second.id
+    assert "you rated them 5 stars before" in top["reasons"]
+
+
+def test_jobs_are_matched_through_the_same_path(api, catalogue):
+    customer = api.post(
+        "/api/v1/customers/identify",
+        json={"channel": "sms", "external_id": "+13125550177"},
+    ).get_json()
+    response = api.post(
+        "/api/v1/jobs",
+        json={
+            "text": "roof is leaking after the storm",
+            "city": "Chicago",
+            "customer_id": customer["id"],
+        },
+    )
+    assert response.status_code == 201
+    assert response.get_json()["matches"][0]["provider"]["id"] == catalogue["roofer"]
