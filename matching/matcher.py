@@ -54,7 +54,13 @@ class EmbeddingCache:
         if path is not None and path.exists():
             with np.load(path) as data:
                 keys, self._matrix = data["keys"], data["vectors"]
-            self._rows = {bytes(k): i for i, k in enumerate(keys)}
+            # Keys are (N, 16) uint8: numpy's fixed-width bytes drop trailing NULs.
+            # Files from before that are read back by padding the NULs again.
+            if keys.dtype.kind == "S":
+                pairs = ((bytes(k).ljust(16, b"\0"), i) for i, k in enumerate(keys))
+            else:
+                pairs = ((k.tobytes(), i) for i, k in enumerate(keys))
+            self._rows = dict(pairs)
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -93,9 +99,9 @@ class EmbeddingCache:
         if self.path is None or not self.dirty:
             return
         self._flush_chunks()
-        keys = np.empty(len(self._rows), dtype="S16")
+        keys = np.zeros((len(self._rows), 16), dtype=np.uint8)
         for key, row in self._rows.items():
-            keys[row] = key
+            keys[row] = np.frombuffer(key, dtype=np.uint8)
         tmp = self.path.with_suffix(".tmp.npz")
         with open(tmp, "wb") as fh:
             np.savez(fh, keys=keys, vectors=self._matrix)

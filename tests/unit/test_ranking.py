@@ -121,3 +121,20 @@ def test_weights_come_from_config_and_unknown_ones_are_refused():
         assert "vibes" in str(exc)
     else:
         raise AssertionError("unknown weight accepted")
+
+
+def test_embedding_cache_round_trips_every_key(tmp_path):
+    from matching.matcher import EmbeddingCache, text_key
+
+    # find a text whose 16-byte key ends in a zero byte (numpy S16 would strip it)
+    text = next(f"text {i}" for i in range(100_000) if text_key(f"text {i}")[-1] == 0)
+    cache = EmbeddingCache(tmp_path / "e.npz")
+    vectors = np.eye(2, 384, dtype=np.float32)
+    cache.add([text, "plain"], vectors)
+    cache.save()
+    again = EmbeddingCache(tmp_path / "e.npz")
+    found, missing = again.lookup([text, "plain"])
+    assert missing == [] and np.allclose(found, vectors)
+    again.add(["third"], vectors[:1])
+    again.save()  # saving after a reload works
+    assert len(EmbeddingCache(tmp_path / "e.npz")) == 3
