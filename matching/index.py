@@ -129,22 +129,24 @@ class VectorIndex:
         self._append(pids, vectors)
         return self
 
-    def _append(self, pids: np.ndarray, vectors: np.ndarray) -> None:
-        if len(pids) == 0:
-            return
+    def _append(self, pids: np.ndarray, vectors: np.ndarray) -> np.ndarray:
         first = len(self.pids)
+        if len(pids) == 0:
+            return np.zeros(0, dtype=np.int64)
         self.index.add(vectors)
         self.pids = np.concatenate([self.pids, pids])
         self.alive = np.concatenate([self.alive, np.ones(len(pids), dtype=bool)])
         for offset, pid in enumerate(pids.tolist()):
             self.label_of[pid] = first + offset
         self._bitmap = None
+        return np.arange(first, first + len(pids), dtype=np.int64)
 
-    def upsert(self, pids: np.ndarray, vectors: np.ndarray) -> None:
-        """Add providers, replacing the vectors of ones already indexed."""
+    def upsert(self, pids: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+        """Add providers, replacing the vectors of ones already indexed; returns
+        their labels."""
         pids = np.asarray(pids, dtype=np.int64)
         self.remove(pids)
-        self._append(pids, np.ascontiguousarray(vectors, dtype=np.float32))
+        return self._append(pids, np.ascontiguousarray(vectors, dtype=np.float32))
 
     def remove(self, pids: np.ndarray | list[int]) -> int:
         """Retire providers; returns how many were indexed."""
@@ -202,7 +204,12 @@ class VectorIndex:
 
     def vectors_of(self, pids: list[int]) -> np.ndarray:
         """The stored (for quantised kinds: reconstructed) vectors of providers."""
-        labels = np.array([self.label_of[p] for p in pids], dtype=np.int64)
+        return self.vectors_at(
+            np.array([self.label_of[p] for p in pids], dtype=np.int64)
+        )
+
+    def vectors_at(self, labels: np.ndarray) -> np.ndarray:
+        """The stored (for quantised kinds: reconstructed) vectors of labels."""
         if len(labels) == 0:
             return np.zeros((0, self.dimension), dtype=np.float32)
         if self.kind.startswith("ivf") and not getattr(self, "_direct_map", False):
@@ -250,9 +257,22 @@ class VectorIndex:
         }
         return self
 
-    def memory_bytes(self) -> int:
-        """Bytes of the serialised FAISS index (close to its memory footprint)."""
-        return int(faiss.serialize_index(self.index).nbytes)
+    def memory_bytes(self, exact: bool = False) -> int:
+        """The index's size in memory: vector codes, graph links or inverted lists,
+        and the id map. ``exact`` serialises it instead (a full temporary copy)."""
+        if exact:
+            return int(faiss.serialize_index(self.index).nbytes)
+        index, n = self.index, self.index.ntotal
+        ids = self.pids.nbytes + self.alive.nbytes
+        if self.kind == "flat":
+            return n * self.dimension * 4 + ids
+        if self.kind.startswith("hnsw"):
+            hnsw = index.hnsw
+            graph = hnsw.neighbors.size() * 4 + hnsw.levels.size() * 4
+            graph += hnsw.offsets.size() * 8
+            return n * index.storage.sa_code_size() + graph + ids
+        lists = index.invlists.compute_ntotal() * (index.code_size + 8)
+        return lists + index.quantizer.ntotal * self.dimension * 4 + ids
 
 
 def _training_sample(vectors: np.ndarray, index: Any) -> np.ndarray:

@@ -42,13 +42,15 @@ def text_key(text: str) -> bytes:
 
 
 class EmbeddingCache:
-    """Vectors keyed by a hash of their text: unchanged texts are never re-encoded."""
+    """Vectors keyed by a hash of their text: unchanged texts are never re-encoded.
+
+    The matrix grows by doubling, so adding a few vectors never copies it all.
+    """
 
     def __init__(self, path: Path | None = None, dimension: int = 384):
         self.path = path
         self.dimension = dimension
         self._rows: dict[bytes, int] = {}
-        self._chunks: list[np.ndarray] = []
         self._matrix = np.zeros((0, dimension), dtype=np.float32)
         self.dirty = False
         if path is not None and path.exists():
@@ -65,46 +67,45 @@ class EmbeddingCache:
     def __len__(self) -> int:
         return len(self._rows)
 
-    def _flush_chunks(self) -> None:
-        if self._chunks:
-            self._matrix = np.concatenate([self._matrix, *self._chunks])
-            self._chunks = []
-
     def lookup(self, texts: Sequence[str]) -> tuple[np.ndarray, list[int]]:
         """Vectors for the texts already known, and the positions of the others."""
-        self._flush_chunks()
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        missing = []
+        missing, found, at = [], [], []
         for i, text in enumerate(texts):
             row = self._rows.get(text_key(text))
             if row is None:
                 missing.append(i)
             else:
-                out[i] = self._matrix[row]
+                found.append(i)
+                at.append(row)
+        if found:
+            out[found] = self._matrix[at]
         return out, missing
 
     def add(self, texts: Sequence[str], vectors: np.ndarray) -> None:
-        start = len(self._matrix) + sum(len(c) for c in self._chunks)
-        fresh = []
         for text, vector in zip(texts, vectors, strict=True):
             key = text_key(text)
-            if key not in self._rows:
-                self._rows[key] = start + len(fresh)
-                fresh.append(vector)
-        if fresh:
-            self._chunks.append(np.asarray(fresh, dtype=np.float32))
+            if key in self._rows:
+                continue
+            row = len(self._rows)
+            if row >= len(self._matrix):
+                size = max(1024, 2 * len(self._matrix))
+                grown = np.zeros((size, self.dimension), dtype=np.float32)
+                grown[: len(self._matrix)] = self._matrix
+                self._matrix = grown
+            self._matrix[row] = vector
+            self._rows[key] = row
             self.dirty = True
 
     def save(self) -> None:
         if self.path is None or not self.dirty:
             return
-        self._flush_chunks()
         keys = np.zeros((len(self._rows), 16), dtype=np.uint8)
         for key, row in self._rows.items():
             keys[row] = np.frombuffer(key, dtype=np.uint8)
         tmp = self.path.with_suffix(".tmp.npz")
         with open(tmp, "wb") as fh:
-            np.savez(fh, keys=keys, vectors=self._matrix)
+            np.savez(fh, keys=keys, vectors=self._matrix[: len(self._rows)])
         os.replace(tmp, self.path)
         self.dirty = False
 
@@ -212,7 +213,8 @@ class Matcher:
         kind = self.kind or choose_kind(len(profiles))
         index = VectorIndex.build(ids, vectors, kind=kind, params=self.params)
         store = FeatureStore()
-        store.upsert(list(profiles))
+        rows = store.upsert(list(profiles))
+        store.label[rows] = np.arange(len(profiles))
         with self._lock:
             self.index, self.store = index, store
         return BuildStats(
@@ -238,12 +240,12 @@ class Matcher:
                     kind=self.kind or "flat",
                     params=self.params,
                 )
-            if live:
-                self.index.upsert(
-                    np.array([p.id for p in live], dtype=np.int64), vectors
-                )
+            live_ids = np.array([p.id for p in live], dtype=np.int64)
+            labels = self.index.upsert(live_ids, vectors)
             self.index.remove(gone)
-            self.store.upsert(list(profiles))
+            rows = self.store.upsert(list(profiles))
+            self.store.label[rows] = -1
+            self.store.label[self.store.rows(live_ids)] = labels
             self.store.remove(gone)
         return encoded
 
@@ -252,6 +254,8 @@ class Matcher:
             if self.index is not None:
                 self.index.remove(list(ids))
             self.store.remove(ids)
+            rows = self.store.rows(np.asarray(list(ids), dtype=np.int64))
+            self.store.label[rows[rows >= 0]] = -1
 
     def needs_compaction(self) -> bool:
         index = self.index
@@ -260,27 +264,39 @@ class Matcher:
     # ------------------------------------------------------------ matching
 
     def _candidates(self, vector: np.ndarray, query: MatchQuery, pool: int):
-        assert self.index is not None
-        k = min(max(pool * 10, 100), self.index.size)
-        sims, ids = self.index.search(vector, k)
-        sims, ids = sims[0], ids[0]
-        rows = self.store.rows(ids)
+        """Rows the request allows, with their similarity: the nearest from the
+        vector index and, when too few of those serve the place, every local
+        provider covering it, scored exactly."""
+        index = self.index
+        assert index is not None
+        # HNSW searches at least k wide; keep k within ef_search so it stays cheap.
+        k = min(max(pool * 4, 40), max(self.params.ef_search, 40), index.size)
+        sims, ids = index.search(vector, k)
+        rows = self.store.rows(ids[0])
         keep = hard_filter(self.store, rows, query)
-        if keep.sum() >= pool or k >= self.index.size:
-            return rows[keep], sims[keep]
-        # Too few survive the filters among the nearest: score every provider
-        # the filters allow (those covering the place, or all), exactly.
-        if query.lat is not None and query.lon is not None:
-            allowed = self.store.rows_covering(query.lat, query.lon)
-        else:
-            allowed = np.flatnonzero(self.store.active)
-        allowed = allowed[hard_filter(self.store, allowed, query)]
-        if len(allowed) == 0:
-            return allowed, np.zeros(0, dtype=np.float32)
-        if len(allowed) > EXACT_FALLBACK_MAX:
-            return rows[keep], sims[keep]
-        vectors = self.index.vectors_of(self.store.ids[allowed].tolist())
-        return allowed, vectors @ vector[0]
+        rows, sims = rows[keep], sims[0][keep]
+        if len(rows) >= pool or k >= index.size:
+            return rows, sims
+        if query.lat is None or query.lon is None:
+            # Only remote providers qualify: look further in the global index.
+            wider = min(index.size, k * 16)
+            sims, ids = index.search(vector, wider)
+            rows = self.store.rows(ids[0])
+            keep = hard_filter(self.store, rows, query)
+            return rows[keep], sims[0][keep]
+        # Providers who come to the place are few next to the whole catalogue:
+        # score them all. Remote ones were searched globally above.
+        local = self.store.rows_local(query.lat, query.lon)
+        local = local[hard_filter(self.store, local, query)]
+        local = local[self.store.label[local] >= 0]
+        if len(local) == 0 or len(local) > EXACT_FALLBACK_MAX:
+            return rows, sims
+        local_sims = index.vectors_at(self.store.label[local]) @ vector[0]
+        others = ~np.isin(rows, local)
+        return (
+            np.concatenate([rows[others], local]),
+            np.concatenate([sims[others], local_sims]),
+        )
 
     def search(self, query: MatchQuery, pool: int | None = None) -> list[Match]:
         """The best ``pool`` providers for a request, ranked before availability."""
@@ -401,6 +417,10 @@ class Matcher:
             ]
         )
         store.remove([pid for pid in store.row_of if pid not in index.label_of])
+        indexed = [pid for pid in store.row_of if pid in index.label_of]
+        store.label[store.rows(np.array(indexed, dtype=np.int64))] = [
+            index.label_of[pid] for pid in indexed
+        ]
         with self._lock:
             self.index, self.store, self.meta = index, store, meta
         if meta.get("categories"):

@@ -59,12 +59,19 @@ def test_hard_filters():
     assert not hard_filter(store, rows, unknown).any()
 
 
-def test_rows_covering_uses_the_grid_and_the_wide_list():
+def test_local_providers_covering_a_place_come_from_the_grid_and_stay_current():
     store, _ = _store(
-        _p(1), _p(2, lat=29.76, lon=-95.37), _p(3, remote=True, lat=47.6, lon=-122.3)
+        _p(1),
+        _p(2, lat=29.76, lon=-95.37),  # Houston
+        _p(3, remote=True, lat=47.6, lon=-122.3),  # remote: not local
+        _p(4, lat=39.74, lon=-104.99, radius_km=2000),  # Denver, reaching far
     )
-    covering = store.ids[store.rows_covering(*CHICAGO)].tolist()
-    assert sorted(covering) == [1, 3]
+    assert sorted(store.ids[store.rows_local(*CHICAGO)].tolist()) == [1, 4]
+    # changes after the grid was built are seen at once
+    store.upsert([_p(2, lat=CHICAGO[0] + 0.05, lon=CHICAGO[1])])  # moved to Chicago
+    store.upsert([_p(5, lat=CHICAGO[0], lon=CHICAGO[1] - 0.1)])  # new
+    store.remove([1])
+    assert sorted(store.ids[store.rows_local(*CHICAGO)].tolist()) == [2, 4, 5]
 
 
 def test_soft_features_prefer_near_well_reviewed_cheap_and_liked():
@@ -138,3 +145,26 @@ def test_embedding_cache_round_trips_every_key(tmp_path):
     again.add(["third"], vectors[:1])
     again.save()  # saving after a reload works
     assert len(EmbeddingCache(tmp_path / "e.npz")) == 3
+
+
+def test_the_matcher_finds_local_providers_the_global_search_missed():
+    """Many close matches far away must not hide the one nearby provider."""
+    from matching.matcher import Matcher
+
+    class Fixed:
+        name, dimension = "fixed", 384
+
+        def encode(self, texts, batch_size=64):
+            rng = np.random.default_rng(abs(hash(texts[0])) % 2**32)
+            base = np.zeros((len(texts), 384), dtype=np.float32)
+            base[:, 0] = 1.0
+            noise = rng.normal(scale=0.01, size=base.shape).astype(np.float32)
+            vectors = base + noise
+            return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+    far = [_p(i, text=f"plumber {i}", lat=29.76, lon=-95.37) for i in range(1, 300)]
+    near = _p(999, text="plumber nearby", lat=CHICAGO[0], lon=CHICAGO[1])
+    matcher = Matcher(Fixed())
+    matcher.rebuild([*far, near])
+    found = matcher.search(MatchQuery("plumber", lat=CHICAGO[0], lon=CHICAGO[1]))
+    assert [m.provider_id for m in found] == [999]
