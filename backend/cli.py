@@ -184,7 +184,7 @@ def index_build(if_missing: bool) -> None:
         stats = _matching().rebuild(_session())
     click.echo(
         f"indexed {stats.providers} providers ({stats.kind}) in {stats.seconds:.1f} s: "
-        f"{stats.encoded} texts encoded, {stats.reused} reused"
+        f"{stats.encoded} texts encoded, {stats.reused} taken from the cache"
     )
 
 

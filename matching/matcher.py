@@ -113,8 +113,8 @@ class EmbeddingCache:
 @dataclass
 class BuildStats:
     providers: int
-    encoded: int
-    reused: int
+    encoded: int  # texts (a profile and its headline are two)
+    reused: int  # texts whose vectors came from the cache
     seconds: float
     kind: str
 
@@ -217,10 +217,11 @@ class Matcher:
         store.label[rows] = np.arange(len(profiles))
         with self._lock:
             self.index, self.store = index, store
+        texts = len(profiles) + sum(1 for p in profiles if p.headline)
         return BuildStats(
             len(profiles),
             encoded,
-            len(profiles) - encoded,
+            texts - encoded,
             time.perf_counter() - started,
             kind,
         )

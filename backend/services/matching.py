@@ -220,6 +220,10 @@ class MatchingIndex:
 
     def sync(self, session: Session) -> int:
         """Apply provider changes since the last sync; returns how many changed."""
+        with self._lock:  # one sync at a time: a change is applied once
+            return self._sync(session)
+
+    def _sync(self, session: Session) -> int:
         stmt = select(Provider)
         if self.watermark is not None:
             stmt = stmt.where(Provider.updated_at >= self.watermark)
@@ -233,12 +237,11 @@ class MatchingIndex:
                 newest = provider.updated_at
         if not changed:
             return 0
-        with self._lock:
-            self.matcher.upsert(changed)
-            self.watermark = newest
-            self._dirty_since = self._dirty_since or time.monotonic()
-            if self.matcher.needs_compaction():
-                self.rebuild(session)
+        self.matcher.upsert(changed)
+        self.watermark = newest
+        self._dirty_since = self._dirty_since or time.monotonic()
+        if self.matcher.needs_compaction():
+            self.rebuild(session)
         return len(changed)
 
     def save(self) -> None:
@@ -324,7 +327,7 @@ class MatchingIndex:
         if request.category:
             request.category = find_category(session, request.category).slug
         preferences = None
-        zone = "UTC"
+        zone = None  # the customer's, when we know them
         if request.customer_id is not None:
             customer = session.get(Customer, request.customer_id)
             if customer is None or customer.erased_at is not None:
@@ -367,7 +370,10 @@ class MatchingIndex:
             if free:
                 wait = max((free[0].start - max(request.start, now)).total_seconds(), 0)
                 availability[pid] = 1.0 - min(wait / span, 1.0)
-                shown_zone = zone if provider_is_remote(provider) else provider.timezone
+                # a session by phone happens on the customer's clock, a visit on
+                # the provider's
+                remote = zone and provider_is_remote(provider)
+                shown_zone = zone if remote else provider.timezone
                 slot_texts[pid] = describe_slot(free[0].start, shown_zone, now)
             else:
                 availability[pid] = 0.0
