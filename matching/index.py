@@ -10,10 +10,12 @@ Kinds, chosen by catalogue size unless configured:
 
 - ``flat``: exact inner product, for small catalogues;
 - ``hnsw``: HNSW over float vectors (M=32), for medium ones;
-- ``hnsw_sq8``: HNSW over 8-bit scalar-quantised vectors: a quarter of the
-  memory of float storage, for large ones;
-- ``ivf_sq8`` / ``ivf_pq``: inverted lists with scalar or product quantisation,
-  available for very large catalogues where memory matters most.
+- ``ivf_sq8``: inverted lists over 8-bit scalar-quantised residuals, for large
+  ones: about 400 bytes a provider, and the residual coding keeps recall@10
+  near 0.99 where 8-bit codes of the raw vectors level off near 0.97
+  (``hnsw_sq8``, measured at 200k); nprobe scans about 7% of the lists;
+- ``hnsw_sq8`` / ``ivf_pq``: HNSW over 8-bit codes, and product quantisation,
+  on request.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def choose_kind(count: int) -> str:
         return "flat"
     if count < FLOAT_HNSW_BELOW:
         return "hnsw"
-    return "hnsw_sq8"
+    return "ivf_sq8"
 
 
 @dataclass
@@ -47,7 +49,7 @@ class IndexParams:
     ef_construction: int = 80
     ef_search: int = 128
     ivf_lists: int = 0  # 0: about 4 * sqrt(N)
-    nprobe: int = 32
+    nprobe: int = 0  # 0: a fourteenth of the lists (at least 32)
     pq_bytes: int = 48
 
     @classmethod
@@ -79,7 +81,7 @@ def _new_faiss(kind: str, dim: int, count: int, params: IndexParams) -> faiss.In
             )
         else:
             index = faiss.IndexIVFPQ(quantizer, dim, lists, params.pq_bytes, 8, metric)
-        index.nprobe = params.nprobe
+        index.nprobe = params.nprobe or max(32, lists // 14)
         quantizer.this.disown()  # the IVF index owns (and frees) its quantizer
         index.own_fields = True
         return index
@@ -183,7 +185,7 @@ class VectorIndex:
             params.efSearch = self.params.ef_search
         elif self.kind.startswith("ivf"):
             params = faiss.SearchParametersIVF()
-            params.nprobe = self.params.nprobe
+            params.nprobe = self.index.nprobe
         else:
             params = faiss.SearchParameters()
         params.sel = selector
@@ -249,7 +251,7 @@ class VectorIndex:
         params = IndexParams.from_dict(info["params"])
         if info["kind"].startswith("hnsw"):
             index.hnsw.efSearch = params.ef_search
-        elif info["kind"].startswith("ivf"):
+        elif info["kind"].startswith("ivf") and params.nprobe:
             index.nprobe = params.nprobe
         self = cls(info["dimension"], info["kind"], params, index, pids, alive)
         self.label_of = {
@@ -276,7 +278,8 @@ class VectorIndex:
 
 
 def _training_sample(vectors: np.ndarray, index: Any) -> np.ndarray:
-    wanted = max(256 * getattr(index, "nlist", 1), 10_000)
+    # k-means wants about 40 points a list; more only slows training
+    wanted = max(40 * getattr(index, "nlist", 1), 10_000)
     if len(vectors) <= wanted:
         return vectors
     rng = np.random.default_rng(0)

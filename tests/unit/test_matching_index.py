@@ -51,7 +51,7 @@ def test_ids_must_be_unique_and_kinds_are_checked():
 def test_kind_follows_catalogue_size():
     assert choose_kind(500) == "flat"
     assert choose_kind(100_000) == "hnsw"
-    assert choose_kind(1_000_000) == "hnsw_sq8"
+    assert choose_kind(1_000_000) == "ivf_sq8"
 
 
 def test_quantised_index_is_smaller_and_still_finds_neighbours():
