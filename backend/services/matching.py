@@ -27,7 +27,6 @@ from backend.models import (
     Booking,
     BookingStatus,
     Category,
-    Customer,
     Provider,
     Review,
     ServiceMode,
@@ -35,7 +34,8 @@ from backend.models import (
     provider_categories,
 )
 from backend.services.availability import Slot, check_window, free_slots_of
-from backend.services.errors import Invalid, NotFound
+from backend.services.customers import get_customer
+from backend.services.errors import Invalid
 from backend.services.places import Place, place_from
 from backend.services.providers import find_category
 from backend.services.rules import BookingRules
@@ -329,9 +329,7 @@ class MatchingIndex:
         preferences = None
         zone = None  # the customer's, when we know them
         if request.customer_id is not None:
-            customer = session.get(Customer, request.customer_id)
-            if customer is None or customer.erased_at is not None:
-                raise NotFound(f"customer {request.customer_id} not found")
+            customer = get_customer(session, request.customer_id)
             preferences = customer_preferences(session, customer.id)
             zone = customer.timezone
         self.ensure_ready(session)
