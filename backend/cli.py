@@ -178,12 +178,12 @@ def index_build(if_missing: bool) -> None:
     """Build the index from the database (unchanged texts are not re-encoded)."""
     with app_context() as app:
         config = app.config["BECKON"]
-        if if_missing and (config.index_dir / "index" / "index.json").exists():
+        if if_missing and (config.index_dir / "index" / "manifest.json").exists():
             click.echo("index present; nothing done")
             return
         stats = _matching().rebuild(_session())
     click.echo(
-        f"indexed {stats.providers} providers ({stats.kind}) in {stats.seconds:.1f} s: "
+        f"indexed {stats.providers} providers ({stats.kind}) in {stats.seconds:.1f} s; "
         f"{stats.encoded} texts encoded, {stats.reused} taken from the cache"
     )
 

@@ -13,14 +13,10 @@ accesslog = "-"
 
 
 def post_worker_init(worker):
-    from backend.extensions import db
-
     app = worker.wsgi
     config = app.config["BECKON"]
-    with app.app_context():
-        factory = db.session_factory
     app.extensions["beckon.matching"].start_background_sync(
-        factory, config.INDEX_SYNC_SECONDS
+        config.DATABASE_URL, config.INDEX_SYNC_SECONDS
     )
 
 

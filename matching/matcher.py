@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from matching.encoder import Encoder
-from matching.index import IndexParams, VectorIndex, choose_kind
+from matching.index import IndexParams
 from matching.ranking import (
     FeatureStore,
     Match,
@@ -31,10 +31,9 @@ from matching.ranking import (
     reasons_for,
     score,
 )
+from matching.sharded import ShardedIndex, shard_key
 
 log = logging.getLogger(__name__)
-
-EXACT_FALLBACK_MAX = 200_000
 
 
 def text_key(text: str) -> bytes:
@@ -136,7 +135,7 @@ class Matcher:
         self.weights = weights or Weights()
         self.kind = kind if kind not in (None, "", "auto") else None
         self.params = params or IndexParams()
-        self.index: VectorIndex | None = None
+        self.index: ShardedIndex | None = None
         self.store = FeatureStore()
         self.cache = EmbeddingCache(directory / "embeddings.npz" if directory else None)
         self.meta: dict[str, Any] = {}
@@ -210,11 +209,15 @@ class Matcher:
         else:
             encoded = 0
         ids = np.array([p.id for p in profiles], dtype=np.int64)
-        kind = self.kind or choose_kind(len(profiles))
-        index = VectorIndex.build(ids, vectors, kind=kind, params=self.params)
+        index = ShardedIndex.build(
+            ids,
+            vectors,
+            [_shard_of(p) for p in profiles],
+            kind=self.kind,
+            params=self.params,
+        )
         store = FeatureStore()
-        rows = store.upsert(list(profiles))
-        store.label[rows] = np.arange(len(profiles))
+        store.upsert(list(profiles))
         with self._lock:
             self.index, self.store = index, store
         texts = len(profiles) + sum(1 for p in profiles if p.headline)
@@ -223,7 +226,7 @@ class Matcher:
             encoded,
             texts - encoded,
             time.perf_counter() - started,
-            kind,
+            index.describe(),
         )
 
     def upsert(self, profiles: Sequence[ProviderProfile]) -> int:
@@ -235,18 +238,11 @@ class Matcher:
         vectors, encoded = self.profile_vectors(live)
         with self._lock:
             if self.index is None:
-                self.index = VectorIndex.build(
-                    np.zeros(0, dtype=np.int64),
-                    np.zeros((0, 384), dtype=np.float32),
-                    kind=self.kind or "flat",
-                    params=self.params,
-                )
+                self.index = ShardedIndex(kind=self.kind, params=self.params)
             live_ids = np.array([p.id for p in live], dtype=np.int64)
-            labels = self.index.upsert(live_ids, vectors)
+            self.index.upsert(live_ids, vectors, [_shard_of(p) for p in live])
             self.index.remove(gone)
-            rows = self.store.upsert(list(profiles))
-            self.store.label[rows] = -1
-            self.store.label[self.store.rows(live_ids)] = labels
+            self.store.upsert(list(profiles))
             self.store.remove(gone)
         return encoded
 
@@ -255,8 +251,6 @@ class Matcher:
             if self.index is not None:
                 self.index.remove(list(ids))
             self.store.remove(ids)
-            rows = self.store.rows(np.asarray(list(ids), dtype=np.int64))
-            self.store.label[rows[rows >= 0]] = -1
 
     def needs_compaction(self) -> bool:
         index = self.index
@@ -265,39 +259,19 @@ class Matcher:
     # ------------------------------------------------------------ matching
 
     def _candidates(self, vector: np.ndarray, query: MatchQuery, pool: int):
-        """Rows the request allows, with their similarity: the nearest from the
-        vector index and, when too few of those serve the place, every local
-        provider covering it, scored exactly."""
+        """Rows the request allows, with their similarity, from the shards that
+        can serve its place (only the global one when it has none)."""
         index = self.index
         assert index is not None
-        # HNSW searches at least k wide; keep k within ef_search so it stays cheap.
-        k = min(max(pool * 4, 40), max(self.params.ef_search, 40), index.size)
-        sims, ids = index.search(vector, k)
-        rows = self.store.rows(ids[0])
-        keep = hard_filter(self.store, rows, query)
-        rows, sims = rows[keep], sims[0][keep]
-        if len(rows) >= pool or k >= index.size:
-            return rows, sims
-        if query.lat is None or query.lon is None:
-            # Only remote providers qualify: look further in the global index.
-            wider = min(index.size, k * 16)
-            sims, ids = index.search(vector, wider)
+        keys = index.keys_for(query.lat, query.lon)
+        k = max(pool * 4, 40)
+        while True:
+            sims, ids = index.search(vector, k, keys)
             rows = self.store.rows(ids[0])
             keep = hard_filter(self.store, rows, query)
-            return rows[keep], sims[0][keep]
-        # Providers who come to the place are few next to the whole catalogue:
-        # score them all. Remote ones were searched globally above.
-        local = self.store.rows_local(query.lat, query.lon)
-        local = local[hard_filter(self.store, local, query)]
-        local = local[self.store.label[local] >= 0]
-        if len(local) == 0 or len(local) > EXACT_FALLBACK_MAX:
-            return rows, sims
-        local_sims = index.vectors_at(self.store.label[local]) @ vector[0]
-        others = ~np.isin(rows, local)
-        return (
-            np.concatenate([rows[others], local]),
-            np.concatenate([sims[others], local_sims]),
-        )
+            if keep.sum() >= pool or k >= index.size:
+                return rows[keep], sims[0][keep]
+            k *= 8  # the filters left too few: look further
 
     def search(self, query: MatchQuery, pool: int | None = None) -> list[Match]:
         """The best ``pool`` providers for a request, ranked before availability."""
@@ -391,11 +365,11 @@ class Matcher:
         """Load what :meth:`save` wrote; False if nothing is there or it is damaged."""
         if (
             self.directory is None
-            or not (self.directory / "index" / "index.json").exists()
+            or not (self.directory / "index" / "manifest.json").exists()
         ):
             return False
         try:
-            index = VectorIndex.load(self.directory / "index")
+            index = ShardedIndex.load(self.directory / "index")
             raw = json.loads((self.directory / "profiles.json").read_text())
             meta = json.loads((self.directory / "meta.json").read_text())
         except (OSError, ValueError, RuntimeError) as exc:
@@ -417,11 +391,7 @@ class Matcher:
                 for item in raw
             ]
         )
-        store.remove([pid for pid in store.row_of if pid not in index.label_of])
-        indexed = [pid for pid in store.row_of if pid in index.label_of]
-        store.label[store.rows(np.array(indexed, dtype=np.int64))] = [
-            index.label_of[pid] for pid in indexed
-        ]
+        store.remove([pid for pid in store.row_of if pid not in index])
         with self._lock:
             self.index, self.store, self.meta = index, store, meta
         if meta.get("categories"):
@@ -431,10 +401,14 @@ class Matcher:
     def status(self) -> dict[str, Any]:
         index = self.index
         return {
-            "kind": index.kind if index else None,
+            "kind": index.describe() if index else None,
             "providers": index.size if index else 0,
             "retired_vectors": index.retired if index else 0,
             "index_bytes": index.memory_bytes() if index else 0,
             "cached_embeddings": len(self.cache),
             **self.meta,
         }
+
+
+def _shard_of(profile: ProviderProfile) -> str:
+    return shard_key(profile.lat, profile.lon, profile.radius_km, profile.remote)

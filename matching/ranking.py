@@ -119,17 +119,11 @@ class FeatureStore:
     doubling, so an update touches only its own rows.
     """
 
-    GRID_DEGREES = 1.0
-    WIDE_KM = 150.0  # providers reaching further are checked for every place
-    REGRID_AFTER = 5000  # changed rows tolerated before the grid is rebuilt
-
     def __init__(self) -> None:
         self.row_of: dict[int, int] = {}
         self.profiles: list[ProviderProfile | None] = []
         self.size = 0
         self._codes: dict[str, int] = {}
-        self._grid: dict[int, np.ndarray] | None = None
-        self._recent: set[int] = set()
         n = 0
         self.ids = np.zeros(n, dtype=np.int64)
         self.lat = np.zeros(n)
@@ -143,9 +137,6 @@ class FeatureStore:
         self.price = np.full(n, np.nan)
         self.categories = np.full((n, MAX_TAGS), -1, dtype=np.int32)
         self.languages = np.full((n, MAX_TAGS), -1, dtype=np.int32)
-        #: the provider's label in the vector index (-1: not indexed)
-        self.label = np.full(n, -1, dtype=np.int64)
-        self._wide_local = np.zeros(0, dtype=np.int64)
 
     def code(self, tag: str) -> int:
         """A small integer for a category or language tag (-2: never seen)."""
@@ -176,7 +167,6 @@ class FeatureStore:
         self.price = pad(self.price, np.nan)
         self.categories = pad(self.categories, -1)
         self.languages = pad(self.languages, -1)
-        self.label = pad(self.label, -1)
         self.profiles.extend([None] * extra)
 
     def upsert(self, profiles: list[ProviderProfile]) -> np.ndarray:
@@ -198,73 +188,17 @@ class FeatureStore:
             self.price[row] = np.nan if p.price_cents is None else p.price_cents
             self.categories[row] = self._tags(p.categories)
             self.languages[row] = self._tags(p.languages)
-        self._touch(rows)
         return rows
 
     def remove(self, ids: Iterable[int]) -> None:
         rows = [self.row_of[pid] for pid in ids if pid in self.row_of]
         self.active[rows] = False  # a row is reused only by the same provider
-        self._touch(np.array(rows, dtype=np.int64))
 
     def rows(self, ids: np.ndarray) -> np.ndarray:
         get = self.row_of.get
         return np.fromiter(
             (get(int(i), -1) for i in ids), dtype=np.int64, count=len(ids)
         )
-
-    # -- places --------------------------------------------------------------
-
-    def _cell_keys(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
-        cy = np.floor(lat / self.GRID_DEGREES).astype(np.int64)
-        cx = np.floor(lon / self.GRID_DEGREES).astype(np.int64)
-        return cy * 1000 + cx
-
-    def _touch(self, rows: np.ndarray) -> None:
-        if self._grid is None:
-            return
-        self._recent.update(rows.tolist())
-        if len(self._recent) > self.REGRID_AFTER:
-            self._grid = None
-
-    def _build_grid(self) -> None:
-        """Local (not remote, not far-reaching) active rows by grid cell."""
-        live = np.flatnonzero(self.active[: self.size])
-        local = live[~self.remote[live] & (self.radius[live] <= self.WIDE_KM)]
-        self._wide_local = live[~self.remote[live] & (self.radius[live] > self.WIDE_KM)]
-        keys = self._cell_keys(self.lat[local], self.lon[local])
-        order = np.argsort(keys, kind="stable")
-        keys, local = keys[order], local[order]
-        cells, starts = np.unique(keys, return_index=True)
-        bounds = np.append(starts, len(keys))
-        self._grid = {
-            int(cell): local[bounds[i] : bounds[i + 1]] for i, cell in enumerate(cells)
-        }
-        self._recent = set()
-
-    def rows_local(self, lat: float, lon: float) -> np.ndarray:
-        """Active providers who come to the place (not remote ones) and cover it."""
-        if self._grid is None:
-            self._build_grid()
-        assert self._grid is not None
-        reach = int(math.ceil(self.WIDE_KM / 111.0 / self.GRID_DEGREES))
-        span = min(180, int(math.ceil(reach / max(math.cos(math.radians(lat)), 0.05))))
-        cy = int(math.floor(lat / self.GRID_DEGREES))
-        cx = int(math.floor(lon / self.GRID_DEGREES))
-        parts = [
-            self._grid[key]
-            for dy in range(-reach, reach + 1)
-            for dx in range(-span, span + 1)
-            if (key := (cy + dy) * 1000 + cx + dx) in self._grid
-        ]
-        parts.append(self._wide_local)
-        if self._recent:
-            parts.append(np.fromiter(self._recent, dtype=np.int64))
-        if not any(len(part) for part in parts):
-            return np.zeros(0, dtype=np.int64)
-        rows = np.unique(np.concatenate(parts))
-        rows = rows[self.active[rows] & ~self.remote[rows]]
-        distance = haversine_km(lat, lon, self.lat[rows], self.lon[rows])
-        return rows[distance <= self.radius[rows]]
 
 
 def hard_filter(store: FeatureStore, rows: np.ndarray, query: MatchQuery) -> np.ndarray:

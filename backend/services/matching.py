@@ -20,9 +20,9 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
-from backend.db import unit_of_work, utcnow
+from backend.db import make_engine, make_session_factory, unit_of_work, utcnow
 from backend.models import (
     Booking,
     BookingStatus,
@@ -221,9 +221,12 @@ class MatchingIndex:
     def sync(self, session: Session) -> int:
         """Apply provider changes since the last sync; returns how many changed."""
         with self._lock:  # one sync at a time: a change is applied once
-            return self._sync(session)
+            return self.apply(*self.changes(session))
 
-    def _sync(self, session: Session) -> int:
+    def changes(
+        self, session: Session
+    ) -> tuple[list[ProviderProfile], datetime | None]:
+        """Profiles changed since the last sync (read only), and the new watermark."""
         stmt = select(Provider)
         if self.watermark is not None:
             stmt = stmt.where(Provider.updated_at >= self.watermark)
@@ -235,13 +238,20 @@ class MatchingIndex:
                 changed.append(profile)
             if newest is None or provider.updated_at > newest:
                 newest = provider.updated_at
+        return changed, newest
+
+    def apply(self, changed: list[ProviderProfile], newest: datetime | None) -> int:
+        """Put changed profiles into the index (encoding needs no database)."""
         if not changed:
             return 0
-        self.matcher.upsert(changed)
-        self.watermark = newest
-        self._dirty_since = self._dirty_since or time.monotonic()
-        if self.matcher.needs_compaction():
-            self.rebuild(session)
+        with self._lock:
+            self.matcher.upsert(changed)
+            self.watermark = newest
+            self._dirty_since = self._dirty_since or time.monotonic()
+            if self.matcher.needs_compaction():
+                store = self.matcher.store
+                live = [p for p in store.profiles[: store.size] if p and p.active]
+                self.matcher.rebuild(live)
         return len(changed)
 
     def save(self) -> None:
@@ -260,29 +270,41 @@ class MatchingIndex:
         ):
             self.save()
 
-    def start_background_sync(
-        self, factory: sessionmaker[Session], every: float
-    ) -> None:
-        """Poll the providers table every ``every`` seconds in a daemon thread."""
+    def start_background_sync(self, database_url: str, every: float) -> None:
+        """Poll the providers table every ``every`` seconds in a daemon thread.
+
+        The thread reads through an engine of its own whose transactions never
+        take SQLite's write lock, and encodes after its read has ended.
+        """
         if self._thread is not None or every <= 0:
             return
+        engine = make_engine(database_url, sqlite_begin="DEFERRED")
+        reader = make_session_factory(engine)
 
         def loop() -> None:
             first = True
             while first or not self._stop.wait(every):
                 first = False
                 try:
-                    with unit_of_work(factory) as session:
-                        self.ensure_ready(session)
+                    with unit_of_work(reader) as session:
+                        if not self._ready:
+                            self.ensure_ready(session)
+                            continue
+                        found = self.changes(session)
+                    self.apply(*found)
                     self.save_if_due()
                 except Exception:  # keep syncing through a database blip
                     log.exception("matching index sync failed; retrying")
+            engine.dispose()
 
         self._thread = threading.Thread(target=loop, name="matching-sync", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
         self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
         if self._dirty_since:
             self.save()
 
@@ -294,7 +316,7 @@ class MatchingIndex:
         active = {
             p.id: p for p in session.scalars(select(Provider).where(Provider.active))
         }
-        indexed = set(self.matcher.index.label_of) if self.matcher.index else set()
+        indexed = self.matcher.index.ids() if self.matcher.index else set()
         for pid in sorted(set(active) - indexed):
             problems.append(f"provider {pid} is active but not indexed")
         for pid in sorted(indexed - set(active)):

@@ -209,9 +209,7 @@ def test_background_sync_catches_changes_from_other_processes_within_a_second(
     index = app.extensions["beckon.matching"]
     with app.app_context():
         index.ensure_ready(database.session)
-    with app.app_context():
-        factory = database.session_factory
-    index.start_background_sync(factory, 0.1)
+    index.start_background_sync(app.config["DATABASE_URL"], 0.1)
     try:
         newcomer = make_provider(
             db,
@@ -255,9 +253,10 @@ def test_cli_build_status_verify(app, config, monkeypatch, catalogue, db):
     assert missing.exit_code == 1 and "no saved index" in missing.output
     built = runner.invoke(main, ["index", "build"])
     assert built.exit_code == 0, built.output
-    assert "indexed 5 providers (flat)" in built.output
+    assert "indexed 5 providers (3 shards: 3 flat)" in built.output
     status = runner.invoke(main, ["index", "status"])
-    assert "providers: 5" in status.output and "kind: flat" in status.output
+    assert "providers: 5" in status.output
+    assert "kind: 3 shards: 3 flat" in status.output
     assert runner.invoke(main, ["index", "verify"]).exit_code == 0
     # change the database behind the index's back: verify notices
     from backend.models import Provider

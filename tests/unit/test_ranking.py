@@ -59,21 +59,6 @@ def test_hard_filters():
     assert not hard_filter(store, rows, unknown).any()
 
 
-def test_local_providers_covering_a_place_come_from_the_grid_and_stay_current():
-    store, _ = _store(
-        _p(1),
-        _p(2, lat=29.76, lon=-95.37),  # Houston
-        _p(3, remote=True, lat=47.6, lon=-122.3),  # remote: not local
-        _p(4, lat=39.74, lon=-104.99, radius_km=2000),  # Denver, reaching far
-    )
-    assert sorted(store.ids[store.rows_local(*CHICAGO)].tolist()) == [1, 4]
-    # changes after the grid was built are seen at once
-    store.upsert([_p(2, lat=CHICAGO[0] + 0.05, lon=CHICAGO[1])])  # moved to Chicago
-    store.upsert([_p(5, lat=CHICAGO[0], lon=CHICAGO[1] - 0.1)])  # new
-    store.remove([1])
-    assert sorted(store.ids[store.rows_local(*CHICAGO)].tolist()) == [2, 4, 5]
-
-
 def test_soft_features_prefer_near_well_reviewed_cheap_and_liked():
     store, rows = _store(
         _p(1, lat=CHICAGO[0] + 0.15, rating=5.0, review_count=1, price_cents=20000),

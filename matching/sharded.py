@@ -1,0 +1,283 @@
+"""The catalogue's vectors sharded by geography.
+
+A provider who comes to people lives in the shard of its 1-degree grid cell; one
+who works remotely (or reaches further than ``WIDE_KM``) lives in the global
+shard. A request with a place searches only the cells that can reach it and the
+global shard; a request without one, only the global shard (nobody else may
+serve it). Every provider is stored once, so sharding costs no memory, and the
+shards near a place are small enough to search exactly where a single global
+index would have to look through the whole country to find the few nearby.
+
+Each shard is a :class:`VectorIndex` of the kind its size calls for; an
+approximate shard has its search breadth (``ef_search`` or ``nprobe``) tuned at
+build time until it reaches ``TARGET_RECALL`` on a sample of its own vectors.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from matching.index import IndexParams, VectorIndex, choose_kind
+
+GLOBAL = "global"
+CELL_DEGREES = 1.0
+WIDE_KM = 150.0
+TARGET_RECALL = 0.98
+MIN_APPROXIMATE = 2_000  # below this a shard is searched exactly, whatever is asked
+TUNE_QUERIES = 200
+
+
+def cell_key(lat: float, lon: float) -> str:
+    return f"{math.floor(lat / CELL_DEGREES)}:{math.floor(lon / CELL_DEGREES)}"
+
+
+def shard_key(lat: float, lon: float, radius_km: float, remote: bool) -> str:
+    """The shard of a provider."""
+    if remote or radius_km > WIDE_KM:
+        return GLOBAL
+    return cell_key(lat, lon)
+
+
+def keys_near(lat: float, lon: float) -> list[str]:
+    """The cells whose providers may cover the point (they reach at most WIDE_KM)."""
+    reach = math.ceil(WIDE_KM / 111.0 / CELL_DEGREES)
+    span = min(180, math.ceil(reach / max(math.cos(math.radians(lat)), 0.05)))
+    cy, cx = math.floor(lat / CELL_DEGREES), math.floor(lon / CELL_DEGREES)
+    return [
+        f"{cy + dy}:{cx + dx}"
+        for dy in range(-reach, reach + 1)
+        for dx in range(-span, span + 1)
+    ]
+
+
+def _recall(index: VectorIndex, exact: VectorIndex, queries: np.ndarray) -> float:
+    _, truth = exact.search(queries, 11)
+    _, got = index.search(queries, 11)
+    hits = [
+        len(set(t[1:]) & set(g[1:])) / max(len(t[1:]), 1)  # the query itself aside
+        for t, g in zip(truth, got, strict=True)
+    ]
+    return float(np.mean(hits))
+
+
+def tune(
+    index: VectorIndex, vectors: np.ndarray, target: float = TARGET_RECALL
+) -> float:
+    """Widen an approximate index's search until it finds ``target`` of the true
+    ten nearest neighbours of a sample of its own vectors; returns that recall."""
+    if index.kind == "flat" or len(vectors) < 100:
+        return 1.0
+    rng = np.random.default_rng(0)
+    sample = vectors[
+        rng.choice(len(vectors), min(TUNE_QUERIES, len(vectors)), replace=False)
+    ]
+    exact = VectorIndex.build(np.arange(len(vectors)), vectors, kind="flat")
+    exact.pids = index.pids  # same order: compare provider ids
+    recall = _recall(index, exact, sample)
+    while recall < target:
+        if index.kind.startswith("hnsw"):
+            if index.params.ef_search >= 2048:
+                break
+            index.params.ef_search *= 2
+            index.index.hnsw.efSearch = index.params.ef_search
+        else:
+            if index.index.nprobe >= index.index.nlist:
+                break
+            index.index.nprobe = min(index.index.nlist, index.index.nprobe * 2)
+            index.params.nprobe = index.index.nprobe
+        recall = _recall(index, exact, sample)
+    return recall
+
+
+@dataclass
+class ShardedIndex:
+    """Provider vectors in geographic shards; ids are provider ids."""
+
+    kind: str | None = None  # None: by each shard's size
+    params: IndexParams = field(default_factory=IndexParams)
+    shards: dict[str, VectorIndex] = field(default_factory=dict)
+    shard_of: dict[int, str] = field(default_factory=dict)
+    tuned_recall: dict[str, float] = field(default_factory=dict)
+    dimension: int = 384
+
+    # ------------------------------------------------------------ building
+
+    def _shard_kind(self, count: int) -> str:
+        if count < MIN_APPROXIMATE:
+            return "flat"
+        return self.kind or choose_kind(count)
+
+    @classmethod
+    def build(
+        cls,
+        pids: np.ndarray,
+        vectors: np.ndarray,
+        keys: list[str],
+        *,
+        kind: str | None = None,
+        params: IndexParams | None = None,
+    ) -> ShardedIndex:
+        self = cls(kind=kind, params=params or IndexParams())
+        pids = np.asarray(pids, dtype=np.int64)
+        if len(np.unique(pids)) != len(pids):
+            raise ValueError("provider ids must be unique")
+        if len(vectors):
+            self.dimension = vectors.shape[1]
+        by_key: dict[str, list[int]] = {}
+        for position, key in enumerate(keys):
+            by_key.setdefault(key, []).append(position)
+        for key, positions in by_key.items():
+            chosen = np.array(positions)
+            shard_vectors = np.ascontiguousarray(vectors[chosen], dtype=np.float32)
+            shard = VectorIndex.build(
+                pids[chosen],
+                shard_vectors,
+                kind=self._shard_kind(len(positions)),
+                params=replace(self.params),
+            )
+            self.tuned_recall[key] = tune(shard, shard_vectors)
+            self.shards[key] = shard
+            for pid in pids[chosen].tolist():
+                self.shard_of[pid] = key
+        return self
+
+    def upsert(self, pids: np.ndarray, vectors: np.ndarray, keys: list[str]) -> None:
+        """Add or move providers (a provider whose shard changed leaves the old one)."""
+        pids = np.asarray(pids, dtype=np.int64)
+        by_key: dict[str, list[int]] = {}
+        for position, (pid, key) in enumerate(zip(pids.tolist(), keys, strict=True)):
+            old = self.shard_of.get(pid)
+            if old is not None and old != key:
+                self.shards[old].remove([pid])
+            by_key.setdefault(key, []).append(position)
+            self.shard_of[pid] = key
+        for key, positions in by_key.items():
+            chosen = np.array(positions)
+            shard = self.shards.get(key)
+            if shard is None:
+                shard = VectorIndex.build(
+                    np.zeros(0, dtype=np.int64),
+                    np.zeros((0, self.dimension), dtype=np.float32),
+                    kind="flat",
+                    params=replace(self.params),
+                )
+                self.shards[key] = shard
+            shard.upsert(pids[chosen], vectors[chosen])
+
+    def remove(self, pids) -> int:
+        removed = 0
+        for pid in np.asarray(list(pids), dtype=np.int64).tolist():
+            key = self.shard_of.pop(pid, None)
+            if key is not None:
+                removed += self.shards[key].remove([pid])
+        return removed
+
+    # ------------------------------------------------------------ searching
+
+    def keys_for(self, lat: float | None, lon: float | None) -> list[str]:
+        """The shards a request may draw from."""
+        keys = [GLOBAL] if GLOBAL in self.shards else []
+        if lat is not None and lon is not None:
+            keys += [key for key in keys_near(lat, lon) if key in self.shards]
+        return keys
+
+    def search(
+        self, queries: np.ndarray, k: int, keys: list[str] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, provider ids) of the ``k`` best per query across ``keys``
+        (default: every shard); id -1 is no hit."""
+        queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        chosen = [
+            self.shards[key] for key in (keys if keys is not None else self.shards)
+        ]
+        chosen = [shard for shard in chosen if shard.size]
+        if not chosen:
+            return (
+                np.full((len(queries), 1), -np.inf, dtype=np.float32),
+                np.full((len(queries), 1), -1, dtype=np.int64),
+            )
+        parts = [shard.search(queries, k) for shard in chosen]
+        if len(parts) == 1:
+            return parts[0]
+        scores = np.concatenate([p[0] for p in parts], axis=1)
+        ids = np.concatenate([p[1] for p in parts], axis=1)
+        scores = np.where(ids >= 0, scores, -np.inf)
+        k = min(k, scores.shape[1])
+        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
+        order = np.take_along_axis(-scores, top, axis=1).argsort(axis=1, kind="stable")
+        top = np.take_along_axis(top, order, axis=1)
+        return np.take_along_axis(scores, top, axis=1), np.take_along_axis(
+            ids, top, axis=1
+        )
+
+    # ------------------------------------------------------------ facts
+
+    @property
+    def size(self) -> int:
+        return len(self.shard_of)
+
+    @property
+    def retired(self) -> int:
+        return sum(shard.retired for shard in self.shards.values())
+
+    def __contains__(self, pid: int) -> bool:
+        return pid in self.shard_of
+
+    def ids(self) -> set[int]:
+        return set(self.shard_of)
+
+    def memory_bytes(self, exact: bool = False) -> int:
+        return sum(shard.memory_bytes(exact) for shard in self.shards.values())
+
+    def describe(self) -> str:
+        """ "3 shards: 2 flat, 1 hnsw (ef_search 256)"."""
+        kinds: dict[str, int] = {}
+        for shard in self.shards.values():
+            kinds[shard.kind] = kinds.get(shard.kind, 0) + 1
+        text = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+        return f"{len(self.shards)} shards: {text}"
+
+    # ------------------------------------------------------------ persistence
+
+    def save(self, directory: Path) -> None:
+        """Write every shard and a manifest; the manifest is replaced last."""
+        directory.mkdir(parents=True, exist_ok=True)
+        for key, shard in self.shards.items():
+            shard.save(directory / "shards" / key.replace(":", "_"))
+        manifest = {
+            "kind": self.kind,
+            "params": self.params.__dict__,
+            "dimension": self.dimension,
+            "shards": {key: key.replace(":", "_") for key in self.shards},
+            "tuned_recall": self.tuned_recall,
+        }
+        tmp = directory / "manifest.json.tmp"
+        tmp.write_text(json.dumps(manifest, indent=2))
+        os.replace(tmp, directory / "manifest.json")
+        # shards that no longer exist
+        for folder in (directory / "shards").iterdir():
+            if folder.name not in manifest["shards"].values():
+                shutil.rmtree(folder, ignore_errors=True)
+
+    @classmethod
+    def load(cls, directory: Path) -> ShardedIndex:
+        manifest = json.loads((directory / "manifest.json").read_text())
+        self = cls(
+            kind=manifest["kind"],
+            params=IndexParams.from_dict(manifest["params"]),
+            dimension=manifest["dimension"],
+            tuned_recall=manifest.get("tuned_recall", {}),
+        )
+        for key, folder in manifest["shards"].items():
+            shard = VectorIndex.load(directory / "shards" / folder)
+            self.shards[key] = shard
+            for pid in shard.label_of:
+                self.shard_of[pid] = key
+        return self
