@@ -13,9 +13,9 @@ For each size N the matcher builds the index it would build (the kind from
   (``Matcher.search`` + ``finish``: encode, search, filter, rank, explain) next
   to the raw model encode of the same texts (``encoder.encode([text])``:
   tokenize + ONNX ``session.run``), interleaved; p50/p99 and ``ratio_p50``;
-  with diagnostics: the match without the encode, the index search alone and
-  the share of requests that took the exact fallback path (too few of the
-  nearest providers cover the request's place);
+  with diagnostics: the match without the encode, the index search alone
+  (over the shards that can serve the request's place) and how many shards a
+  request searches;
 - catalogue encode throughput (once per run): ``Matcher.profile_vectors`` on
   real profiles with an empty cache against ``encoder.encode`` on the same texts
   with the same batch size.
@@ -555,46 +555,33 @@ def match_diagnostics(
     pool_k: int,
 ) -> dict[str, Any]:
     """Where the non-encode time goes: the match (search + filter + rank +
-    finish) from a ready vector, the index search alone, and the exact
-    fallback (counted by its call to ``FeatureStore.rows_local``)."""
+    finish) from a ready vector, and the index search alone over the shards
+    the request's place draws from."""
     assert matcher.index is not None
-    store = matcher.store
-    fallbacks = [0]
-    original = store.rows_local
-
-    def counting(lat: float, lon: float) -> np.ndarray:
-        fallbacks[0] += 1
-        return original(lat, lon)
-
-    store.rows_local = counting  # type: ignore[method-assign]
     clock = time.perf_counter
-    direct, fallback, search = [], [], []
-    try:
-        for (text, city), vector in zip(requests, vectors, strict=True):
-            row = vector[None, :]
-            before = fallbacks[0]
-            started = clock()
-            query = query_of(text, city)
-            pool = matcher.search_vector(row, query)
-            matcher.finish(pool, query, availability_for(pool))
-            took = clock() - started
-            (fallback if fallbacks[0] > before else direct).append(took)
-            started = clock()
-            matcher.index.search(row, pool_k)
-            search.append(clock() - started)
-    finally:
-        del store.rows_local
-    both = direct + fallback
+    matches, search, shards = [], [], []
+    for (text, city), vector in zip(requests, vectors, strict=True):
+        row = vector[None, :]
+        query = query_of(text, city)
+        started = clock()
+        pool = matcher.search_vector(row, query)
+        matcher.finish(pool, query, availability_for(pool))
+        matches.append(clock() - started)
+        keys = matcher.index.keys_for(query.lat, query.lon)
+        started = clock()
+        matcher.index.search(row, pool_k, keys)
+        search.append(clock() - started)
+        shards.append(len(keys))
     return {
-        "match_p50_ms": round(pct(both, 0.5), 3),
-        "match_p99_ms": round(pct(both, 0.99), 3),
+        "match_p50_ms": round(pct(matches, 0.5), 3),
+        "match_p99_ms": round(pct(matches, 0.99), 3),
         "index_search_p50_ms": round(pct(search, 0.5), 3),
         "index_search_k": pool_k,
-        "fallback_share": round(len(fallback) / len(both), 3),
-        "match_p50_ms_without_fallback": round(pct(direct, 0.5), 3) if direct else None,
-        "match_p50_ms_with_fallback": round(pct(fallback, 0.5), 3)
-        if fallback
-        else None,
+        "shards": len(matcher.index.shards),
+        "shards_per_request": round(float(np.mean(shards)), 2),
+        "tuned_recall": {
+            k: round(v, 3) for k, v in matcher.index.tuned_recall.items() if v < 1.0
+        },
     }
 
 
@@ -690,9 +677,8 @@ def run_size(
     started = time.perf_counter()
     found = matcher.index.search(query_vectors, 10)[1]
     recall, strict = recall_at_k(found, true_rows, true_sims, vectors, query_vectors)
-    # What Matcher._candidates asks for at limit 5: pool 15, k = max(10 * pool, 100).
-    # the k Matcher._candidates asks the index for (pool 15 for limit 5)
-    pool_k = min(max(15 * 4, 40), max(matcher.params.ef_search, 40), matcher.index.size)
+    # the k Matcher._candidates asks each shard for at limit 5 (pool 15)
+    pool_k = min(max(15 * 4, 40), matcher.index.size)
     in_pool = matcher.index.search(query_vectors, pool_k)[1]
     pool_hits = sum(
         len(set((true_rows[q] + 1).tolist()) & set(in_pool[q].tolist()))
@@ -756,7 +742,7 @@ def summary(lines: list[dict[str, Any]]) -> list[str]:
     """A short table and the targets, as ``#`` lines."""
     out = [
         "# n        kind      vectors    build s  peak MB  index MB  B/prov  "
-        "recall@10  e2e p50/p99 ms  encode p50/p99 ms  ratio  fallback"
+        "recall@10  e2e p50/p99 ms  encode p50/p99 ms  ratio  shards"
     ]
     for r in lines:
         out.append(
@@ -765,7 +751,7 @@ def summary(lines: list[dict[str, Any]]) -> list[str]:
             f"{r['index_bytes_per_provider']:7.0f} {r['recall_at_10']:10.4f} "
             f"{r['e2e_p50_ms']:7.2f}/{r['e2e_p99_ms']:<7.2f} "
             f"{r['encode_p50_ms']:8.2f}/{r['encode_p99_ms']:<8.2f} "
-            f"{r['ratio_p50']:6.2f} {r['fallback_share']:8.2f}"
+            f"{r['ratio_p50']:6.2f} {r['shards_per_request']:6.1f}"
         )
     if lines and lines[0].get("encode_throughput_ratio") is not None:
         r = lines[0]

@@ -12,7 +12,7 @@ def _vectors(n: int, seed: int = 0) -> np.ndarray:
     return v / np.linalg.norm(v, axis=1, keepdims=True)
 
 
-@pytest.mark.parametrize("kind", ["flat", "hnsw", "hnsw_sq8", "ivf_sq8"])
+@pytest.mark.parametrize("kind", ["flat", "ivf_flat", "hnsw", "hnsw_sq8", "ivf_sq8"])
 def test_search_update_remove_and_reload(kind, tmp_path):
     vectors = _vectors(3000)
     pids = np.arange(1000, 4000)
@@ -50,7 +50,8 @@ def test_ids_must_be_unique_and_kinds_are_checked():
 
 def test_kind_follows_catalogue_size():
     assert choose_kind(500) == "flat"
-    assert choose_kind(100_000) == "hnsw"
+    assert choose_kind(30_000) == "ivf_flat"
+    assert choose_kind(100_000) == "ivf_sq8"
     assert choose_kind(1_000_000) == "ivf_sq8"
 
 
