@@ -272,7 +272,8 @@ class ShardedIndex:
         tmp.write_text(json.dumps(manifest, indent=2))
         os.replace(tmp, directory / "manifest.json")
         # shards that no longer exist
-        for folder in (directory / "shards").iterdir():
+        folders = directory / "shards"
+        for folder in folders.iterdir() if folders.exists() else ():
             if folder.name not in manifest["shards"].values():
                 shutil.rmtree(folder, ignore_errors=True)
 

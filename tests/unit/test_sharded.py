@@ -59,3 +59,9 @@ def test_approximate_shards_are_tuned_to_the_target_recall():
     assert recall >= 0.98 and shard.params.ef_search > 4
     big = ShardedIndex.build(np.arange(5000), vectors, ["1:1"] * 5000, kind="hnsw")
     assert big.tuned_recall["1:1"] >= 0.98
+
+
+def test_an_empty_index_saves_and_loads(tmp_path):
+    empty = ShardedIndex.build(np.zeros(0, dtype=np.int64), _vectors(0), [])
+    empty.save(tmp_path / "ix")
+    assert ShardedIndex.load(tmp_path / "ix").size == 0
