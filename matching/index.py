@@ -225,21 +225,6 @@ class VectorIndex:
         pids = np.where(np.isfinite(top_scores), self.pids[top], -1)
         return top_scores[None, :], pids[None, :]
 
-    def vectors_of(self, pids: list[int]) -> np.ndarray:
-        """The stored (for quantised kinds: reconstructed) vectors of providers."""
-        return self.vectors_at(
-            np.array([self.label_of[p] for p in pids], dtype=np.int64)
-        )
-
-    def vectors_at(self, labels: np.ndarray) -> np.ndarray:
-        """The stored (for quantised kinds: reconstructed) vectors of labels."""
-        if len(labels) == 0:
-            return np.zeros((0, self.dimension), dtype=np.float32)
-        if self.kind.startswith("ivf") and not getattr(self, "_direct_map", False):
-            self.index.make_direct_map()
-            self._direct_map = True
-        return self.index.reconstruct_batch(labels)
-
     # ------------------------------------------------------------ persistence
 
     def save(self, directory: Path) -> None:
