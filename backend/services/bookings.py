@@ -83,13 +83,13 @@ def _expire_holds(session: Session, provider_id: int, now: datetime) -> None:
         )
     )
     for booking in stale:
-        _record(
+        record_event(
             booking, "expire", S.CANCELLED, actor="system", note=EXPIRED_HOLD_REASON
         )
         booking.cancel_reason = EXPIRED_HOLD_REASON
 
 
-def _record(
+def record_event(
     booking: Booking,
     action: str,
     to_status: BookingStatus,
@@ -98,6 +98,7 @@ def _record(
     note: str = "",
     old: tuple[datetime, datetime] | None = None,
 ) -> None:
+    """Move the booking to ``to_status`` and keep the change in its history."""
     booking.events.append(
         BookingEvent(
             action=action,
@@ -219,16 +220,17 @@ def create_booking(
         else now + timedelta(minutes=rules.hold_minutes),
     )
     session.add(booking)
-    _record(booking, "create", S.HELD, actor=data.channel.value)
+    record_event(booking, "create", S.HELD, actor=data.channel.value)
     if data.confirm:
-        _record(booking, "confirm", S.CONFIRMED, actor=data.channel.value)
+        record_event(booking, "confirm", S.CONFIRMED, actor=data.channel.value)
         if job is not None:
             job.status = JobStatus.BOOKED
     _flush_or_conflict(session)
     return booking
 
 
-def _guard(booking: Booking, action: str) -> BookingStatus | None:
+def guard_transition(booking: Booking, action: str) -> BookingStatus | None:
+    """The state ``action`` leads to, or :class:`Conflict` if it may not happen now."""
     allowed, target = TRANSITIONS[action]
     if booking.status not in allowed:
         verb = action.replace("_", "-")
@@ -267,13 +269,13 @@ def transition(
         raise Invalid(f"unknown booking action '{action}'", field="action")
     now = now or utcnow()
     booking = get_booking(session, booking_id)
-    target = _guard(booking, action)
+    target = guard_transition(booking, action)
     if (
         action == "confirm"
         and booking.hold_expires_at
         and booking.hold_expires_at <= now
     ):
-        _record(
+        record_event(
             booking, "expire", S.CANCELLED, actor="system", note=EXPIRED_HOLD_REASON
         )
         booking.cancel_reason = EXPIRED_HOLD_REASON
@@ -294,7 +296,7 @@ def transition(
             code="too_early",
         )
     assert target is not None
-    _record(booking, action, target, actor=actor, note=reason)
+    record_event(booking, action, target, actor=actor, note=reason)
     if action == "confirm":
         booking.hold_expires_at = None
         if booking.job is not None:
@@ -321,7 +323,7 @@ def reschedule(
     """Move a booking to a new time; the old time stays in its history."""
     now = now or utcnow()
     booking = get_booking(session, booking_id)
-    _guard(booking, "reschedule")
+    guard_transition(booking, "reschedule")
     end = end or start + (booking.ends_at - booking.starts_at)
     if end <= start:
         raise Invalid("end must be after start", field="end")
@@ -334,7 +336,9 @@ def reschedule(
     _check_slot(session, booking.provider, start, end, rules, now, booking.id)
     old = (booking.starts_at, booking.ends_at)
     booking.starts_at, booking.ends_at = start, end
-    _record(booking, "reschedule", booking.status, actor=actor, note=reason, old=old)
+    record_event(
+        booking, "reschedule", booking.status, actor=actor, note=reason, old=old
+    )
     _flush_or_conflict(session)
     return booking
 

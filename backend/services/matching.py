@@ -101,7 +101,7 @@ def profile_of(provider: Provider) -> ProviderProfile:
         lat=provider.lat,
         lon=provider.lon,
         radius_km=provider.radius_km,
-        remote=bool(services) and all(s.mode == ServiceMode.REMOTE for s in services),
+        remote=provider_is_remote(provider),
         active=provider.active,
         verified=provider.verification_state == VerificationState.VERIFIED,
         rating=provider.rating,

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 
 from backend.models import BookingStatus, ModerationState, Provider, Review
 from backend.schemas import ReviewCreate
-from backend.services.bookings import _guard, _record, get_booking
+from backend.services.bookings import get_booking, guard_transition, record_event
 from backend.services.errors import Conflict, Invalid, NotFound
 
 
@@ -37,7 +37,7 @@ def leave_review(
         raise Conflict(
             f"booking {booking.id} has a review already", code="already_reviewed"
         )
-    _guard(booking, "review")
+    guard_transition(booking, "review")
     review = Review(
         booking=booking,
         provider_id=booking.provider_id,
@@ -50,7 +50,7 @@ def leave_review(
         review.created_at = now
     session.add(review)
     _add_to_rating(booking.provider, data.stars, +1)
-    _record(booking, "review", BookingStatus.REVIEWED, actor="customer")
+    record_event(booking, "review", BookingStatus.REVIEWED, actor="customer")
     session.flush()
     return review
 
