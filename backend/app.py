@@ -7,7 +7,8 @@ import logging
 from flask import Flask, jsonify
 
 from backend.config import Config
-from backend.extensions import LogNotifier, db
+from backend.extensions import db
+from backend.notifiers import Notifiers
 from backend.services.matching import MatchingIndex
 
 
@@ -22,7 +23,8 @@ def create_app(config: Config | None = None) -> Flask:
     app.config["BECKON"] = config
     app.json.sort_keys = False  # keep {"error": {code, message, details}} in order
     app.extensions["beckon.rules"] = config.RULES
-    app.extensions["beckon.notifier"] = LogNotifier()
+    app.extensions["beckon.follow_up_rules"] = config.FOLLOW_UPS
+    app.extensions["beckon.notifiers"] = Notifiers.from_config(config)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

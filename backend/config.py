@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from backend.services.rules import BookingRules
+from backend.services.rules import BookingRules, FollowUpRules
 
 PRODUCTION_SECRETS = ("SECRET_KEY", "DATABASE_URL")
 
@@ -31,6 +31,26 @@ def _env_int(name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _rules_from_env(cls: type, prefix: str) -> Any:
+    """A rules dataclass whose every int field reads ``<prefix><FIELD>``."""
+    return cls(
+        **{
+            rule.name: _env_int(f"{prefix}{rule.name.upper()}", rule.default)
+            for rule in fields(cls)
+        }
+    )
 
 
 def _env_json(name: str) -> dict[str, Any]:
@@ -71,6 +91,25 @@ class Config:
     INDEX_SYNC_SECONDS: float = 0.5
     #: Booking rules; each field reads ``BECKON_<FIELD NAME IN CAPITALS>``.
     RULES: BookingRules = field(default_factory=BookingRules)
+    #: Follow-up timing; each field reads ``BECKON_FOLLOWUP_<FIELD>``.
+    FOLLOW_UPS: FollowUpRules = field(default_factory=FollowUpRules)
+    # Celery: beat sweeps due follow-ups this often; a task may run this long
+    SWEEP_SECONDS: float = 2.0
+    TASK_TIME_LIMIT: int = 60
+    #: Redis/SQS redeliver an unacknowledged task after this many seconds.
+    BROKER_VISIBILITY_TIMEOUT: int = 3600
+    WORKER_CONCURRENCY: int = 2
+    # outbound channels; with no credentials a channel's messages are only logged
+    TWILIO_ACCOUNT_SID: str = ""
+    TWILIO_AUTH_TOKEN: str = ""
+    TWILIO_SMS_FROM: str = ""  # a number or a messaging service SID (MG...)
+    TWILIO_WHATSAPP_FROM: str = ""  # whatsapp:+1...
+    TWILIO_API_BASE_URL: str = ""  # default https://api.twilio.com
+    MESSENGER_PAGE_ACCESS_TOKEN: str = ""
+    MESSENGER_API_BASE_URL: str = "https://graph.facebook.com/v21.0"
+    #: The public address of this server, for delivery status callbacks.
+    PUBLIC_URL: str = ""
+    NOTIFY_LOG: Path | None = None  # default: DATA_DIR/notifications.jsonl
     TESTING: bool = False
 
     @classmethod
@@ -90,12 +129,27 @@ class Config:
             INDEX_KIND=os.environ.get("BECKON_INDEX_KIND", "auto"),
             INDEX_PARAMS=_env_json("BECKON_INDEX_PARAMS"),
             MATCH_WEIGHTS=_env_json("BECKON_MATCH_WEIGHTS"),
-            RULES=BookingRules(
-                **{
-                    rule.name: _env_int(f"BECKON_{rule.name.upper()}", rule.default)
-                    for rule in fields(BookingRules)
-                }
+            RULES=_rules_from_env(BookingRules, "BECKON_"),
+            FOLLOW_UPS=_rules_from_env(FollowUpRules, "BECKON_FOLLOWUP_"),
+            SWEEP_SECONDS=_env_float("BECKON_SWEEP_SECONDS", 2.0),
+            TASK_TIME_LIMIT=_env_int("BECKON_TASK_TIME_LIMIT", 60),
+            BROKER_VISIBILITY_TIMEOUT=_env_int(
+                "BECKON_BROKER_VISIBILITY_TIMEOUT", 3600
             ),
+            WORKER_CONCURRENCY=_env_int("BECKON_WORKER_CONCURRENCY", 2),
+            TWILIO_ACCOUNT_SID=os.environ.get("TWILIO_ACCOUNT_SID", ""),
+            TWILIO_AUTH_TOKEN=os.environ.get("TWILIO_AUTH_TOKEN", ""),
+            TWILIO_SMS_FROM=os.environ.get("TWILIO_SMS_FROM", ""),
+            TWILIO_WHATSAPP_FROM=os.environ.get("TWILIO_WHATSAPP_FROM", ""),
+            TWILIO_API_BASE_URL=os.environ.get("TWILIO_API_BASE_URL", ""),
+            MESSENGER_PAGE_ACCESS_TOKEN=os.environ.get(
+                "MESSENGER_PAGE_ACCESS_TOKEN", ""
+            ),
+            MESSENGER_API_BASE_URL=os.environ.get(
+                "MESSENGER_API_BASE_URL", "https://graph.facebook.com/v21.0"
+            ),
+            PUBLIC_URL=os.environ.get("BECKON_PUBLIC_URL", "").rstrip("/"),
+            NOTIFY_LOG=_env_path("BECKON_NOTIFY_LOG"),
         )
         known = {f.name for f in fields(cls)}
         for key, value in overrides.items():
@@ -123,6 +177,13 @@ class Config:
             )
         if self.MODEL_CACHE_DIR is None:
             self.MODEL_CACHE_DIR = self.DATA_DIR / "models"
+        if self.NOTIFY_LOG is None:
+            self.NOTIFY_LOG = self.DATA_DIR / "notifications.jsonl"
+        if self.FOLLOW_UPS.lease_seconds <= self.TASK_TIME_LIMIT:
+            raise ConfigError(
+                "BECKON_FOLLOWUP_LEASE_SECONDS must exceed BECKON_TASK_TIME_LIMIT: "
+                "a claim may be taken again only once its task cannot still run"
+            )
         if not self.CELERY_RESULT_BACKEND:
             self.CELERY_RESULT_BACKEND = (
                 f"db+sqlite:///{self.DATA_DIR / 'results.sqlite3'}"

@@ -2,17 +2,11 @@
 
 from __future__ import annotations
 
-import logging
-from collections import deque
-from typing import Any
-
 from flask import Flask, g
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from backend.db import make_engine, make_session_factory
-
-log = logging.getLogger("beckon")
 
 
 class Database:
@@ -54,21 +48,17 @@ class Database:
                 session.rollback()
             session.close()
 
+    def after_fork(self, app: Flask) -> None:
+        """Forget connections inherited from a parent process (keep them open
+        for the parent)."""
+        pair = self._engines.get(id(app))
+        if pair:
+            pair[0].dispose(close=False)
+
     def dispose(self, app: Flask) -> None:
         pair = self._engines.pop(id(app), None)
         if pair:
             pair[0].dispose()
-
-
-class LogNotifier:
-    """The embedded default notifier: logs what would be sent and remembers the last."""
-
-    def __init__(self, remember: int = 200) -> None:
-        self.sent: deque[dict[str, Any]] = deque(maxlen=remember)
-
-    def send_sms(self, to: str, body: str) -> None:
-        self.sent.append({"channel": "sms", "to": to, "body": body})
-        log.info("SMS to %s (log only, no credentials configured): %s", to, body)
 
 
 db = Database()

@@ -146,7 +146,8 @@ class Customer(TimestampMixin, Base):
     email: Mapped[str | None] = mapped_column(String(254))
     locale: Mapped[str] = mapped_column(String(10), default="en-US")
     timezone: Mapped[str] = mapped_column(String(64), default="America/New_York")
-    sms_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Channels this customer said STOP on; follow-ups skip them.
+    opt_outs: Mapped[list[str]] = mapped_column(JSON, default=list)
     erased_at: Mapped[datetime | None]
 
     identities: Mapped[list[ChannelIdentity]] = relationship(
@@ -457,18 +458,26 @@ class FollowUp(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: When the current attempt began; a claim older than the lease is retaken.
     claimed_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
+    booking: Mapped[Booking | None] = relationship()
+
 
 class Conversation(Base):
+    """Messages in and out with one customer (or one provider) on one channel."""
+
     __tablename__ = "conversations"
     __table_args__ = (Index("ix_conversations_last_message", "last_message_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int | None] = mapped_column(
         ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    provider_id: Mapped[int | None] = mapped_column(
+        ForeignKey("providers.id", ondelete="SET NULL"), index=True
     )
     channel: Mapped[Channel] = mapped_column(_enum(Channel, "channel"))
     status: Mapped[ConversationStatus] = mapped_column(
@@ -503,8 +512,16 @@ class Message(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     intent: Mapped[str | None] = mapped_column(String(80))
+    #: in: received; out: queued → sending → sent → delivered | undelivered |
+    #: failed (→ read), as the channel reports it; "logged" when only logged.
     status: Mapped[str] = mapped_column(String(20), default="received")
+    error_code: Mapped[str | None] = mapped_column(String(20))
+    #: The follow-up this message delivered: at most one message per follow-up.
+    follow_up_id: Mapped[int | None] = mapped_column(
+        ForeignKey("follow_ups.id", ondelete="SET NULL"), unique=True
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status_at: Mapped[datetime | None]
 
     conversation: Mapped[Conversation] = relationship(back_populates="messages")
 

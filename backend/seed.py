@@ -13,12 +13,12 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from backend.db import utcnow
 from backend.demo import demo_customer_records, demo_job_requests, demo_provider_records
-from backend.models import Booking, Customer, Provider
+from backend.models import Booking, Customer, FollowUp, FollowUpState, Provider
 from backend.schemas import (
     BookingCreate,
     IdentityInput,
@@ -125,6 +125,13 @@ def seed_demo(
         if _book_past(session, rules, rng, customer, request["category"], home, now):
             report.past_bookings += 1
     session.flush()
+    # The simulated past is history: what fell due in it is not sent today.
+    session.execute(
+        update(FollowUp)
+        .where(FollowUp.state == FollowUpState.PENDING, FollowUp.due_at < now)
+        .values(state=FollowUpState.SKIPPED, last_error="demo history")
+        .execution_options(synchronize_session=False)
+    )
     return report
 
 

@@ -127,7 +127,7 @@ def customer_json(customer: Customer) -> dict[str, Any]:
         "email": customer.email,
         "locale": customer.locale,
         "timezone": customer.timezone,
-        "sms_opt_out": customer.sms_opt_out,
+        "opt_outs": list(customer.opt_outs or []),
         "identities": [
             {
                 "channel": i.channel.value,

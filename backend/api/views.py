@@ -21,7 +21,8 @@ from backend.api.serializers import (
     slot_json,
 )
 from backend.extensions import db
-from backend.models import Category, Service
+from backend.models import Category, Channel, Service
+from backend.notifiers import Outgoing
 from backend.schemas import (
     AreaAvailabilityQuery,
     AvailabilityQuery,
@@ -49,7 +50,7 @@ from backend.services import (
 )
 from backend.services.errors import Invalid
 from backend.services.places import place_from
-from backend.services.rules import BookingRules
+from backend.services.rules import BookingRules, FollowUpRules
 
 NOT_FOUND = {404: "not found"}
 CONFLICT = {404: "not found", 409: "conflicts with the current state"}
@@ -57,6 +58,10 @@ CONFLICT = {404: "not found", 409: "conflicts with the current state"}
 
 def rules() -> BookingRules:
     return current_app.extensions["beckon.rules"]
+
+
+def follow_up_rules() -> FollowUpRules:
+    return current_app.extensions["beckon.follow_up_rules"]
 
 
 def created(payload: dict[str, Any], location: str | None = None):
@@ -327,10 +332,16 @@ def start_phone_link(customer_id: int, body: PhoneLinkStart):
         db.session, customer_id, body.phone, code_minutes=rules().phone_code_minutes
     )
     commit()
-    current_app.extensions["beckon.notifier"].send_sms(
-        body.phone,
-        f"Your Beckon code is {link.code}. It expires in "
-        f"{rules().phone_code_minutes} minutes.",
+    # sent at once, not swept: the person is waiting for it
+    current_app.extensions["beckon.notifiers"].for_channel(Channel.SMS).send(
+        Outgoing(
+            channel=Channel.SMS,
+            to=body.phone,
+            body=f"Your Beckon code is {link.code}. It expires in "
+            f"{rules().phone_code_minutes} minutes.",
+            key=f"phone-code:{link.verification.id}",
+            since=link.verification.created_at,
+        )
     )
     response = jsonify(
         status="code_sent", expires_at=link.verification.expires_at.isoformat()
@@ -482,7 +493,9 @@ def get_job(job_id: int):
     responses=CONFLICT,
 )
 def create_booking(body: BookingCreate):
-    booking = bookings.create_booking(db.session, body, rules())
+    booking = bookings.create_booking(
+        db.session, body, rules(), follow_ups=follow_up_rules()
+    )
     commit()
     return created(
         booking_json(booking), url_for("api.get_booking", booking_id=booking.id)
@@ -506,7 +519,12 @@ def _transition_view(action: str, summary: str) -> None:
 
     def view(booking_id: int, body: BookingAction):
         booking = bookings.transition(
-            db.session, booking_id, action, actor=body.actor, reason=body.reason
+            db.session,
+            booking_id,
+            action,
+            actor=body.actor,
+            reason=body.reason,
+            follow_ups=follow_up_rules(),
         )
         commit()
         return jsonify(booking_json(booking))
@@ -551,6 +569,7 @@ def reschedule_booking(booking_id: int, body: RescheduleInput):
         end=body.end,
         actor=body.actor,
         reason=body.reason,
+        follow_ups=follow_up_rules(),
     )
     commit()
     return jsonify(booking_json(booking))

@@ -4,7 +4,8 @@
 ``no_show``; a reschedule keeps the state and writes the old times to history.
 Two live bookings of one provider never overlap: this module checks under a
 per-provider lock, and the database refuses it anyway (an exclusion constraint
-on PostgreSQL, a trigger on SQLite).
+on PostgreSQL, a trigger on SQLite). Each change plans its follow-ups in the
+same transaction (:mod:`backend.services.followups`).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from backend.models import (
     Service,
 )
 from backend.schemas import BookingCreate
+from backend.services import followups
 from backend.services.availability import (
     busy_intervals,
     exceptions_for,
@@ -34,7 +36,7 @@ from backend.services.availability import (
     working_intervals,
 )
 from backend.services.errors import Conflict, Invalid, NotFound
-from backend.services.rules import BookingRules
+from backend.services.rules import BookingRules, FollowUpRules
 
 S = BookingStatus
 
@@ -167,6 +169,7 @@ def create_booking(
     data: BookingCreate,
     rules: BookingRules,
     *,
+    follow_ups: FollowUpRules | None = None,
     now: datetime | None = None,
 ) -> Booking:
     """Hold (or, with ``confirm``, confirm at once) a provider's time for a customer."""
@@ -226,6 +229,7 @@ def create_booking(
         if job is not None:
             job.status = JobStatus.BOOKED
     _flush_or_conflict(session)
+    followups.plan(session, booking, "create", follow_ups or FollowUpRules(), now=now)
     return booking
 
 
@@ -262,6 +266,7 @@ def transition(
     *,
     actor: str = "api",
     reason: str = "",
+    follow_ups: FollowUpRules | None = None,
     now: datetime | None = None,
 ) -> Booking:
     """Apply ``confirm``, ``cancel``, ``check_in``, ``complete`` or ``no_show``."""
@@ -306,6 +311,7 @@ def transition(
         if booking.job is not None and booking.job.status == JobStatus.BOOKED:
             booking.job.status = JobStatus.OPEN
     session.flush()
+    followups.plan(session, booking, action, follow_ups or FollowUpRules(), now=now)
     return booking
 
 
@@ -318,6 +324,7 @@ def reschedule(
     end: datetime | None = None,
     actor: str = "api",
     reason: str = "",
+    follow_ups: FollowUpRules | None = None,
     now: datetime | None = None,
 ) -> Booking:
     """Move a booking to a new time; the old time stays in its history."""
@@ -340,6 +347,9 @@ def reschedule(
         booking, "reschedule", booking.status, actor=actor, note=reason, old=old
     )
     _flush_or_conflict(session)
+    followups.plan(
+        session, booking, "reschedule", follow_ups or FollowUpRules(), now=now
+    )
     return booking
 
 

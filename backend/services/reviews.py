@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import re
+from datetime import datetime, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.models import BookingStatus, ModerationState, Provider, Review
+from backend.db import utcnow
+from backend.models import (
+    Booking,
+    BookingStatus,
+    FollowUp,
+    FollowUpState,
+    ModerationState,
+    Provider,
+    Review,
+)
 from backend.schemas import ReviewCreate
+from backend.services import followups
 from backend.services.bookings import get_booking, guard_transition, record_event
 from backend.services.errors import Conflict, Invalid, NotFound
+from backend.services.rules import FollowUpRules
 
 
 def _add_to_rating(provider: Provider, stars: int, sign: int) -> None:
@@ -52,6 +65,7 @@ def leave_review(
     _add_to_rating(booking.provider, data.stars, +1)
     record_event(booking, "review", BookingStatus.REVIEWED, actor="customer")
     session.flush()
+    followups.plan(session, booking, "review", FollowUpRules(), now=now)
     return review
 
 
@@ -71,3 +85,65 @@ def moderate_review(
     review.moderation_reason = reason or None
     session.flush()
     return review
+
+
+_STAR_WORDS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+_REPLY = re.compile(
+    r"^\s*(?:(?P<digit>[1-5])(?:\s*(?:/\s*5|stars?|\*))?|(?P<word>one|two|three|four|five)"
+    r"(?:\s+stars?)?|(?P<glyphs>[*★⭐]{1,5}))(?=$|[\s.,!:;-])[\s.,!:;-]*(?P<text>.*)$",
+    re.IGNORECASE | re.DOTALL,
+)
+#: A reply counts as the answer to a review request sent this recently.
+REVIEW_REPLY_DAYS = 14
+
+
+def parse_stars(reply: str) -> tuple[int, str] | None:
+    """Stars and words from a reply like "5 great job", "four stars, tidy",
+    "★★★★". None if the reply does not start with a rating."""
+    match = _REPLY.match(reply)
+    if match is None:
+        return None
+    if match["digit"]:
+        stars = int(match["digit"])
+    elif match["word"]:
+        stars = _STAR_WORDS[match["word"].lower()]
+    else:
+        stars = len(match["glyphs"])
+    return stars, match["text"].strip()
+
+
+def review_from_reply(
+    session: Session, customer_id: int, reply: str, *, now: datetime | None = None
+) -> Review | None:
+    """Record a customer's text reply to a review request as their review.
+
+    None (nothing recorded) if the reply is not a rating or no review request
+    is waiting for an answer: the caller then treats it as an ordinary message.
+    """
+    parsed = parse_stars(reply)
+    if parsed is None:
+        return None
+    now = now or utcnow()
+    waiting = session.scalars(
+        select(FollowUp)
+        .join(Booking, Booking.id == FollowUp.booking_id)
+        .where(
+            FollowUp.customer_id == customer_id,
+            FollowUp.kind.in_(("review_request", "session_follow_up")),
+            FollowUp.state == FollowUpState.SENT,
+            FollowUp.sent_at >= now - timedelta(days=REVIEW_REPLY_DAYS),
+            Booking.status == BookingStatus.COMPLETED,
+        )
+        .order_by(FollowUp.sent_at.desc())
+        .limit(1)
+    ).first()
+    if waiting is None:
+        return None
+    stars, text = parsed
+    return leave_review(
+        session,
+        waiting.booking_id,
+        ReviewCreate(stars=stars, text=text[:5000]),
+        customer_id=customer_id,
+        now=now,
+    )

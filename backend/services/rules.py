@@ -23,3 +23,39 @@ class BookingRules:
     @property
     def minimum_notice(self) -> timedelta:
         return timedelta(minutes=self.minimum_notice_minutes)
+
+
+@dataclass(frozen=True)
+class FollowUpRules:
+    """When follow-ups are due and how their sending behaves.
+
+    Each field reads ``BECKON_FOLLOWUP_<FIELD NAME IN CAPITALS>``.
+    """
+
+    #: No messages between these local hours of the recipient, except the
+    #: time-critical ones (a confirmation just asked for, the last reminder).
+    quiet_start_hour: int = 21
+    quiet_end_hour: int = 8
+    reminder_early_hours: int = 24
+    reminder_late_minutes: int = 60
+    check_in_prompt_minutes: int = 30
+    review_delay_minutes: int = 120
+    rebooking_delay_minutes: int = 5
+    agenda_hour: int = 7
+    #: Session providers (readers) follow up this many days after a session.
+    session_first_days: int = 1
+    session_second_days: int = 7
+    #: A claim older than this is taken again (its worker died): longer than
+    #: a task may run.
+    lease_seconds: int = 120
+    sweep_batch: int = 500
+    max_attempts: int = 6
+
+    def is_quiet(self, local_hour: int) -> bool:
+        """True if ``local_hour`` (0-23) falls inside the quiet hours."""
+        start, end = self.quiet_start_hour, self.quiet_end_hour
+        if start == end:
+            return False
+        if start < end:
+            return start <= local_hour < end
+        return local_hour >= start or local_hour < end

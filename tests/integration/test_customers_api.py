@@ -14,7 +14,7 @@ def _identify(api, channel, external_id):
 
 
 def _code(app):
-    sms = app.extensions["beckon.notifier"].sent[-1]
+    sms = app.extensions["beckon.notifiers"].log.sent[-1]
     return re.search(r"\b(\d{6})\b", sms["body"]).group(1)
 
 

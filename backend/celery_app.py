@@ -1,0 +1,90 @@
+"""Celery wired to the Flask app: every task runs in an app context.
+
+The broker is chosen by ``CELERY_BROKER_URL``: kombu's SQL transport on a file
+under the data directory by default (no setup), Redis or RabbitMQ in
+production. Tasks acknowledge late and are idempotent; follow-ups never wait
+in the broker (beat sweeps due rows from the database), so a lost broker
+message delays a follow-up by at most the lease, and never loses it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import Celery, Task
+from celery.signals import worker_process_init
+from flask import Flask
+
+from backend.config import Config
+
+#: Retries of a task after a transient error wait at most this long; a test
+#: checks it stays under the broker's visibility timeout.
+RETRY_BACKOFF_MAX = 300
+SOFT_LIMIT_MARGIN = 5
+
+
+def celery_settings(config: Config) -> dict[str, Any]:
+    """Celery's settings for ``config``."""
+    broker = config.CELERY_BROKER_URL
+    if broker.startswith("sqla+"):
+        # kombu's SQL transport hands these to create_engine
+        transport_options: dict[str, Any] = {"connect_args": {"timeout": 30}}
+    else:
+        transport_options = {"visibility_timeout": config.BROKER_VISIBILITY_TIMEOUT}
+    return {
+        "broker_url": broker,
+        "broker_transport_options": transport_options,
+        "broker_connection_retry_on_startup": True,
+        "result_backend": config.CELERY_RESULT_BACKEND,
+        "task_ignore_result": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_time_limit": config.TASK_TIME_LIMIT,
+        "task_soft_time_limit": max(1, config.TASK_TIME_LIMIT - SOFT_LIMIT_MARGIN),
+        "task_default_queue": "beckon",
+        "task_serializer": "json",
+        "accept_content": ["json"],
+        "timezone": "UTC",
+        "enable_utc": True,
+        "worker_concurrency": config.WORKER_CONCURRENCY,
+        "worker_hijack_root_logger": False,
+        "beat_schedule_filename": str(config.DATA_DIR / "celerybeat-schedule"),
+        "beat_schedule": {
+            "sweep-follow-ups": {
+                "task": "beckon.sweep_follow_ups",
+                "schedule": config.SWEEP_SECONDS,
+                "options": {"expires": max(config.SWEEP_SECONDS * 5, 10)},
+            },
+            "plan-agendas": {
+                "task": "beckon.plan_agendas",
+                "schedule": 15 * 60,
+                "options": {"expires": 600},
+            },
+        },
+    }
+
+
+def make_celery(app: Flask) -> Celery:
+    """The Celery app for ``app``: settings from its config, tasks in its context."""
+
+    class AppContextTask(Task):
+        def __call__(self, *args: Any, **kwargs: Any) -> Any:
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery = Celery(app.import_name, task_cls=AppContextTask)
+    celery.conf.update(celery_settings(app.config["BECKON"]))
+    celery.set_default()
+    app.extensions["celery"] = celery
+
+    import backend.tasks  # noqa: F401 - registers the tasks
+
+    @worker_process_init.connect(weak=False)
+    def _fresh_connections(**_: Any) -> None:
+        # a forked pool process must not share the parent's connections
+        from backend.extensions import db
+
+        db.after_fork(app)
+
+    return celery

@@ -1,0 +1,337 @@
+"""Outbound messages, one notifier per channel.
+
+Twilio sends SMS and WhatsApp, the Messenger Send API sends Messenger messages,
+and a channel with no credentials gets the :class:`LogNotifier`, which logs the
+message and appends it to a JSON-lines file, so what would have been sent is
+still on record (the embedded default).
+
+A notifier raises :class:`DeliveryError` with ``permanent`` and ``opted_out``
+telling the caller whether to try again. ``find_sent`` answers "did an earlier
+attempt of this message get through?" when that attempt's outcome was lost
+(the worker died mid-send), so a retry does not send it twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+import requests
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.http_client import TwilioHttpClient
+from twilio.rest import Client as TwilioClient
+
+from backend.models import Channel
+
+log = logging.getLogger("beckon.notify")
+
+#: Twilio error codes meaning "this recipient said STOP" (never retried).
+TWILIO_OPT_OUT_CODES = frozenset({21610})
+#: Twilio error codes that no retry can fix (bad number, not a mobile, ...).
+TWILIO_PERMANENT_CODES = frozenset({21211, 21408, 21612, 21614, 63003, 63016})
+MESSENGER_TAG = "CONFIRMED_EVENT_UPDATE"
+TIMEOUT_SECONDS = 10
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to send. ``key`` is unique per message (the follow-up's
+    send key); ``since`` is when its first attempt began."""
+
+    channel: Channel
+    to: str
+    body: str
+    key: str
+    since: datetime
+    #: Messenger only: None inside the 24-hour window, else the message tag.
+    tag: str | None = None
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What the channel answered: its id for the message and the status."""
+
+    external_id: str
+    status: str
+
+
+class DeliveryError(Exception):
+    """A send failed. ``permanent``: do not retry; ``opted_out``: the
+    recipient has unsubscribed on this channel."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        permanent: bool = False,
+        opted_out: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.permanent = permanent or opted_out
+        self.opted_out = opted_out
+
+
+class Notifier(Protocol):
+    name: str
+
+    def send(self, message: Outgoing) -> Receipt: ...
+
+    def find_sent(self, message: Outgoing) -> Receipt | None: ...
+
+
+class LogNotifier:
+    """Logs each message and appends it to ``path`` (JSON lines); sends nothing.
+
+    The file is the record: ``find_sent`` looks a message up there by its key.
+    The last messages are also kept in memory (``sent``) for the console.
+    """
+
+    name = "log"
+
+    def __init__(self, path: Path | None = None, remember: int = 200) -> None:
+        self.path = Path(path) if path else None
+        self.sent: deque[dict[str, Any]] = deque(maxlen=remember)
+        self._lock = threading.Lock()
+
+    def send(self, message: Outgoing) -> Receipt:
+        record = {
+            "channel": message.channel.value,
+            "to": message.to,
+            "body": message.body,
+            "key": message.key,
+            "at": datetime.now().astimezone().isoformat(),
+            "id": f"log-{message.key}",
+        }
+        with self._lock:
+            if self.path is not None:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                # one write() of one line: complete in the file or not there at all
+                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+                try:
+                    os.write(fd, (json.dumps(record) + "\n").encode())
+                finally:
+                    os.close(fd)
+            self.sent.append(record)
+        log.info(
+            "%s to %s (log only, no credentials configured): %s",
+            message.channel.value,
+            message.to,
+            message.body,
+        )
+        return Receipt(record["id"], "logged")
+
+    def find_sent(self, message: Outgoing) -> Receipt | None:
+        for record in self.records():
+            if record.get("key") == message.key:
+                return Receipt(record["id"], "logged")
+        return None
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every message in the file, oldest first."""
+        if self.path is None or not self.path.exists():
+            return list(self.sent)
+        with open(self.path) as fh:
+            return [json.loads(line) for line in fh if line.strip()]
+
+
+class _RedirectingHttpClient(TwilioHttpClient):
+    """Sends Twilio's requests to another base URL (a regional proxy or a
+    Twilio-compatible test server) keeping their paths."""
+
+    def __init__(self, base_url: str, **kwargs: Any) -> None:
+        super().__init__(timeout=TIMEOUT_SECONDS, **kwargs)
+        self.base = urlsplit(base_url)
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any):
+        parts = urlsplit(url)._replace(scheme=self.base.scheme, netloc=self.base.netloc)
+        return super().request(method, parts.geturl(), *args, **kwargs)
+
+
+class TwilioNotifier:
+    """SMS and WhatsApp through Twilio's Messages API (the ``twilio`` library)."""
+
+    name = "twilio"
+
+    def __init__(
+        self,
+        account_sid: str,
+        auth_token: str,
+        *,
+        sms_from: str = "",
+        whatsapp_from: str = "",
+        status_callback: str = "",
+        base_url: str = "",
+    ) -> None:
+        http_client = (
+            _RedirectingHttpClient(base_url)
+            if base_url
+            else TwilioHttpClient(timeout=TIMEOUT_SECONDS)
+        )
+        self.client = TwilioClient(account_sid, auth_token, http_client=http_client)
+        self.sms_from = sms_from
+        self.whatsapp_from = whatsapp_from
+        self.status_callback = status_callback
+
+    def _sender(self, channel: Channel) -> dict[str, str]:
+        sender = self.whatsapp_from if channel == Channel.WHATSAPP else self.sms_from
+        if not sender:
+            raise DeliveryError(
+                f"no Twilio sender configured for {channel.value}", permanent=True
+            )
+        if sender.startswith("MG"):
+            return {"messaging_service_sid": sender}
+        return {"from_": sender}
+
+    def send(self, message: Outgoing) -> Receipt:
+        extra = (
+            {"status_callback": self.status_callback} if self.status_callback else {}
+        )
+        try:
+            created = self.client.messages.create(
+                to=message.to,
+                body=message.body,
+                **self._sender(message.channel),
+                **extra,
+            )
+        except TwilioRestException as exc:
+            raise _twilio_error(exc) from exc
+        except requests.RequestException as exc:
+            raise DeliveryError(f"Twilio unreachable: {exc}") from exc
+        return Receipt(created.sid, created.status or "queued")
+
+    def find_sent(self, message: Outgoing) -> Receipt | None:
+        """The message if Twilio has it: same recipient and body, created since
+        the first attempt (Twilio has no idempotency key for messages)."""
+        sender = self._sender(message.channel)
+        try:
+            recent = self.client.messages.list(
+                to=message.to, from_=sender.get("from_"), limit=50
+            )
+        except TwilioRestException as exc:
+            raise _twilio_error(exc) from exc
+        except requests.RequestException as exc:
+            raise DeliveryError(f"Twilio unreachable: {exc}") from exc
+        since = message.since - timedelta(minutes=1)
+        for sent in recent:
+            created = sent.date_created
+            if sent.body == message.body and (created is None or created >= since):
+                return Receipt(sent.sid, sent.status or "queued")
+        return None
+
+
+def _twilio_error(exc: TwilioRestException) -> DeliveryError:
+    code = exc.code
+    text = f"Twilio {exc.status}: {exc.msg}" + (f" (error {code})" if code else "")
+    if code in TWILIO_OPT_OUT_CODES:
+        return DeliveryError(text, code=str(code), opted_out=True)
+    transient = exc.status == 429 or exc.status >= 500
+    return DeliveryError(
+        text,
+        code=str(code or exc.status),
+        permanent=not transient or code in TWILIO_PERMANENT_CODES,
+    )
+
+
+class MessengerNotifier:
+    """Messenger through the Send API; outside the 24-hour window only with a
+    message tag (the caller decides which)."""
+
+    name = "messenger"
+
+    def __init__(self, page_access_token: str, base_url: str) -> None:
+        self.token = page_access_token
+        self.url = base_url.rstrip("/") + "/me/messages"
+        self.http = requests.Session()
+
+    def send(self, message: Outgoing) -> Receipt:
+        payload: dict[str, Any] = {
+            "recipient": {"id": message.to},
+            "message": {"text": message.body},
+            "messaging_type": "RESPONSE",
+        }
+        if message.tag:
+            payload["messaging_type"] = "MESSAGE_TAG"
+            payload["tag"] = message.tag
+        try:
+            response = self.http.post(
+                self.url,
+                params={"access_token": self.token},
+                json=payload,
+                timeout=TIMEOUT_SECONDS,
+            )
+        except requests.RequestException as exc:
+            raise DeliveryError(f"Messenger unreachable: {exc}") from exc
+        body = _json_or_empty(response)
+        if response.status_code >= 400:
+            error = body.get("error") or {}
+            code = error.get("code")
+            text = f"Messenger {response.status_code}: {error.get('message', '')}"
+            # Graph API codes 1, 2, 4 and 613 are temporary; others (551: the
+            # person is unavailable, 10: outside the window) will not change
+            transient = response.status_code >= 500 or code in (1, 2, 4, 613)
+            raise DeliveryError(
+                text, code=str(code or response.status_code), permanent=not transient
+            )
+        return Receipt(body.get("message_id", ""), "sent")
+
+    def find_sent(self, message: Outgoing) -> Receipt | None:
+        # The Send API cannot be asked what it delivered: a retry after a lost
+        # outcome sends again (at least once, in that window only).
+        return None
+
+
+def _json_or_empty(response: requests.Response) -> dict[str, Any]:
+    try:
+        value = response.json()
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+class Notifiers:
+    """The notifier for each channel: real where credentials are configured,
+    the log notifier everywhere else."""
+
+    def __init__(self, log_notifier: LogNotifier, by_channel: dict[Channel, Any]):
+        self.log = log_notifier
+        self._by_channel = by_channel
+
+    @classmethod
+    def from_config(cls, config: Any) -> Notifiers:
+        log_notifier = LogNotifier(config.NOTIFY_LOG)
+        by_channel: dict[Channel, Any] = {}
+        if config.TWILIO_ACCOUNT_SID and config.TWILIO_AUTH_TOKEN:
+            twilio = TwilioNotifier(
+                config.TWILIO_ACCOUNT_SID,
+                config.TWILIO_AUTH_TOKEN,
+                sms_from=config.TWILIO_SMS_FROM,
+                whatsapp_from=config.TWILIO_WHATSAPP_FROM,
+                status_callback=(
+                    config.PUBLIC_URL + "/webhooks/twilio/status"
+                    if config.PUBLIC_URL
+                    else ""
+                ),
+                base_url=config.TWILIO_API_BASE_URL,
+            )
+            if config.TWILIO_SMS_FROM:
+                by_channel[Channel.SMS] = twilio
+            if config.TWILIO_WHATSAPP_FROM:
+                by_channel[Channel.WHATSAPP] = twilio
+        if config.MESSENGER_PAGE_ACCESS_TOKEN:
+            by_channel[Channel.MESSENGER] = MessengerNotifier(
+                config.MESSENGER_PAGE_ACCESS_TOKEN, config.MESSENGER_API_BASE_URL
+            )
+        return cls(log_notifier, by_channel)
+
+    def for_channel(self, channel: Channel) -> Notifier:
+        return self._by_channel.get(channel, self.log)

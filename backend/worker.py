@@ -1,0 +1,11 @@
+"""The Celery entry point: ``celery -A backend.worker worker`` (and ``beat``).
+
+It builds the Flask app, so tasks see the same configuration, database and
+services as the web process.
+"""
+
+from backend.app import create_app
+from backend.celery_app import make_celery
+
+app = create_app()
+celery = make_celery(app)
