@@ -24,7 +24,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -365,8 +365,13 @@ def claim_due(
         .returning(FollowUp.id)
         .execution_options(synchronize_session=False)
     )
-    token = now.isoformat()
+    token = _token(now)
     return [(row_id, token) for row_id in sorted(claimed.scalars())]
+
+
+def _token(claimed_at: datetime) -> str:
+    """A claim's token: its time, in one spelling whatever the zone."""
+    return claimed_at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True)
@@ -405,7 +410,7 @@ def begin_attempt(
     row = session.get(FollowUp, follow_up_id, with_for_update=True)
     if row is None or row.state != F.CLAIMED or row.claimed_at is None:
         return None
-    if row.claimed_at.isoformat() != token:
+    if _token(row.claimed_at) != token:
         return None
     kind = KINDS.get((row.kind, row.recipient))
     if kind is None:
@@ -442,7 +447,7 @@ def begin_attempt(
     row.last_error = None
     return Attempt(
         follow_up_id=row.id,
-        token=now.isoformat(),
+        token=_token(now),
         channel=channel,
         to=address,
         body=body,
@@ -677,7 +682,7 @@ def record_sent(
     row = session.get(FollowUp, attempt.follow_up_id, with_for_update=True)
     if row is None or row.state != F.CLAIMED or row.claimed_at is None:
         return False
-    if row.claimed_at.isoformat() != attempt.token:
+    if _token(row.claimed_at) != attempt.token:
         return False
     row.state = F.SENT
     row.sent_at = now
@@ -717,7 +722,7 @@ def record_failure(
     row = session.get(FollowUp, attempt.follow_up_id, with_for_update=True)
     if row is None or row.state != F.CLAIMED or row.claimed_at is None:
         return None
-    if row.claimed_at.isoformat() != attempt.token:
+    if _token(row.claimed_at) != attempt.token:
         return None
     row.last_error = error[:2000]
     if opted_out:

@@ -14,7 +14,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_skeleton
+from babel.dates import format_skeleton, format_time
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFound
 
 MESSAGES = Path(__file__).resolve().parent.parent / "messages"
@@ -43,17 +43,15 @@ def locale_of(tag: str | None) -> Locale:
 
 
 def format_when(moment: datetime, zone: str, locale: str | None) -> str:
-    """ "Tue, Nov 24, 9:00 AM" in en-US, "mar, 24 nov, 9:00" in es-ES."""
-    return format_skeleton(
-        "EEEMMMdjmm", moment, tzinfo=ZoneInfo(zone), locale=locale_of(locale)
-    )
+    """"Tue, Nov 24, 9:00 AM" in en-US, "mar, 24 nov, 9:00" in es-ES."""
+    tz, loc = ZoneInfo(zone), locale_of(locale)
+    day = format_skeleton("MMMEd", moment, tzinfo=tz, locale=loc)
+    return f"{day}, {format_time(moment, 'short', tzinfo=tz, locale=loc)}"
 
 
 def format_clock(moment: datetime, zone: str, locale: str | None) -> str:
-    """ "9:00 AM" in en-US, "9:00" in es-ES."""
-    return format_skeleton(
-        "jmm", moment, tzinfo=ZoneInfo(zone), locale=locale_of(locale)
-    )
+    """"9:00 AM" in en-US, "9:00" in es-ES."""
+    return format_time(moment, "short", tzinfo=ZoneInfo(zone), locale=locale_of(locale))
 
 
 def format_day(day: date, locale: str | None) -> str:
