@@ -36,6 +36,10 @@ def create_app(config: Config | None = None) -> Flask:
 
     app.register_blueprint(api_bp)
 
+    from webhooks import webhooks_bp
+
+    app.register_blueprint(webhooks_bp)
+
     @app.get("/healthz")
     def healthz():
         from sqlalchemy import text

@@ -43,14 +43,14 @@ def locale_of(tag: str | None) -> Locale:
 
 
 def format_when(moment: datetime, zone: str, locale: str | None) -> str:
-    """"Tue, Nov 24, 9:00 AM" in en-US, "mar, 24 nov, 9:00" in es-ES."""
+    """ "Tue, Nov 24, 9:00 AM" in en-US, "mar, 24 nov, 9:00" in es-ES."""
     tz, loc = ZoneInfo(zone), locale_of(locale)
     day = format_skeleton("MMMEd", moment, tzinfo=tz, locale=loc)
     return f"{day}, {format_time(moment, 'short', tzinfo=tz, locale=loc)}"
 
 
 def format_clock(moment: datetime, zone: str, locale: str | None) -> str:
-    """"9:00 AM" in en-US, "9:00" in es-ES."""
+    """ "9:00 AM" in en-US, "9:00" in es-ES."""
     return format_time(moment, "short", tzinfo=ZoneInfo(zone), locale=locale_of(locale))
 
 
