@@ -20,7 +20,8 @@ from backend.config import Config
 #: Retries of a task after a transient error wait at most this long; a test
 #: checks it stays under the broker's visibility timeout.
 RETRY_BACKOFF_MAX = 300
-SOFT_LIMIT_MARGIN = 5
+#: The soft limit (an exception in the task) comes at this share of the hard one.
+SOFT_LIMIT_SHARE = 0.8
 
 
 def celery_settings(config: Config) -> dict[str, Any]:
@@ -41,7 +42,7 @@ def celery_settings(config: Config) -> dict[str, Any]:
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
         "task_time_limit": config.TASK_TIME_LIMIT,
-        "task_soft_time_limit": max(1, config.TASK_TIME_LIMIT - SOFT_LIMIT_MARGIN),
+        "task_soft_time_limit": max(1, int(config.TASK_TIME_LIMIT * SOFT_LIMIT_SHARE)),
         "task_default_queue": "beckon",
         "task_serializer": "json",
         "accept_content": ["json"],

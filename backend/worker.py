@@ -1,4 +1,4 @@
-"""The Celery entry point: ``celery -A backend.worker worker`` (and ``beat``).
+"""The Celery entry point: ``celery -A backend.worker:celery worker`` (and ``beat``).
 
 It builds the Flask app, so tasks see the same configuration, database and
 services as the web process.
