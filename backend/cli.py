@@ -306,35 +306,71 @@ def admin_create(email: str, password: str, role: str) -> None:
     show_default="8000",
 )
 @click.option("--workers", default=1, show_default=True, type=int)
-def run(host: str, port: int, workers: int) -> None:
-    """Serve Beckon (migrating the database first)."""
+@click.option(
+    "--web-only",
+    is_flag=True,
+    help="Serve the web app alone (when worker and beat run elsewhere).",
+)
+def run(host: str, port: int, workers: int, web_only: bool) -> None:
+    """Serve Beckon with its Celery worker and beat (migrating the database first)."""
     from backend.migrate import upgrade
 
     config = Config.from_env()
     config.DATA_DIR.mkdir(parents=True, exist_ok=True)
     upgrade(config.DATABASE_URL)
     if not os.environ.get("SECRET_KEY"):
-        # Workers must share one secret; keep a generated one under the data dir.
+        # Every process must share one secret; keep a generated one under the data dir.
         secret_file = Path(config.DATA_DIR) / "secret_key"
         if not secret_file.exists():
             secret_file.write_text(config.SECRET_KEY)
             secret_file.chmod(0o600)
         os.environ["SECRET_KEY"] = secret_file.read_text().strip()
-    click.echo(f"Beckon on http://{host}:{port}  (API: /api/v1, health: /healthz)")
-    os.execvp(
+    web = [
         sys.executable,
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "--config",
-            "python:backend.gunicorn_conf",
-            "--bind",
-            f"{host}:{port}",
-            "--workers",
-            str(workers),
+        "-m",
+        "gunicorn",
+        "--config",
+        "python:backend.gunicorn_conf",
+        "--bind",
+        f"{host}:{port}",
+        "--workers",
+        str(workers),
+    ]
+    click.echo(f"Beckon on http://{host}:{port}  (API: /api/v1, health: /healthz)")
+    if web_only:
+        os.execvp(sys.executable, web)
+    sys.exit(_supervise(config, web))
+
+
+def _supervise(config: Config, web: list[str]) -> int:
+    """Run web, worker and beat under honcho; all stop when one stops."""
+    import shlex
+
+    from honcho.manager import Manager
+
+    celery = [sys.executable, "-m", "celery", "-A", "backend.worker:celery"]
+    commands = {
+        "web": web,
+        "worker": [
+            *celery,
+            "worker",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
         ],
-    )
+        "beat": [
+            *celery,
+            "beat",
+            "--loglevel=INFO",
+            "--schedule",
+            str(config.DATA_DIR / "celerybeat-schedule"),
+        ],
+    }
+    manager = Manager()
+    for name, argv in commands.items():
+        manager.add_process(name, shlex.join(argv), env=dict(os.environ))
+    manager.loop()
+    return manager.returncode or 0
 
 
 if __name__ == "__main__":

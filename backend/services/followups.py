@@ -542,6 +542,10 @@ def _context(
         return _agenda_context(session, row, zone, locale)
     assert booking is not None
     customer = booking.customer
+    # a job happens where the provider works: its time is told on that clock;
+    # a remote session is told on the reader's (the recipient's) own clock
+    if not is_session(booking):
+        zone = booking.provider.timezone
     context: dict[str, Any] = {
         "ref": booking.id,
         "provider": booking.provider.name,

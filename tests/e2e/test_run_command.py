@@ -44,6 +44,10 @@ def server(tmp_path):
         k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SECRET_KEY")
     }
     env["BECKON_DATA_DIR"] = str(tmp_path / "var")
+    # no quiet hours: what is sent at once must not depend on the time of day
+    env["BECKON_FOLLOWUP_QUIET_START_HOUR"] = env["BECKON_FOLLOWUP_QUIET_END_HOUR"] = (
+        "0"
+    )
     beckon = str(BIN / "beckon")
     subprocess.run([beckon, "db", "upgrade"], env=env, check=True, capture_output=True)
     subprocess.run(
@@ -77,13 +81,13 @@ def server(tmp_path):
     else:
         proc.kill()
         pytest.fail(proc.stdout.read().decode()[-2000:])
-    yield base, token
+    yield base, token, tmp_path / "var"
     proc.terminate()
-    proc.wait(timeout=20)
+    proc.wait(timeout=30)
 
 
 def test_served_api_books_and_shows_it_in_availability(server):
-    base, token = server
+    base, token, data_dir = server
     status, body = _call(f"{base}/api/v1/providers?category=plumbing&per_page=5", token)
     assert status == 200 and body["total"] > 0
     provider = body["items"][0]
@@ -102,7 +106,7 @@ def test_served_api_books_and_shows_it_in_availability(server):
     status, customer = _call(
         f"{base}/api/v1/customers/identify",
         token,
-        {"channel": "webchat", "external_id": "e2e-visitor"},
+        {"channel": "sms", "external_id": "+13125550142"},
     )
     assert status == 201
     status, booking = _call(
@@ -131,3 +135,27 @@ def test_served_api_books_and_shows_it_in_availability(server):
     )
     assert status == 409 and clash["error"]["code"] == "slot_taken"
     assert _call(f"{base}/api/v1/providers")[0] == 401
+
+    # the worker and beat that `beckon run` started send the confirmations
+    wanted = {
+        f"confirmation:customer:b{booking['id']}",
+        f"confirmation:provider:b{booking['id']}",
+    }
+    log = data_dir / "notifications.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        sent = (
+            [json.loads(line) for line in log.read_text().splitlines()]
+            if log.exists()
+            else []
+        )
+        if wanted <= {record["key"] for record in sent}:
+            break
+        time.sleep(0.5)
+    else:
+        pytest.fail(f"confirmations not sent: {sent[-5:]}")
+    to_customer = next(
+        r for r in sent if r["key"] == f"confirmation:customer:b{booking['id']}"
+    )
+    assert to_customer["to"] == "+13125550142"
+    assert f"booking number is {booking['id']}" in to_customer["body"]
