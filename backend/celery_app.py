@@ -22,18 +22,29 @@ from backend.config import Config
 RETRY_BACKOFF_MAX = 300
 #: The soft limit (an exception in the task) comes at this share of the hard one.
 SOFT_LIMIT_SHARE = 0.8
+#: How often an idle worker looks for tasks in the embedded (SQL) broker.
+EMBEDDED_POLLING_SECONDS = 0.1
 
 
 def celery_settings(config: Config) -> dict[str, Any]:
     """Celery's settings for ``config``."""
-    broker = config.CELERY_BROKER_URL
+    broker, transport = config.CELERY_BROKER_URL, None
     if broker.startswith("sqla+"):
-        # kombu's SQL transport hands these to create_engine
-        transport_options: dict[str, Any] = {"connect_args": {"timeout": 30}}
+        # the embedded broker: kombu's SQL transport with its settings fixed
+        broker, transport = broker.removeprefix("sqla+"), "backend.broker:Transport"
+        transport_options: dict[str, Any] = {
+            "polling_interval": EMBEDDED_POLLING_SECONDS,
+            "connect_args": {"timeout": 30},
+        }
     else:
         transport_options = {"visibility_timeout": config.BROKER_VISIBILITY_TIMEOUT}
     return {
+        # Celery lets a CELERY_BROKER_URL variable override broker_url, but not
+        # the read and write URLs: set them, so the embedded one's rewrite holds
         "broker_url": broker,
+        "broker_read_url": broker,
+        "broker_write_url": broker,
+        "broker_transport": transport,
         "broker_transport_options": transport_options,
         "broker_connection_retry_on_startup": True,
         "result_backend": config.CELERY_RESULT_BACKEND,

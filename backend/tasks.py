@@ -1,7 +1,8 @@
 """Celery tasks. Each takes ids, calls services, and is safe to run twice.
 
 ``sweep_follow_ups`` (beat, every few seconds) claims due follow-ups and queues
-one ``send_follow_up`` per row; a send makes one attempt and settles the row.
+them in batches to ``send_follow_ups``, which makes one attempt at each and
+settles it.
 A failed delivery is not retried by a Celery countdown: the row becomes due
 again after an exponential backoff with jitter, and the sweep takes it then,
 so a retry survives a worker's death like everything else. Celery's own
@@ -21,8 +22,7 @@ from backend.celery_app import RETRY_BACKOFF_MAX
 from backend.config import Config
 from backend.db import unit_of_work
 from backend.extensions import db
-from backend.models import FollowUp
-from backend.notifiers import DeliveryError, Notifiers, Outgoing
+from backend.notifiers import DeliveryError, Notifiers, Outgoing, Receipt
 from backend.services import followups
 
 log = logging.getLogger("beckon.tasks")
@@ -49,32 +49,76 @@ def _notifiers() -> Notifiers:
     return current_app.extensions["beckon.notifiers"]
 
 
+#: Claimed follow-ups travel to the workers in tasks of this many.
+SEND_BATCH = 20
+
+
 @shared_task(name="beckon.sweep_follow_ups", **TASK_RETRY)
 def sweep_follow_ups() -> int:
-    """Claim every due follow-up and queue its send; returns how many."""
+    """Claim every due follow-up and queue their sends; returns how many."""
     rules = _config().FOLLOW_UPS
     queued = 0
     while True:
         with unit_of_work(db.session_factory) as session:
             claimed = followups.claim_due(session, rules)
         # a crash from here on leaves rows claimed: the lease brings them back
-        for follow_up_id, token in claimed:
-            send_follow_up.delay(follow_up_id, token)
+        for start in range(0, len(claimed), SEND_BATCH):
+            send_follow_ups.delay(claimed[start : start + SEND_BATCH])
         queued += len(claimed)
         if len(claimed) < rules.sweep_batch:
             return queued
 
 
-@shared_task(name="beckon.send_follow_up", **TASK_RETRY)
-def send_follow_up(follow_up_id: int, token: str) -> str:
-    """One attempt at one claimed follow-up; returns what became of it."""
+@shared_task(name="beckon.send_follow_ups", **TASK_RETRY)
+def send_follow_ups(claims: list[tuple[int, str]]) -> dict[str, int]:
+    """One attempt at each claimed follow-up: ``[(id, token), ...]``.
+
+    Attempts begin in one transaction and end in another, around the sends;
+    what was sent is recorded even if a later send in the batch blows up.
+    Returns how many ended in each state.
+    """
     config = _config()
+    attempts = _begin_attempts(claims, config)
+    outcomes: list[tuple[followups.Attempt, Receipt | None, DeliveryError | None]] = []
+    try:
+        for attempt in attempts:
+            try:
+                outcomes.append((attempt, _deliver(attempt), None))
+            except DeliveryError as exc:
+                outcomes.append((attempt, None, exc))
+    finally:
+        counts = _settle(outcomes, config)
+    counts["settled_without_sending"] = len(claims) - len(attempts)
+    return counts
+
+
+def send_follow_up(follow_up_id: int, token: str) -> str:
+    """One claimed follow-up, now: what became of it (for tests and tools)."""
+    counts = send_follow_ups([(follow_up_id, token)])
+    return next((state for state, n in counts.items() if n), "settled")
+
+
+def _begin_attempts(
+    claims: list[tuple[int, str]], config: Config
+) -> list[followups.Attempt]:
+    attempts = []
     with unit_of_work(db.session_factory) as session:
-        attempt = followups.begin_attempt(
-            session, follow_up_id, token, config.FOLLOW_UPS, config.RULES
-        )
-    if attempt is None:
-        return "settled"
+        for follow_up_id, token in claims:
+            try:
+                with session.begin_nested():
+                    attempt = followups.begin_attempt(
+                        session, follow_up_id, token, config.FOLLOW_UPS, config.RULES
+                    )
+            except Exception as exc:  # noqa: BLE001 - one bad row must not block the rest
+                log.exception("follow-up %s cannot be prepared", follow_up_id)
+                followups.fail(session, follow_up_id, f"cannot be prepared: {exc!r}")
+                continue
+            if attempt is not None:
+                attempts.append(attempt)
+    return attempts
+
+
+def _deliver(attempt: followups.Attempt) -> Receipt:
     notifier = _notifiers().for_channel(attempt.channel)
     outgoing = Outgoing(
         channel=attempt.channel,
@@ -84,39 +128,52 @@ def send_follow_up(follow_up_id: int, token: str) -> str:
         since=attempt.since,
         tag=attempt.tag,
     )
-    try:
-        receipt = notifier.find_sent(outgoing) if attempt.retried else None
+    if attempt.retried:  # an earlier attempt may have got through
+        receipt = notifier.find_sent(outgoing)
         if receipt is not None:
-            log.info("follow-up %s had got through already", follow_up_id)
-        else:
-            receipt = notifier.send(outgoing)
-    except DeliveryError as exc:
-        with unit_of_work(db.session_factory) as session:
-            row = session.get(FollowUp, follow_up_id)
-            backoff = get_exponential_backoff_interval(
-                factor=DELIVERY_BACKOFF_FACTOR,
-                retries=max((row.attempts if row else 1) - 1, 0),
-                maximum=DELIVERY_BACKOFF_MAX,
-                full_jitter=True,
-            )
-            state = followups.record_failure(
-                session,
-                attempt,
-                str(exc),
-                permanent=exc.permanent,
-                opted_out=exc.opted_out,
-                rules=config.FOLLOW_UPS,
-                backoff_seconds=max(backoff, 1),
-            )
-        log.warning("follow-up %s: %s (%s)", follow_up_id, exc, state)
-        return state.value if state else "lost claim"
+            log.info("follow-up %s had got through already", attempt.follow_up_id)
+            return receipt
+    return notifier.send(outgoing)
+
+
+def _settle(
+    outcomes: list[tuple[followups.Attempt, Receipt | None, DeliveryError | None]],
+    config: Config,
+) -> dict[str, int]:
+    counts: dict[str, int] = {}
     with unit_of_work(db.session_factory) as session:
-        recorded = followups.record_sent(
-            session, attempt, receipt.external_id, receipt.status
-        )
-    if not recorded:
-        log.error("follow-up %s was sent but its claim had moved on", follow_up_id)
-    return "sent"
+        for attempt, receipt, error in outcomes:
+            if receipt is not None:
+                recorded = followups.record_sent(
+                    session, attempt, receipt.external_id, receipt.status
+                )
+                state = "sent" if recorded else "lost claim"
+                if not recorded:
+                    log.error(
+                        "follow-up %s sent after its claim moved on",
+                        attempt.follow_up_id,
+                    )
+            else:
+                assert error is not None
+                backoff = get_exponential_backoff_interval(
+                    factor=DELIVERY_BACKOFF_FACTOR,
+                    retries=attempt.attempts - 1,
+                    maximum=DELIVERY_BACKOFF_MAX,
+                    full_jitter=True,
+                )
+                settled = followups.record_failure(
+                    session,
+                    attempt,
+                    str(error),
+                    permanent=error.permanent,
+                    opted_out=error.opted_out,
+                    rules=config.FOLLOW_UPS,
+                    backoff_seconds=max(backoff, 1),
+                )
+                state = settled.value if settled else "lost claim"
+                log.warning("follow-up %s: %s (%s)", attempt.follow_up_id, error, state)
+            counts[state] = counts.get(state, 0) + 1
+    return counts
 
 
 @shared_task(name="beckon.plan_agendas", **TASK_RETRY)

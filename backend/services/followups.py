@@ -387,6 +387,8 @@ class Attempt:
     since: datetime
     #: an earlier attempt began: it may have got through
     retried: bool
+    #: attempts so far, this one included
+    attempts: int = 1
     tag: str | None = None
 
 
@@ -454,8 +456,16 @@ def begin_attempt(
         key=row.send_key,
         since=row.created_at,
         retried=retried,
+        attempts=row.attempts,
         tag=tag,
     )
+
+
+def fail(session: Session, follow_up_id: int, reason: str) -> None:
+    """Give up on a follow-up that cannot be sent (the console can retry it)."""
+    row = session.get(FollowUp, follow_up_id)
+    if row is not None and row.state in (F.PENDING, F.CLAIMED):
+        _end(row, F.FAILED, reason[:2000])
 
 
 def _quiet_ends(now: datetime, zone: str, rules: FollowUpRules) -> datetime:

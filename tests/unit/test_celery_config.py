@@ -31,7 +31,7 @@ def test_no_countdown_outlives_the_visibility_timeout(broker):
     visibility = settings["broker_transport_options"]["visibility_timeout"]
     longest_countdown = tasks.TASK_RETRY["retry_backoff_max"]
     assert longest_countdown < visibility
-    for task in (tasks.send_follow_up, tasks.sweep_follow_ups, tasks.plan_agendas):
+    for task in (tasks.send_follow_ups, tasks.sweep_follow_ups, tasks.plan_agendas):
         assert task.retry_backoff_max <= longest_countdown
         assert task.retry_jitter is True
     # the time limit ends an attempt before its claim may be taken again
@@ -41,7 +41,9 @@ def test_no_countdown_outlives_the_visibility_timeout(broker):
 
 def test_embedded_broker_is_a_file_under_the_data_dir():
     settings = celery_settings(_config())
-    assert settings["broker_url"].startswith("sqla+sqlite:////tmp/beckon-config-test/")
+    assert settings["broker_url"].startswith("sqlite:////tmp/beckon-config-test/")
+    assert settings["broker_transport"] == "backend.broker:Transport"
+    assert settings["broker_transport_options"]["polling_interval"] < 1
     assert "visibility_timeout" not in settings["broker_transport_options"]
 
 
