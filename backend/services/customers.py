@@ -226,3 +226,23 @@ def merge_customers(session: Session, *, source: Customer, target: Customer) -> 
     session.delete(source)
     session.flush()
     session.expire(target, ["identities", "bookings"])
+
+
+def set_opt_out(
+    session: Session, customer_id: int, channel: Channel, opted_out: bool
+) -> Customer:
+    """Record a STOP (``opted_out``) or START on ``channel`` for the customer.
+
+    Follow-ups skip the channels a customer opted out of, and reach them on
+    another channel if they have one.
+    """
+    customer = get_customer(session, customer_id)
+    channels = set(customer.opt_outs or [])
+    if opted_out:
+        channels.add(channel.value)
+    else:
+        channels.discard(channel.value)
+    customer.opt_outs = sorted(channels)
+    customer.updated_at = utcnow()
+    session.flush()
+    return customer

@@ -97,7 +97,8 @@ KINDS: dict[tuple[str, str], Kind] = {
             "session_follow_up", CUSTOMER, states=frozenset({S.COMPLETED, S.REVIEWED})
         ),
         Kind("session_rebook", CUSTOMER, states=frozenset({S.COMPLETED, S.REVIEWED})),
-        Kind("provider_agenda", PROVIDER),
+        # due at the hour chosen for it (BECKON_FOLLOWUP_AGENDA_HOUR)
+        Kind("provider_agenda", PROVIDER, urgent=True),
     )
 }
 #: Kinds tied to the booking's time: a reschedule moves them.

@@ -30,7 +30,7 @@ def _environment() -> Environment:
         loader=FileSystemLoader(str(MESSAGES)),
         undefined=StrictUndefined,
         keep_trailing_newline=False,
-        trim_blocks=True,
+        trim_blocks=False,  # block-only lines leave empty lines, dropped below
         lstrip_blocks=True,
         autoescape=False,  # plain text for SMS and chat, never HTML
     )

@@ -403,3 +403,90 @@ def test_provider_agendas_are_planned_once_per_day(db, parties):
     ).one()
     due = agenda.due_at.astimezone(CHICAGO)
     assert due.date() == days_ahead(1) and due.hour == FU.agenda_hour
+
+
+def test_stop_on_sms_moves_messages_to_another_channel(app, db, parties):
+    from backend.schemas import IdentityInput
+    from backend.services.customers import find_or_create_by_identity, set_opt_out
+
+    provider, customer = parties
+    find_or_create_by_identity(
+        db, IdentityInput(channel="whatsapp", external_id="whatsapp:" + customer.phone)
+    )
+    set_opt_out(db, customer.id, Channel.SMS, True)
+    db.commit()
+    booking = _book(db, provider, customer, local(days_ahead(3), 10))
+    sent = _send_all(app, _midday())
+    attempt = sent[_rows(db, booking.id)["confirmation", "customer"].id]
+    assert attempt.channel == Channel.WHATSAPP
+    assert attempt.to == "whatsapp:" + customer.phone
+    set_opt_out(db, customer.id, Channel.SMS, False)
+    db.commit()
+    db.expire_all()
+    assert db.get(type(customer), customer.id).opt_outs == []
+
+
+def test_a_rebooking_offer_names_free_times(app, db, parties):
+    provider, customer = parties
+    booking = _book(db, provider, customer, local(days_ahead(3), 10))
+    bookings.transition(db, booking.id, "cancel", reason="sick", follow_ups=FU)
+    db.commit()
+    later = _midday() + timedelta(minutes=FU.rebooking_delay_minutes + 1)
+    sent = _send_all(app, later)
+    rows = _rows(db, booking.id)
+    offer = sent[rows["rebooking_offer", "customer"].id]
+    assert f"Booking {booking.id} with Reyes Plumbing was cancelled" in offer.body
+    assert "1. Reyes Plumbing," in offer.body and "Reply with a number" in offer.body
+    notice = sent[rows["cancellation", "provider"].id]
+    assert notice.to == provider.phone and "was cancelled" in notice.body
+
+
+def test_a_reading_is_followed_up_after_a_day_and_a_week(app, db):
+    reader = make_provider(
+        db,
+        external_id="r-1",
+        name="Luna Tarot",
+        categories=["tarot-reading"],
+        description="Tarot readings by phone or video.",
+        services=[
+            {
+                "name": "Love reading",
+                "mode": "remote",
+                "duration_minutes": 45,
+                "price_cents": 6000,
+            }
+        ],
+    )
+    customer = make_customer(db)
+    booking = _book(db, reader, customer, local(days_ahead(2), 11))
+    rows = _rows(db, booking.id)
+    assert ("check_in_prompt", "provider") not in rows  # no address to arrive at
+    done = booking.ends_at
+    bookings.transition(
+        db, booking.id, "check_in", now=booking.starts_at, follow_ups=FU
+    )
+    bookings.transition(db, booking.id, "complete", now=done, follow_ups=FU)
+    db.commit()
+    rows = _rows(db, booking.id)
+    assert rows["session_follow_up", "customer"].due_at == done + timedelta(days=1)
+    assert rows["session_rebook", "customer"].due_at == done + timedelta(days=7)
+    week = done + timedelta(days=7, minutes=1)
+    sent = _send_all(app, local(week.astimezone(CHICAGO).date(), 12))
+    rebook = sent[rows["session_rebook", "customer"].id]
+    assert "your tarot reading with Luna Tarot" in rebook.body
+    assert "Luna Tarot is free:\n1. " in rebook.body
+
+
+def test_a_providers_agenda_lists_the_days_jobs(app, db, parties):
+    provider, customer = parties
+    day = days_ahead(1)
+    first = _book(db, provider, customer, local(day, 10))
+    second = _book(db, provider, customer, local(day, 14))
+    followups.plan_agendas(db, FU, now=local(days_ahead(0), 12))
+    db.commit()
+    sent = _send_all(app, local(day, FU.agenda_hour, 1))
+    agenda = next(a for a in sent.values() if a and a.key.startswith("provider_agenda"))
+    assert agenda.to == provider.phone
+    lines = agenda.body.splitlines()
+    assert lines[1].startswith(f"10:00 AM job {first.id}: plumbing for Dana")
+    assert lines[2].startswith(f"2:00 PM job {second.id}")
