@@ -4,9 +4,9 @@ A provider who comes to people lives in the shard of its 1-degree grid cell; one
 who works remotely (or reaches further than ``WIDE_KM``) lives in the global
 shard. A request with a place searches only the cells that can reach it and the
 global shard; a request without one, only the global shard (nobody else may
-serve it). Every provider is stored once, so sharding costs no memory, and the
-shards near a place are small enough to search exactly where a single global
-index would have to look through the whole country to find the few nearby.
+serve it). Every provider is stored once, so sharding costs no memory, and a
+request reads only the few shards near it where a single global index would
+look through the whole country to find the few nearby.
 
 Each shard is a :class:`VectorIndex` of the kind its size calls for; an
 approximate shard has its search breadth (``ef_search`` or ``nprobe``) tuned at
