@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DATA   ?= var
 
-.PHONY: install run test lint format clean
+.PHONY: install run test lint format clean bot-install bot-model
 
 install: $(VENV)/.installed
 
@@ -25,6 +25,21 @@ run: install
 	@test -s $(DATA)/demo-api-key || (umask 077 && $(BIN)/beckon api-key create local-demo > $(DATA)/demo-api-key)
 	@echo "API key for local use (also in $(DATA)/demo-api-key): $$(cat $(DATA)/demo-api-key)"
 	$(BIN)/beckon run
+
+# The Rasa assistant lives in its own environment (Rasa 3.6 pins its own
+# SQLAlchemy, numpy and TensorFlow); bot/requirements.lock is that environment.
+bot-install: bot/.venv/.installed
+
+bot/.venv/.installed: bot/requirements.lock
+	$(PYTHON) -m venv bot/.venv
+	bot/.venv/bin/pip install --quiet --upgrade pip
+	bot/.venv/bin/pip install --quiet --no-deps --ignore-requires-python rasa==3.6.21 rasa-sdk==3.6.2
+	bot/.venv/bin/pip install --quiet -r bot/requirements.lock
+	touch $@
+
+# trains only when config, domain or data changed (models are named by their hash)
+bot-model: bot-install
+	bot/.venv/bin/python bot/tools/train.py
 
 test: install
 	$(BIN)/python -m pytest

@@ -1,0 +1,58 @@
+"""Train the assistant only when its inputs changed.
+
+The model is named by a SHA-256 of ``config.yml``, ``domain.yml`` and every
+file under ``data/`` (paths and contents), so the run command and the tests
+reuse ``bot/models/<hash>.tar.gz`` until one of them changes. Prints the
+model's path. Runs under the bot's Python: ``bot/.venv/bin/python bot/tools/train.py``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+BOT = Path(__file__).resolve().parent.parent
+
+
+def inputs_hash() -> str:
+    digest = hashlib.sha256()
+    files = [BOT / "config.yml", BOT / "domain.yml", *sorted((BOT / "data").rglob("*"))]
+    for path in files:
+        if path.is_file():
+            digest.update(str(path.relative_to(BOT)).encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def ensure_model() -> Path:
+    """The model for the current inputs, trained now if there is none."""
+    name = inputs_hash()
+    model = BOT / "models" / f"{name}.tar.gz"
+    if model.exists():
+        return model
+    rasa = Path(sys.executable).with_name("rasa")
+    subprocess.run(
+        [
+            str(rasa),
+            "train",
+            "--config",
+            "config.yml",
+            "--domain",
+            "domain.yml",
+            "--data",
+            "data",
+            "--out",
+            "models",
+            "--fixed-model-name",
+            name,
+        ],
+        cwd=BOT,
+        check=True,
+    )
+    return model
+
+
+if __name__ == "__main__":
+    print(ensure_model())

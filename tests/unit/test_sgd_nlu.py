@@ -1,0 +1,73 @@
+"""The Schema-Guided Dialogue turns as NLU examples (bot/tools/sgd_nlu.py)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bot" / "tools"))
+
+from sgd_nlu import Example, annotate, examples, label, split  # noqa: E402
+
+SGD = Path(__file__).resolve().parents[3] / "shared" / "data" / "sgd"
+
+
+@pytest.mark.parametrize(
+    ("acts", "intent"),
+    [
+        ({("INFORM_INTENT", "")}, "request_service"),
+        ({("INFORM", "city"), ("INFORM_INTENT", "")}, "request_service"),
+        ({("INFORM", "city")}, "give_place"),
+        ({("INFORM", "appointment_time")}, "give_time"),
+        ({("INFORM", "appointment_date"), ("NEGATE", "")}, "give_time"),
+        ({("REQUEST_ALTS", "")}, "ask_more"),
+        ({("REQUEST_ALTS", ""), ("INFORM", "type")}, "request_service"),
+        ({("SELECT", "")}, "affirm"),
+        ({("REQUEST", "phone_number")}, "ask_details"),
+        ({("NEGATE", ""), ("THANK_YOU", "")}, "goodbye"),
+        ({("THANK_YOU", "")}, "thanks"),
+        (set(), None),
+    ],
+)
+def test_acts_decide_the_intent(acts, intent):
+    assert label(acts) == intent
+
+
+def test_spans_become_markup():
+    example = Example(
+        "Book me in Gilroy on March 7th at 5 pm",
+        "give_time",
+        "1_00001",
+        "BookAppointment",
+        [
+            {"start": 11, "end": 17, "entity": "place", "value": "Gilroy"},
+            {"start": 21, "end": 30, "entity": "date", "value": "March 7th"},
+            {"start": 34, "end": 38, "entity": "time", "value": "5 pm"},
+        ],
+    )
+    assert annotate(example) == (
+        "Book me in [Gilroy](place) on [March 7th](date) at [5 pm](time)"
+    )
+
+
+def test_a_dialogue_is_all_train_or_all_held_out():
+    assert {split(f"{i}_00000") for i in range(200)} == {"train", "test"}
+    assert split("28_00089") == split("28_00089")
+
+
+@pytest.mark.skipif(
+    not SGD.exists(), reason="the shared SGD data is not beside the checkout"
+)
+def test_the_data_gives_every_label_with_held_out_dialogues():
+    found = list(examples(SGD / "sgd_services_train.jsonl.gz"))
+    assert len(found) > 9000
+    held_out = [e for e in found if split(e.dialogue_id) == "test"]
+    assert 0.15 < len(held_out) / len(found) < 0.25
+    with_spans = [e for e in found if e.entities]
+    assert all(
+        e.text[x["start"] : x["end"]] == x["value"]
+        for e in with_spans
+        for x in e.entities
+    )
