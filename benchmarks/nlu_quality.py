@@ -5,8 +5,9 @@ Loads a trained Rasa model (the newest under ``bot/models/`` unless
 
 - ``in-domain``: ``bot/tests/nlu_heldout.yml``, requests for trades and
   readings written for Beckon and kept out of training;
-- ``sgd``: every labelled user turn of the Schema-Guided Dialogue dialogues
-  held out by ``bot/tools/sgd_nlu.split`` (CC BY-SA 4.0, Google Research).
+- ``sgd``: every labelled FindProvider / BookAppointment user turn of the
+  Schema-Guided Dialogue dialogues held out by ``bot/tools/sgd_nlu.split``
+  (CC BY-SA 4.0, Google Research).
 
 Prints a JSON line per set with intent accuracy, macro F1, and entity F1 for
 place, date and time (an entity counts when its type and its exact span
@@ -70,6 +71,7 @@ def sgd_set(path: Path) -> list[tuple[str, str, list[dict]]]:
         (e.text, e.intent, e.entities)
         for e in examples(path)
         if split(e.dialogue_id) == "test"
+        and e.service_intent in ("FindProvider", "BookAppointment")
     ]
 
 

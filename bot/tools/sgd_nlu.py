@@ -44,12 +44,20 @@ def split(dialogue_id: str) -> str:
     return "test" if digest[0] < 256 * TEST_SHARE else "train"
 
 
-def label(acts: set[tuple[str, str]]) -> str | None:
+def label(
+    acts: set[tuple[str, str]], service_intent: str = "FindProvider"
+) -> str | None:
     """Beckon's intent for a user turn's SGD acts; None if it has none."""
     names = {act for act, _ in acts}
     informed = {slot for act, slot in acts if act == "INFORM"}
     if not names:
         return None
+    if (
+        names == {"INFORM_INTENT"}
+        and service_intent == "BookAppointment"
+        and not informed
+    ):
+        return "affirm"  # "I want to book an appointment" with the one offered
     if "INFORM_INTENT" in names and not names & {"SELECT", "AFFIRM_INTENT"}:
         return (
             "request_service"
@@ -58,7 +66,7 @@ def label(acts: set[tuple[str, str]]) -> str | None:
             else "give_time"
         )
     if "REQUEST_ALTS" in names:
-        return "request_service" if informed & {"city", "type"} else "ask_more"
+        return "ask_more"  # "anyone else (in Oakland)?"
     # Taking the one provider on offer ("yes, that's the one") is a yes to
     # the offer; choose_option is for picking among several ("the second").
     if names & {"SELECT", "AFFIRM_INTENT"} and not informed:
@@ -93,7 +101,7 @@ def examples(path: Path) -> Iterator[Example]:
                         (a["act"], a.get("slot") or "")
                         for a in frame.get("actions", [])
                     }
-                    intent = label(acts)
+                    intent = label(acts, frame.get("active_intent") or "NONE")
                     if intent is None:
                         continue
                     entities = []

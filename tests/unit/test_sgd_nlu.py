@@ -23,7 +23,7 @@ SGD = Path(__file__).resolve().parents[3] / "shared" / "data" / "sgd"
         ({("INFORM", "appointment_time")}, "give_time"),
         ({("INFORM", "appointment_date"), ("NEGATE", "")}, "give_time"),
         ({("REQUEST_ALTS", "")}, "ask_more"),
-        ({("REQUEST_ALTS", ""), ("INFORM", "type")}, "request_service"),
+        ({("REQUEST_ALTS", ""), ("INFORM", "type")}, "ask_more"),
         ({("SELECT", "")}, "affirm"),
         ({("REQUEST", "phone_number")}, "ask_details"),
         ({("NEGATE", ""), ("THANK_YOU", "")}, "goodbye"),
