@@ -9,8 +9,11 @@ model's path. Runs under the bot's Python: ``bot/.venv/bin/python bot/tools/trai
 from __future__ import annotations
 
 import hashlib
+import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 BOT = Path(__file__).resolve().parent.parent
@@ -33,6 +36,9 @@ def ensure_model() -> Path:
     if model.exists():
         return model
     rasa = Path(sys.executable).with_name("rasa")
+    # Rasa's own training cache was seen to reuse a trained classifier after
+    # its data changed: each model is trained from its inputs alone.
+    cache = tempfile.mkdtemp(prefix="rasa-cache-")
     subprocess.run(
         [
             str(rasa),
@@ -50,7 +56,9 @@ def ensure_model() -> Path:
         ],
         cwd=BOT,
         check=True,
+        env={**os.environ, "RASA_CACHE_DIRECTORY": cache},
     )
+    shutil.rmtree(cache, ignore_errors=True)
     return model
 
 
