@@ -23,31 +23,23 @@ class ConfigError(RuntimeError):
     """Raised when the configuration cannot run the app."""
 
 
-def _env_int(name: str, default: int) -> int:
+def _env_number(name: str, default: float, cast: type = int) -> Any:
+    """The variable ``name`` as an int (or ``cast``), ``default`` if unset."""
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        return cast(raw)
     except ValueError as exc:
-        raise ConfigError(f"{name} must be an integer, got {raw!r}") from exc
-
-
-def _env_float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        return float(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+        kind = "an integer" if cast is int else "a number"
+        raise ConfigError(f"{name} must be {kind}, got {raw!r}") from exc
 
 
 def _rules_from_env(cls: type, prefix: str) -> Any:
     """A rules dataclass whose every int field reads ``<prefix><FIELD>``."""
     return cls(
         **{
-            rule.name: _env_int(f"{prefix}{rule.name.upper()}", rule.default)
+            rule.name: _env_number(f"{prefix}{rule.name.upper()}", rule.default)
             for rule in fields(cls)
         }
     )
@@ -131,12 +123,12 @@ class Config:
             MATCH_WEIGHTS=_env_json("BECKON_MATCH_WEIGHTS"),
             RULES=_rules_from_env(BookingRules, "BECKON_"),
             FOLLOW_UPS=_rules_from_env(FollowUpRules, "BECKON_FOLLOWUP_"),
-            SWEEP_SECONDS=_env_float("BECKON_SWEEP_SECONDS", 2.0),
-            TASK_TIME_LIMIT=_env_int("BECKON_TASK_TIME_LIMIT", 60),
-            BROKER_VISIBILITY_TIMEOUT=_env_int(
+            SWEEP_SECONDS=_env_number("BECKON_SWEEP_SECONDS", 2.0, float),
+            TASK_TIME_LIMIT=_env_number("BECKON_TASK_TIME_LIMIT", 60),
+            BROKER_VISIBILITY_TIMEOUT=_env_number(
                 "BECKON_BROKER_VISIBILITY_TIMEOUT", 3600
             ),
-            WORKER_CONCURRENCY=_env_int("BECKON_WORKER_CONCURRENCY", 2),
+            WORKER_CONCURRENCY=_env_number("BECKON_WORKER_CONCURRENCY", 2),
             TWILIO_ACCOUNT_SID=os.environ.get("TWILIO_ACCOUNT_SID", ""),
             TWILIO_AUTH_TOKEN=os.environ.get("TWILIO_AUTH_TOKEN", ""),
             TWILIO_SMS_FROM=os.environ.get("TWILIO_SMS_FROM", ""),

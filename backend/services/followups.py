@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -49,6 +50,7 @@ from backend.models import (
 )
 from backend.services import texts
 from backend.services.availability import free_slots_near, free_slots_of
+from backend.services.customers import set_opt_out
 from backend.services.errors import Conflict, Invalid, NotFound
 from backend.services.places import Place
 from backend.services.rules import BookingRules, FollowUpRules
@@ -375,6 +377,14 @@ def _token(claimed_at: datetime) -> str:
     return claimed_at.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+def _claimed(session: Session, follow_up_id: int, token: str) -> FollowUp | None:
+    """The follow-up, locked, if it is still claimed under ``token``."""
+    row = session.get(FollowUp, follow_up_id, with_for_update=True)
+    if row is None or row.state != F.CLAIMED or row.claimed_at is None:
+        return None
+    return row if _token(row.claimed_at) == token else None
+
+
 @dataclass(frozen=True)
 class Attempt:
     """One try at sending a claimed follow-up."""
@@ -410,10 +420,8 @@ def begin_attempt(
     it). The caller commits, then sends.
     """
     now = now or utcnow()
-    row = session.get(FollowUp, follow_up_id, with_for_update=True)
-    if row is None or row.state != F.CLAIMED or row.claimed_at is None:
-        return None
-    if _token(row.claimed_at) != token:
+    row = _claimed(session, follow_up_id, token)
+    if row is None:
         return None
     kind = KINDS.get((row.kind, row.recipient))
     if kind is None:
@@ -694,10 +702,8 @@ def record_sent(
     """Mark the follow-up sent and keep the outbound message. False if the
     claim was lost meanwhile (nothing recorded)."""
     now = now or utcnow()
-    row = session.get(FollowUp, attempt.follow_up_id, with_for_update=True)
-    if row is None or row.state != F.CLAIMED or row.claimed_at is None:
-        return False
-    if _token(row.claimed_at) != attempt.token:
+    row = _claimed(session, attempt.follow_up_id, attempt.token)
+    if row is None:
         return False
     row.state = F.SENT
     row.sent_at = now
@@ -734,19 +740,14 @@ def record_failure(
     customer); permanent or out of attempts → failed; else due again after
     ``backoff_seconds``. Returns the new state, None if the claim was lost."""
     now = now or utcnow()
-    row = session.get(FollowUp, attempt.follow_up_id, with_for_update=True)
-    if row is None or row.state != F.CLAIMED or row.claimed_at is None:
-        return None
-    if _token(row.claimed_at) != attempt.token:
+    row = _claimed(session, attempt.follow_up_id, attempt.token)
+    if row is None:
         return None
     row.last_error = error[:2000]
     if opted_out:
         if row.customer_id is not None:
-            customer = session.get(Customer, row.customer_id)
-            if customer is not None:
-                opt_outs = set(customer.opt_outs or [])
-                opt_outs.add(attempt.channel.value)
-                customer.opt_outs = sorted(opt_outs)
+            with suppress(NotFound):  # an erased customer has nothing to remember
+                set_opt_out(session, row.customer_id, attempt.channel, True)
         row.state = F.SKIPPED
     elif permanent or row.attempts >= rules.max_attempts:
         row.state = F.FAILED
