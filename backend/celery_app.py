@@ -9,10 +9,11 @@ message delays a follow-up by at most the lease, and never loses it.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from celery import Celery, Task
-from celery.signals import worker_process_init
+from celery.signals import after_setup_logger, worker_process_init
 from flask import Flask
 
 from backend.config import Config
@@ -91,6 +92,13 @@ def make_celery(app: Flask) -> Celery:
     app.extensions["celery"] = celery
 
     import backend.tasks  # noqa: F401 - registers the tasks
+
+    @after_setup_logger.connect(weak=False)
+    def _quiet_routine(**_: Any) -> None:
+        # the sweep runs every few seconds: its "received"/"succeeded" lines
+        # would drown what the worker does say (what it sent, what failed)
+        for name in ("celery.worker.strategy", "celery.app.trace"):
+            logging.getLogger(name).setLevel(logging.WARNING)
 
     @worker_process_init.connect(weak=False)
     def _fresh_connections(**_: Any) -> None:

@@ -361,7 +361,7 @@ def _supervise(config: Config, web: list[str]) -> int:
         "beat": [
             *celery,
             "beat",
-            "--loglevel=INFO",
+            "--loglevel=WARNING",  # not a line per sweep
             "--schedule",
             str(config.DATA_DIR / "celerybeat-schedule"),
         ],
