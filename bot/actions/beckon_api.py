@@ -1,0 +1,202 @@
+"""The one way the assistant's actions reach Beckon: its REST API (``/api/v1``).
+
+Every call has a timeout and ends in a value or a typed error carrying a
+sentence a person can be told (:attr:`BackendError.say`): the backend being
+down, slow or refusing never reaches a customer as a stack trace or silence.
+Nothing connects at import time; settings come from the environment
+(``BECKON_API_URL``, ``BECKON_API_KEY``, ``BECKON_API_TIMEOUT``).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+DEFAULT_TIMEOUT = 8.0
+
+
+class BackendError(Exception):
+    """A call that did not succeed; ``say`` is what to tell the person."""
+
+    say = "Sorry, something went wrong on our side. Please try again in a minute."
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        details: Any = None,
+    ) -> None:
+        super().__init__(message)
+        self.message, self.status, self.code, self.details = (
+            message,
+            status,
+            code,
+            details,
+        )
+
+
+class BackendUnavailable(BackendError):
+    say = (
+        "Sorry, I can't reach our booking system right now. "
+        "Please try again in a few minutes; nothing has been booked or changed."
+    )
+
+
+class NotFound(BackendError):
+    @property
+    def say(self) -> str:  # type: ignore[override]
+        return f"I couldn't find that: {self.message}."
+
+
+class Conflict(BackendError):
+    @property
+    def say(self) -> str:  # type: ignore[override]
+        return f"That didn't work: {self.message}."
+
+
+class Invalid(BackendError):
+    @property
+    def say(self) -> str:  # type: ignore[override]
+        return f"Hmm, {self.message}."
+
+
+ERROR_OF_STATUS = {404: NotFound, 409: Conflict, 422: Invalid, 400: Invalid}
+
+
+@dataclass
+class Backend:
+    """A client of Beckon's API with an API key."""
+
+    url: str = field(
+        default_factory=lambda: os.environ.get("BECKON_API_URL", DEFAULT_URL)
+    )
+    key: str = field(default_factory=lambda: os.environ.get("BECKON_API_KEY", ""))
+    timeout: float = field(
+        default_factory=lambda: float(
+            os.environ.get("BECKON_API_TIMEOUT", DEFAULT_TIMEOUT)
+        )
+    )
+    session: requests.Session = field(default_factory=requests.Session)
+
+    def _call(
+        self, method: str, path: str, body: dict | None = None, params=None
+    ) -> Any:
+        try:
+            response = self.session.request(
+                method,
+                f"{self.url.rstrip('/')}/api/v1{path}",
+                json=body,
+                params=params,
+                headers={"Authorization": f"Bearer {self.key}"},
+                timeout=self.timeout,
+            )
+        except requests.RequestException as exc:
+            raise BackendUnavailable(
+                f"{method} {path}: {exc.__class__.__name__}"
+            ) from exc
+        if response.status_code >= 500 or response.status_code in (401, 403):
+            # a server fault or our own bad key: the person can do nothing about it
+            raise BackendUnavailable(f"{method} {path}: HTTP {response.status_code}")
+        try:
+            payload = response.json()
+        except ValueError as exc:
+            raise BackendUnavailable(f"{method} {path}: not JSON") from exc
+        if response.status_code >= 400:
+            error = payload.get("error", {}) if isinstance(payload, dict) else {}
+            kind = ERROR_OF_STATUS.get(response.status_code, BackendError)
+            raise kind(
+                error.get("message", f"HTTP {response.status_code}"),
+                status=response.status_code,
+                code=error.get("code"),
+                details=error.get("details"),
+            )
+        return payload
+
+    # ------------------------------------------------------------ customers
+
+    def identify(self, channel: str, external_id: str, **extra: Any) -> dict:
+        """The customer behind a channel identity (created on first contact)."""
+        return self._call(
+            "POST",
+            "/customers/identify",
+            {"channel": channel, "external_id": external_id, **extra},
+        )
+
+    def bookings_of(self, customer_id: int, status: str | None = None) -> list[dict]:
+        params = {"status": status} if status else None
+        return self._call("GET", f"/customers/{customer_id}/bookings", params=params)[
+            "items"
+        ]
+
+    # ------------------------------------------------------------ matching and booking
+
+    def matches(
+        self,
+        text: str,
+        *,
+        city: str | None = None,
+        window: tuple[str, str] | None = None,
+        customer_id: int | None = None,
+        limit: int = 9,
+    ) -> dict:
+        """Ranked providers for a request in the person's words."""
+        body: dict[str, Any] = {"text": text, "limit": limit}
+        if city:
+            body["city"] = city
+        if window:
+            body["when"] = {"from": window[0], "to": window[1]}
+        if customer_id:
+            body["customer_id"] = customer_id
+        return self._call("POST", "/matches", body)
+
+    def book(
+        self,
+        provider_id: int,
+        customer_id: int,
+        start: str,
+        *,
+        channel: str = "api",
+        confirm: bool = True,
+    ) -> dict:
+        return self._call(
+            "POST",
+            "/bookings",
+            {
+                "provider_id": provider_id,
+                "customer_id": customer_id,
+                "start": start,
+                "confirm": confirm,
+                "channel": channel,
+            },
+        )
+
+    def booking(self, booking_id: int) -> dict:
+        return self._call("GET", f"/bookings/{booking_id}")
+
+    def act(
+        self, booking_id: int, action: str, *, actor: str, reason: str = ""
+    ) -> dict:
+        """confirm, cancel, check-in, complete or no-show."""
+        return self._call(
+            "POST",
+            f"/bookings/{booking_id}/{action}",
+            {"actor": actor, "reason": reason},
+        )
+
+    def reschedule(self, booking_id: int, start: str, *, actor: str) -> dict:
+        return self._call(
+            "POST",
+            f"/bookings/{booking_id}/reschedule",
+            {"start": start, "actor": actor},
+        )
+
+    def review(self, booking_id: int, stars: int, text: str = "") -> dict:
+        return self._call(
+            "POST", f"/bookings/{booking_id}/review", {"stars": stars, "text": text}
+        )

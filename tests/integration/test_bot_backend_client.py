@@ -1,0 +1,86 @@
+"""The assistant's API client (bot/actions/beckon_api.py) against the real API on
+a real port: values on success, and on failure a typed error with a sentence
+a person can be told."""
+
+from __future__ import annotations
+
+import importlib.util
+import socket
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+from werkzeug.serving import make_server
+
+from tests.helpers import days_ahead, local, make_provider
+
+# the bot's client runs in the bot's environment; it needs only requests
+_PATH = Path(__file__).resolve().parents[2] / "bot" / "actions" / "beckon_api.py"
+_spec = importlib.util.spec_from_file_location("beckon_api", _PATH)
+beckon_api = sys.modules["beckon_api"] = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(beckon_api)
+Backend, BackendUnavailable = beckon_api.Backend, beckon_api.BackendUnavailable
+Conflict, Invalid, NotFound = (
+    beckon_api.Conflict,
+    beckon_api.Invalid,
+    beckon_api.NotFound,
+)
+
+
+@pytest.fixture
+def live(app):
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_books_and_reports_refusals_in_words(live, api_token, db):
+    provider = make_provider(db)
+    client = Backend(url=live, key=api_token, timeout=10)
+    customer = client.identify("sms", "+13125550166")
+    found = client.matches("water dripping under my kitchen sink", city="Chicago")
+    assert [m["provider"]["id"] for m in found["matches"]] == [provider.id]
+    start = local(days_ahead(3), 10).isoformat()
+    booking = client.book(provider.id, customer["id"], start, channel="sms")
+    assert booking["status"] == "confirmed"
+    assert client.booking(booking["id"])["id"] == booking["id"]
+    assert [b["id"] for b in client.bookings_of(customer["id"])] == [booking["id"]]
+
+    with pytest.raises(Conflict) as taken:
+        client.book(provider.id, customer["id"], start)
+    assert taken.value.code == "slot_taken"
+    assert taken.value.say.startswith("That didn't work: ")
+
+    client.act(booking["id"], "cancel", actor="customer", reason="plans changed")
+    with pytest.raises(Conflict) as again:
+        client.act(booking["id"], "cancel", actor="customer")
+    assert "cancelled" in again.value.say
+
+    with pytest.raises(NotFound) as missing:
+        client.booking(999_999)
+    assert "booking 999999 not found" in missing.value.say
+
+    past = local(days_ahead(-1), 10).isoformat()
+    with pytest.raises(Invalid) as invalid:
+        client.book(provider.id, customer["id"], past)
+    assert "past" in invalid.value.say
+
+
+def test_a_backend_that_is_down_or_refuses_our_key_is_one_clear_sentence(live):
+    down = Backend(url=f"http://127.0.0.1:{_free_port()}", key="x", timeout=2)
+    with pytest.raises(BackendUnavailable) as unreachable:
+        down.booking(1)
+    assert "can't reach our booking system" in unreachable.value.say
+    assert "nothing has been booked" in unreachable.value.say
+
+    wrong_key = Backend(url=live, key="bk_wrong_key", timeout=5)
+    with pytest.raises(BackendUnavailable):
+        wrong_key.booking(1)
