@@ -10,6 +10,7 @@ message delays a follow-up by at most the lease, and never loses it.
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 from celery import Celery, Task
@@ -23,6 +24,15 @@ from backend.config import Config
 RETRY_BACKOFF_MAX = 300
 #: The soft limit (an exception in the task) comes at this share of the hard one.
 SOFT_LIMIT_SHARE = 0.8
+#: The Celery app for ``-A``: the module holds the Flask app too, so name it.
+CELERY_APP = "backend.worker:celery"
+
+
+def celery_argv(*args: str) -> list[str]:
+    """The command line of a Celery ``worker`` or ``beat`` of Beckon's."""
+    return [sys.executable, "-m", "celery", "-A", CELERY_APP, *args]
+
+
 #: How often an idle worker looks for tasks in the embedded (SQL) broker.
 EMBEDDED_POLLING_SECONDS = 0.1
 

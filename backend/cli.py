@@ -348,23 +348,22 @@ def _supervise(config: Config, web: list[str]) -> int:
 
     from honcho.manager import Manager
 
-    celery = [sys.executable, "-m", "celery", "-A", "backend.worker:celery"]
+    from backend.celery_app import celery_argv
+
     commands = {
         "web": web,
-        "worker": [
-            *celery,
+        "worker": celery_argv(
             "worker",
             "--loglevel=INFO",
             "--without-gossip",
             "--without-mingle",
-        ],
-        "beat": [
-            *celery,
+        ),
+        "beat": celery_argv(
             "beat",
             "--loglevel=WARNING",  # not a line per sweep
             "--schedule",
             str(config.DATA_DIR / "celerybeat-schedule"),
-        ],
+        ),
     }
     manager = Manager()
     for name, argv in commands.items():

@@ -18,6 +18,8 @@ import logging
 import os
 import threading
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -37,7 +39,6 @@ log = logging.getLogger("beckon.notify")
 TWILIO_OPT_OUT_CODES = frozenset({21610})
 #: Twilio error codes that no retry can fix (bad number, not a mobile, ...).
 TWILIO_PERMANENT_CODES = frozenset({21211, 21408, 21612, 21614, 63003, 63016})
-MESSENGER_TAG = "CONFIRMED_EVENT_UPDATE"
 TIMEOUT_SECONDS = 10
 
 
@@ -196,37 +197,40 @@ class TwilioNotifier:
         extra = (
             {"status_callback": self.status_callback} if self.status_callback else {}
         )
-        try:
+        with _twilio_errors():
             created = self.client.messages.create(
                 to=message.to,
                 body=message.body,
                 **self._sender(message.channel),
                 **extra,
             )
-        except TwilioRestException as exc:
-            raise _twilio_error(exc) from exc
-        except requests.RequestException as exc:
-            raise DeliveryError(f"Twilio unreachable: {exc}") from exc
         return Receipt(created.sid, created.status or "queued")
 
     def find_sent(self, message: Outgoing) -> Receipt | None:
         """The message if Twilio has it: same recipient and body, created since
         the first attempt (Twilio has no idempotency key for messages)."""
         sender = self._sender(message.channel)
-        try:
+        with _twilio_errors():
             recent = self.client.messages.list(
                 to=message.to, from_=sender.get("from_"), limit=50
             )
-        except TwilioRestException as exc:
-            raise _twilio_error(exc) from exc
-        except requests.RequestException as exc:
-            raise DeliveryError(f"Twilio unreachable: {exc}") from exc
         since = message.since - timedelta(minutes=1)
         for sent in recent:
             created = sent.date_created
             if sent.body == message.body and (created is None or created >= since):
                 return Receipt(sent.sid, sent.status or "queued")
         return None
+
+
+@contextmanager
+def _twilio_errors() -> Iterator[None]:
+    """Twilio's and the network's exceptions as :class:`DeliveryError`."""
+    try:
+        yield
+    except TwilioRestException as exc:
+        raise _twilio_error(exc) from exc
+    except requests.RequestException as exc:
+        raise DeliveryError(f"Twilio unreachable: {exc}") from exc
 
 
 def _twilio_error(exc: TwilioRestException) -> DeliveryError:

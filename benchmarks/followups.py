@@ -37,6 +37,7 @@ from sqlalchemy.engine import make_url
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from backend.celery_app import celery_argv  # noqa: E402
 from backend.config import Config  # noqa: E402
 from backend.db import make_engine, make_session_factory  # noqa: E402
 from backend.migrate import upgrade  # noqa: E402
@@ -200,23 +201,20 @@ def wait_sent(
 
 
 def start(env: dict[str, str], logs: Path, concurrency: int) -> list[subprocess.Popen]:
-    celery = [sys.executable, "-m", "celery", "-A", "backend.worker:celery"]
     commands = {
-        "worker": [
-            *celery,
+        "worker": celery_argv(
             "worker",
             "--loglevel=WARNING",
             f"--concurrency={concurrency}",
             "--without-gossip",
             "--without-mingle",
-        ],
-        "beat": [
-            *celery,
+        ),
+        "beat": celery_argv(
             "beat",
             "--loglevel=WARNING",
             "-s",
             str(logs / "beat-schedule"),
-        ],
+        ),
     }
     procs = []
     for name, argv in commands.items():

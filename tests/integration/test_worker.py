@@ -12,7 +12,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
+from backend.celery_app import celery_argv
 from backend.models import Direction, FollowUp, FollowUpState, Message
 from backend.schemas import BookingCreate
 from backend.services import bookings
@@ -68,7 +68,7 @@ class Processes:
     def _start(self, name: str, *args: str) -> subprocess.Popen:
         out = open(self.logs / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
         proc = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "backend.worker:celery", *args],
+            celery_argv(*args),
             cwd=REPO,
             env=self.env,
             stdout=out,
