@@ -20,7 +20,7 @@ from backend.models import (
     Review,
 )
 from backend.schemas import BookingCreate
-from backend.services import bookings, followups, reviews
+from backend.services import bookings, followups, reviews, texts
 from backend.services.rules import BookingRules, FollowUpRules
 from tests.helpers import CHICAGO, days_ahead, local, make_customer, make_provider
 
@@ -490,3 +490,28 @@ def test_a_providers_agenda_lists_the_days_jobs(app, db, parties):
     lines = agenda.body.splitlines()
     assert lines[1].startswith(f"10:00 AM job {first.id}: plumbing for Dana")
     assert lines[2].startswith(f"2:00 PM job {second.id}")
+
+
+def test_every_kind_has_an_english_text():
+    english = texts.available_templates()["en"]
+    for kind, audience in followups.KINDS:
+        assert f"{kind}.{audience}.txt" in english
+
+
+def test_only_a_failed_follow_up_is_retried(db, parties):
+    from backend.services.errors import Conflict
+
+    provider, customer = parties
+    booking = _book(db, provider, customer, local(days_ahead(3), 10))
+    row = _rows(db, booking.id)["confirmation", "customer"]
+    with pytest.raises(Conflict, match="only a failed one"):
+        followups.retry_failed(db, row.id)
+    followups.fail(db, row.id, "cannot be prepared: test")
+    db.commit()
+    again = followups.retry_failed(db, row.id, now=_midday())
+    db.commit()
+    assert (again.state, again.attempts, again.due_at) == (
+        FollowUpState.PENDING,
+        0,
+        _midday(),
+    )
