@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from backend.models import Booking, Customer, Job, Provider, Review, Service
 from backend.services.availability import ProviderAvailability, Slot
 from backend.services.matching import MatchResult
+from backend.services.places import Place
 
 
 def iso(value: datetime | None) -> str | None:
@@ -63,6 +64,15 @@ def provider_json(provider: Provider, *, full: bool = True) -> dict[str, Any]:
             updated_at=iso(provider.updated_at),
         )
     return out
+
+
+def place_json(place: Place) -> dict[str, Any]:
+    return {
+        "name": place.label,
+        "lat": place.lat,
+        "lon": place.lon,
+        "timezone": place.timezone,
+    }
 
 
 def slot_json(slot: Slot, zone: str) -> dict[str, Any]:

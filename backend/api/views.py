@@ -16,6 +16,7 @@ from backend.api.serializers import (
     iso,
     job_json,
     match_json,
+    place_json,
     provider_json,
     review_json,
     slot_json,
@@ -42,6 +43,7 @@ from backend.schemas import (
 from backend.services import (
     availability,
     bookings,
+    conversations,
     customers,
     jobs,
     matching,
@@ -282,9 +284,30 @@ def area_availability(query: AreaAvailabilityQuery):
         limit=query.limit,
     )
     return jsonify(
-        place={"name": place.label, "lat": place.lat, "lon": place.lon},
+        place=place_json(place),
         items=[area_availability_json(item) for item in found],
     )
+
+
+# ---------------------------------------------------------------- places
+
+
+class PlaceQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    city: str = Field(..., min_length=1, max_length=120)
+
+
+@endpoint(
+    api_bp,
+    "/places",
+    "GET",
+    "Resolve a city name to coordinates and a time zone",
+    query=PlaceQuery,
+    tag="catalogue",
+    responses={422: "unknown place"},
+)
+def resolve_place(query: PlaceQuery):
+    return jsonify(place_json(place_from(query.city)))
 
 
 # ---------------------------------------------------------------- customers
@@ -371,6 +394,32 @@ def confirm_phone_link(customer_id: int, body: PhoneLinkConfirm):
     return jsonify(customer_json(customer))
 
 
+class HandoffInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    channel: Channel
+    reason: str = Field("", max_length=300)
+
+
+@endpoint(
+    api_bp,
+    "/customers/<int:customer_id>/handoff",
+    "POST",
+    "Ask for a person: the customer's conversation is flagged for the console",
+    body=HandoffInput,
+    tag="customers",
+    responses=NOT_FOUND,
+)
+def request_handoff(customer_id: int, body: HandoffInput):
+    conversation = conversations.request_human(db.session, customer_id, body.channel)
+    commit()
+    return jsonify(
+        conversation_id=conversation.id,
+        channel=conversation.channel.value,
+        flagged=conversation.flagged,
+        status=conversation.status.value,
+    )
+
+
 class CustomerBookingsQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
     status: str | None = None
@@ -404,13 +453,7 @@ def matches_json(request: matching.MatchRequest) -> dict[str, Any]:
     """Run a match and shape it: the one path every request for a provider takes."""
     results = matching_index().match(db.session, request, rules())
     return {
-        "place": None
-        if request.place is None
-        else {
-            "name": request.place.label,
-            "lat": request.place.lat,
-            "lon": request.place.lon,
-        },
+        "place": None if request.place is None else place_json(request.place),
         "window": {"from": iso(request.start), "to": iso(request.end)},
         "matches": [match_json(r) for r in results],
         "note": None

@@ -50,6 +50,7 @@ from backend.models import (
 )
 from backend.services import texts
 from backend.services.availability import free_slots_near, free_slots_of
+from backend.services.conversations import conversation_of
 from backend.services.customers import set_opt_out
 from backend.services.errors import Conflict, Invalid, NotFound
 from backend.services.places import Place
@@ -708,7 +709,13 @@ def record_sent(
     row.state = F.SENT
     row.sent_at = now
     row.last_error = None
-    conversation = _conversation_for(session, row, attempt.channel, now)
+    conversation = conversation_of(
+        session,
+        attempt.channel,
+        customer_id=row.customer_id if row.recipient == CUSTOMER else None,
+        provider_id=row.provider_id if row.recipient == PROVIDER else None,
+        now=now,
+    )
     session.add(
         Message(
             conversation=conversation,
@@ -755,30 +762,6 @@ def record_failure(
         row.state = F.PENDING
         row.due_at = now + timedelta(seconds=backoff_seconds)
     return row.state
-
-
-def _conversation_for(
-    session: Session, row: FollowUp, channel: Channel, now: datetime
-) -> Conversation:
-    if row.recipient == CUSTOMER:
-        owner = Conversation.customer_id == row.customer_id
-    else:
-        owner = Conversation.provider_id == row.provider_id
-    conversation = session.scalars(
-        select(Conversation)
-        .where(owner, Conversation.channel == channel)
-        .order_by(Conversation.last_message_at.desc())
-        .limit(1)
-    ).first()
-    if conversation is None:
-        conversation = Conversation(
-            customer_id=row.customer_id if row.recipient == CUSTOMER else None,
-            provider_id=row.provider_id if row.recipient == PROVIDER else None,
-            channel=channel,
-        )
-        session.add(conversation)
-    conversation.last_message_at = now
-    return conversation
 
 
 def retry_failed(

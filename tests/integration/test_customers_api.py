@@ -156,3 +156,42 @@ def test_jobs_from_free_text(api):
     )
     assert over.status_code == 422
     assert over.get_json()["error"]["details"][0]["field"] == "when.to"
+
+
+def test_asking_for_a_person_flags_that_channel_s_conversation_once(api, db):
+    from backend.models import Conversation
+
+    customer = _identify(api, "telegram", "4242").get_json()
+    for _ in range(2):
+        response = api.post(
+            f"/api/v1/customers/{customer['id']}/handoff",
+            json={"channel": "telegram", "reason": "I want a person"},
+        )
+        assert response.status_code == 200
+        assert response.get_json()["flagged"] is True
+    rows = db.query(Conversation).filter_by(customer_id=customer["id"]).all()
+    assert [(c.channel.value, c.flagged) for c in rows] == [("telegram", True)]
+
+
+def test_a_handoff_for_no_one_or_on_no_channel_is_refused(api):
+    assert (
+        api.post(
+            "/api/v1/customers/999999/handoff", json={"channel": "sms"}
+        ).status_code
+        == 404
+    )
+    customer = _identify(api, "sms", "+13125550112").get_json()
+    bad = api.post(
+        f"/api/v1/customers/{customer['id']}/handoff", json={"channel": "fax"}
+    )
+    assert bad.status_code == 422
+
+
+def test_places_resolve_with_their_clock_and_unknown_ones_say_so(api):
+    found = api.get("/api/v1/places?city=Chicago").get_json()
+    assert found["name"] == "Chicago, IL"
+    assert found["timezone"] == "America/Chicago"
+    unknown = api.get("/api/v1/places?city=Gondor")
+    assert unknown.status_code == 422
+    assert "Gondor" in unknown.get_json()["error"]["message"]
+    assert api.get("/api/v1/places").status_code == 422
