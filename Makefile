@@ -17,7 +17,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
-run: install
+run: install bot-install
 	$(BIN)/beckon db upgrade
 	$(BIN)/beckon seed demo --if-empty
 	$(BIN)/beckon index build --if-missing
@@ -41,7 +41,8 @@ bot/.venv/.installed: bot/requirements.lock
 bot-model: bot-install
 	bot/.venv/bin/python bot/tools/train.py
 
-test: install
+# the assistant's tests train its model on first use (a few minutes), then reuse it
+test: install bot-install
 	$(BIN)/python -m pytest
 
 lint: install

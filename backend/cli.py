@@ -311,8 +311,18 @@ def admin_create(email: str, password: str, role: str) -> None:
     is_flag=True,
     help="Serve the web app alone (when worker and beat run elsewhere).",
 )
-def run(host: str, port: int, workers: int, web_only: bool) -> None:
-    """Serve Beckon with its Celery worker and beat (migrating the database first)."""
+@click.option(
+    "--assistant/--no-assistant",
+    default=None,
+    help="Also run the Rasa assistant and its action server "
+    "(default: when bot/.venv is installed; BECKON_ASSISTANT=0 turns it off).",
+)
+def run(
+    host: str, port: int, workers: int, web_only: bool, assistant: bool | None
+) -> None:
+    """Serve Beckon with its Celery worker, beat and the Rasa assistant
+    (migrating the database first)."""
+    from backend import assistant as bot
     from backend.migrate import upgrade
 
     config = Config.from_env()
@@ -339,11 +349,33 @@ def run(host: str, port: int, workers: int, web_only: bool) -> None:
     click.echo(f"Beckon on http://{host}:{port}  (API: /api/v1, health: /healthz)")
     if web_only:
         os.execvp(sys.executable, web)
-    sys.exit(_supervise(config, web))
+    if assistant is None:
+        assistant = os.environ.get("BECKON_ASSISTANT", "1") != "0" and bot.installed()
+    extra = {}
+    if assistant:
+        try:
+            model = bot.ensure_model()
+        except bot.AssistantUnavailable as exc:
+            raise click.ClickException(str(exc)) from exc
+        ports = bot.AssistantPorts.from_env()
+        local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+        extra = bot.processes(
+            model, f"http://{local}:{port}", bot.assistant_key(config), ports
+        )
+        click.echo(
+            f"Assistant: http://127.0.0.1:{ports.rasa}/webhooks/rest/webhook "
+            f"(model {model.name})"
+        )
+    sys.exit(_supervise(config, web, extra))
 
 
-def _supervise(config: Config, web: list[str]) -> int:
-    """Run web, worker and beat under honcho; all stop when one stops."""
+def _supervise(
+    config: Config,
+    web: list[str],
+    extra: dict[str, tuple[list[str], dict[str, str]]] | None = None,
+) -> int:
+    """Run web, worker, beat (and the assistant's processes, with their own
+    environments) under honcho; all stop when one stops."""
     import shlex
 
     from honcho.manager import Manager
@@ -368,6 +400,8 @@ def _supervise(config: Config, web: list[str]) -> int:
     manager = Manager()
     for name, argv in commands.items():
         manager.add_process(name, shlex.join(argv), env=dict(os.environ))
+    for name, (argv, env) in (extra or {}).items():
+        manager.add_process(name, shlex.join(argv), env=env)
     manager.loop()
     return manager.returncode or 0
 

@@ -1,0 +1,130 @@
+"""Starting the Rasa assistant beside the web app: its model, its key, its processes.
+
+Rasa runs in its own environment (``bot/.venv``, from ``make bot-install``);
+nothing here imports it. ``beckon run`` asks this module for the two
+commands, Rasa's server (``rasa run --enable-api``) and the action server,
+after making sure the model for the current bot files exists (trained only
+when ``bot/config.yml``, ``domain.yml`` or ``data/`` changed) and that the
+action server has a live API key of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from backend.config import Config
+
+BOT_DIR = Path(__file__).resolve().parent.parent / "bot"
+BOT_PYTHON = BOT_DIR / ".venv" / "bin" / "python"
+KEY_NAME = "assistant"
+
+
+class AssistantUnavailable(RuntimeError):
+    """The bot's environment is not installed (``make bot-install``)."""
+
+
+@dataclass(frozen=True)
+class AssistantPorts:
+    rasa: int = 5005
+    actions: int = 5055
+
+    @classmethod
+    def from_env(cls) -> AssistantPorts:
+        return cls(
+            rasa=int(os.environ.get("BECKON_RASA_PORT", cls.rasa)),
+            actions=int(os.environ.get("BECKON_ACTIONS_PORT", cls.actions)),
+        )
+
+
+def installed() -> bool:
+    return BOT_PYTHON.exists()
+
+
+def ensure_model() -> Path:
+    """The trained model for the bot's current files (trains if there is none)."""
+    if not installed():
+        raise AssistantUnavailable(
+            f"{BOT_PYTHON} is missing: run `make bot-install` first"
+        )
+    out = subprocess.run(
+        [str(BOT_PYTHON), str(BOT_DIR / "tools" / "train.py")],
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    return Path(out.stdout.strip().splitlines()[-1])
+
+
+def assistant_key(config: Config) -> str:
+    """The action server's API key, kept under the data dir (0600) and made
+    again when the database no longer knows it."""
+    from backend.app import create_app
+    from backend.extensions import db
+    from backend.services.access import authenticate_api_key, create_api_key
+    from backend.services.errors import Unauthorized
+
+    key_file = Path(config.DATA_DIR) / "assistant-api-key"
+    app = create_app(config)
+    with app.app_context():
+        if key_file.exists():
+            token = key_file.read_text().strip()
+            try:
+                authenticate_api_key(db.session, token)
+                db.session.commit()
+                return token
+            except Unauthorized:
+                pass
+        _, token = create_api_key(db.session, KEY_NAME)
+        db.session.commit()
+    key_file.write_text(token)
+    key_file.chmod(0o600)
+    return token
+
+
+def processes(
+    model: Path, api_url: str, api_key: str, ports: AssistantPorts
+) -> dict[str, tuple[list[str], dict[str, str]]]:
+    """Rasa's server and the action server: each argv with its environment."""
+    bin_dir = BOT_PYTHON.parent
+    env = dict(os.environ)
+    actions_env = env | {
+        "BECKON_API_URL": api_url,
+        "BECKON_API_KEY": api_key,
+        "PYTHONPATH": str(BOT_DIR),
+        # rasa_sdk listens on every interface unless told otherwise
+        "SANIC_HOST": os.environ.get("BECKON_ACTIONS_HOST", "127.0.0.1"),
+    }
+    rasa_env = env | {
+        "BECKON_ACTION_ENDPOINT": f"http://127.0.0.1:{ports.actions}/webhook",
+    }
+    endpoints = os.environ.get("BECKON_RASA_ENDPOINTS", str(BOT_DIR / "endpoints.yml"))
+    rasa = [
+        str(bin_dir / "rasa"),
+        "run",
+        "--enable-api",
+        "--model",
+        str(model),
+        "--endpoints",
+        endpoints,
+        "--credentials",
+        str(BOT_DIR / "credentials.yml"),
+        "--interface",
+        "127.0.0.1",
+        "--port",
+        str(ports.rasa),
+    ]
+    if os.environ.get("BECKON_RASA_TOKEN"):
+        rasa += ["--auth-token", os.environ["BECKON_RASA_TOKEN"]]
+    actions = [
+        str(BOT_PYTHON),
+        "-m",
+        "rasa_sdk",
+        "--actions",
+        "actions",
+        "--port",
+        str(ports.actions),
+    ]
+    return {"rasa": (rasa, rasa_env), "actions": (actions, actions_env)}
