@@ -128,11 +128,53 @@ class Backend:
             {"channel": channel, "external_id": external_id, **extra},
         )
 
+    def customer(self, customer_id: int) -> dict:
+        return self._call("GET", f"/customers/{customer_id}")
+
+    def start_phone_link(self, customer_id: int, phone: str) -> dict:
+        """Text a one-time code to ``phone``."""
+        return self._call(
+            "POST", f"/customers/{customer_id}/phone-link", {"phone": phone}
+        )
+
+    def confirm_phone_link(self, customer_id: int, phone: str, code: str) -> dict:
+        """The customer, now joined with the phone's customer."""
+        return self._call(
+            "POST",
+            f"/customers/{customer_id}/phone-link/confirm",
+            {"phone": phone, "code": code},
+        )
+
+    def handoff(self, customer_id: int, channel: str, reason: str = "") -> dict:
+        """Flag the conversation for a person in the console."""
+        return self._call(
+            "POST",
+            f"/customers/{customer_id}/handoff",
+            {"channel": channel, "reason": reason},
+        )
+
     def bookings_of(self, customer_id: int, status: str | None = None) -> list[dict]:
         params = {"status": status} if status else None
         return self._call("GET", f"/customers/{customer_id}/bookings", params=params)[
             "items"
         ]
+
+    # ------------------------------------------------------------ catalogue
+
+    def place(self, city: str) -> dict:
+        """A city resolved to coordinates and its time zone (Invalid if unknown)."""
+        return self._call("GET", "/places", params={"city": city})
+
+    def provider(self, provider_id: int) -> dict:
+        return self._call("GET", f"/providers/{provider_id}")
+
+    def provider_slots(self, provider_id: int, start: str, end: str) -> list[dict]:
+        """A provider's free slots between two ISO times."""
+        return self._call(
+            "GET",
+            f"/providers/{provider_id}/availability",
+            params={"from": start, "to": end},
+        )["slots"]
 
     # ------------------------------------------------------------ matching and booking
 

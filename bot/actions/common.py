@@ -1,0 +1,171 @@
+"""What every flow shares: who is talking, the backend, time zones, choosing
+from a list, and turning a backend failure into a sentence."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from datetime import UTC, datetime
+from typing import Any
+
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.beckon_api import Backend, BackendError
+
+CHANNELS = {
+    "sms",
+    "whatsapp",
+    "voice",
+    "messenger",
+    "telegram",
+    "webchat",
+    "alexa",
+    "google",
+}
+DEFAULT_CHANNEL = "webchat"  # Rasa's REST channel, as the web chat uses it
+
+_backend: Backend | None = None
+
+
+def backend() -> Backend:
+    """The process's one client of Beckon's API (made on first use)."""
+    global _backend
+    if _backend is None:
+        _backend = Backend()
+    return _backend
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def channel_of(tracker: Tracker) -> str:
+    """The channel the person writes on, from the message's metadata."""
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    channel = str(metadata.get("channel") or DEFAULT_CHANNEL).lower()
+    return channel if channel in CHANNELS else DEFAULT_CHANNEL
+
+
+def customer_of(tracker: Tracker) -> dict:
+    """The customer behind this conversation (made on first contact)."""
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    extra = {
+        key: metadata[key]
+        for key in ("display_name", "locale", "timezone")
+        if metadata.get(key)
+    }
+    return backend().identify(channel_of(tracker), tracker.sender_id, **extra)
+
+
+def tell(dispatcher: CollectingDispatcher, error: BackendError) -> None:
+    """Tell the person what went wrong, in a sentence they can act on."""
+    dispatcher.utter_message(text=error.say)
+
+
+def latest_text(tracker: Tracker) -> str:
+    return (tracker.latest_message or {}).get("text") or ""
+
+
+def latest_intent(tracker: Tracker) -> str | None:
+    return ((tracker.latest_message or {}).get("intent") or {}).get("name")
+
+
+def entity_values(tracker: Tracker, entity: str) -> list[str]:
+    """Every value of an entity in the latest message, in the order spoken."""
+    found = sorted(
+        (
+            e
+            for e in (tracker.latest_message or {}).get("entities", [])
+            if e.get("entity") == entity and e.get("value") not in (None, "")
+        ),
+        key=lambda e: e.get("start", 0),
+    )
+    return [str(e["value"]) for e in found]
+
+
+ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3}
+CARDINALS = {"one": 1, "two": 2, "three": 3}
+
+
+def chosen_index(text: str, shown: int) -> int | None:
+    """The 0-based option "the second one", "2", "#3", "option two" or "the
+    last" points at, among ``shown`` options."""
+    words = text.lower()
+    picks = []
+    for word, value in ORDINALS.items():
+        if re.search(rf"\b{word}\b", words):
+            picks.append(value)
+    if not picks and re.search(r"\blast\b", words) and shown:
+        picks.append(shown)
+    if not picks:
+        number = re.search(r"(?:^|[\s#(])([1-9])(?:\b|\)|\.)", " " + words)
+        if number:
+            picks.append(int(number[1]))
+    if not picks:
+        # "one" alone or "option two", not "the second one"
+        for word, value in CARDINALS.items():
+            if re.fullmatch(rf"\W*(?:number |option |no\.? )?{word}\W*", words):
+                picks.append(value)
+    if picks and 1 <= picks[0] <= shown:
+        return picks[0] - 1
+    return None
+
+
+def chosen_by_name(text: str, names: list[str]) -> int | None:
+    """The option whose name the person wrote ("go with Ana", "rivera plumbing")."""
+    words = re.findall(r"[a-z0-9']+", text.lower())
+    best, best_score = None, 0.0
+    for i, name in enumerate(names):
+        parts = [p for p in re.findall(r"[a-z0-9']+", name.lower()) if len(p) > 2]
+        if not parts:
+            continue
+        hits = sum(
+            1
+            for part in parts
+            if any(
+                difflib.SequenceMatcher(None, part, w).ratio() >= 0.85 for w in words
+            )
+        )
+        score = hits / len(parts)
+        if hits and score > best_score:
+            best, best_score = i, score
+    return best
+
+
+def button(title: str, intent: str, **entities: Any) -> dict:
+    """A button whose payload is an intent with entities (Rasa's ``/intent{...}``)."""
+    import json
+
+    payload = f"/{intent}"
+    if entities:
+        payload += json.dumps(entities, separators=(",", ":"))
+    return {"title": title, "payload": payload}
+
+
+YES_NO = [button("Yes", "affirm"), button("No", "deny")]
+
+
+def local_time(iso_local: str) -> str:
+    """ "Thu Nov 26 at 9:00" from an ISO time with its offset."""
+    moment = datetime.fromisoformat(iso_local)
+    return f"{moment:%a %b} {moment.day} at {moment.hour}:{moment.minute:02d}"
+
+
+def booking_line(booking: dict) -> str:
+    """ "#42 Ana Rivera Plumbing, Thu Nov 26 at 9:00 (confirmed)"."""
+    status = booking["status"].replace("_", " ")
+    return (
+        f"#{booking['id']} {booking['provider_name']}, "
+        f"{local_time(booking['local_start'])} ({status})"
+    )
+
+
+def booking_ref_of(value: Any) -> int | None:
+    """A booking number from "42", "#42", "booking 42" or 42.0."""
+    if value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return int(value)
+    digits = re.search(r"\d+", str(value))
+    return int(digits[0]) if digits else None
