@@ -68,3 +68,22 @@ def local(day: date, hour: int, minute: int = 0, zone: ZoneInfo = CHICAGO) -> da
 
 def days_ahead(n: int, zone: ZoneInfo = CHICAGO) -> date:
     return datetime.now(zone).date() + timedelta(days=n)
+
+
+def prepare_served_data(env: dict[str, str], providers: int) -> str:
+    """Migrate and seed the data dir ``env`` points at, as a new user would
+    with the ``beckon`` command; return a fresh API key."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    beckon = str(Path(sys.executable).parent / "beckon")
+    for argv in (["db", "upgrade"], ["seed", "demo", "--providers", str(providers)]):
+        subprocess.run([beckon, *argv], env=env, check=True, capture_output=True)
+    return subprocess.run(
+        [beckon, "api-key", "create", "e2e"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()

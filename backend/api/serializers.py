@@ -6,9 +6,17 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from backend.models import Booking, Customer, Job, Provider, Review, Service
+from backend.models import (
+    Booking,
+    Customer,
+    Job,
+    Provider,
+    Review,
+    Service,
+    ServiceMode,
+)
 from backend.services.availability import ProviderAvailability, Slot
-from backend.services.matching import MatchResult
+from backend.services.matching import MatchResult, provider_is_remote
 from backend.services.places import Place
 
 
@@ -94,6 +102,12 @@ def area_availability_json(item: ProviderAvailability) -> dict[str, Any]:
 
 def booking_json(booking: Booking) -> dict[str, Any]:
     zone = booking.provider.timezone
+    remote = (
+        booking.service.mode == ServiceMode.REMOTE
+        if booking.service
+        else provider_is_remote(booking.provider)
+    )
+    customer_zone = booking.customer.timezone if booking.customer else None
     return {
         "id": booking.id,
         "status": booking.status.value,
@@ -107,6 +121,11 @@ def booking_json(booking: Booking) -> dict[str, Any]:
         "local_start": local_iso(booking.starts_at, zone),
         "local_end": local_iso(booking.ends_at, zone),
         "timezone": zone,
+        # a session by phone or video happens on the customer's clock
+        "remote": remote,
+        "customer_local_start": local_iso(booking.starts_at, customer_zone)
+        if customer_zone
+        else None,
         "hold_expires_at": iso(booking.hold_expires_at),
         "price_cents": booking.price_cents,
         "channel": booking.channel.value,

@@ -161,6 +161,9 @@ class Backend:
 
     # ------------------------------------------------------------ catalogue
 
+    def categories(self) -> list[dict]:
+        return self._call("GET", "/categories")["items"]
+
     def place(self, city: str) -> dict:
         """A city resolved to coordinates and its time zone (Invalid if unknown)."""
         return self._call("GET", "/places", params={"city": city})
@@ -185,10 +188,13 @@ class Backend:
         city: str | None = None,
         window: tuple[str, str] | None = None,
         customer_id: int | None = None,
+        category: str | None = None,
         limit: int = 9,
     ) -> dict:
         """Ranked providers for a request in the person's words."""
         body: dict[str, Any] = {"text": text, "limit": limit}
+        if category:
+            body["category"] = category
         if city:
             body["city"] = city
         if window:

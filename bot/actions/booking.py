@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, FollowupAction, SlotSet
@@ -43,10 +44,8 @@ REMOTE_WORDS = re.compile(
     re.I,
 )
 STOP_INTENTS = {"deny", "goodbye", "cancel_booking"}
-#: asked about something else mid-form: answered by a rule, then the form goes on
-INTERRUPTIONS = {"help", "bot_challenge", "check_status", "ask_human", "ask_details"}
-#: another flow asked for: a rule leaves this form for it (data/rules.yml)
-SWITCHES = {"reschedule_booking", "leave_review", "link_phone", "provider_check_in"}
+#: answers to the place question that are not a place ("yes", "the first one")
+NOT_A_PLACE = STOP_INTENTS | {"affirm", "choose_option", "ask_more", "thanks", "greet"}
 NUDGES = {
     "provider_choice": 'Reply with the number of the one you want, or "more" for others.',
     "booking_confirmed": 'Please answer "yes" to book it or "no" to choose again.',
@@ -58,7 +57,15 @@ FORM_SLOTS = [
     "provider_choice",
     "booking_confirmed",
 ]
-DERIVED_SLOTS = ["place_zone", "window_from", "window_to", "offers", "offer_page"]
+DERIVED_SLOTS = [
+    "category",
+    "category_kind",
+    "place_zone",
+    "window_from",
+    "window_to",
+    "offers",
+    "offer_page",
+]
 
 
 def reset_booking() -> list[EventType]:
@@ -68,7 +75,7 @@ def reset_booking() -> list[EventType]:
 
 class ValidateBookingForm(BeckonForm):
     stop_intents = frozenset(STOP_INTENTS)
-    side_slots = frozenset({"form_stopped", "offer_page"})
+    side_slots = frozenset({"form_stopped", "offer_page", "category", "category_kind"})
 
     def name(self) -> str:
         return "validate_booking_form"
@@ -88,6 +95,19 @@ class ValidateBookingForm(BeckonForm):
             return {"need": text}
         return {}
 
+    async def extract_category(self, dispatcher, tracker, domain) -> dict[str, Any]:
+        """The catalogue's category for the kind of provider named ("a plumber")."""
+        if (
+            latest_intent(tracker) != "request_service"
+            and tracker.get_slot("requested_slot") != "need"
+        ):
+            return {}
+        for words in [*reversed(entity_values(tracker, "need")), latest_text(tracker)]:
+            found = category_of(words)
+            if found:
+                return {"category": found["slug"], "category_kind": found["kind"]}
+        return {"category": None, "category_kind": None}
+
     async def extract_place(self, dispatcher, tracker, domain) -> dict[str, Any]:
         places = entity_values(tracker, "place")
         text = latest_text(tracker).strip()
@@ -101,10 +121,15 @@ class ValidateBookingForm(BeckonForm):
         if places and places[-1] != tracker.get_slot("place"):
             return {"place": places[-1]}
         if (
+            not places
+            and tracker.get_slot("place") is None
+            and tracker.get_slot("category_kind") == "reading"
+        ):
+            return {"place": ONLINE}  # readings are given by phone or video
+        if (
             tracker.get_slot("requested_slot") == "place"
             and not places
-            and latest_intent(tracker)
-            not in STOP_INTENTS | {"help", "bot_challenge", "ask_human", "check_status"}
+            and latest_intent(tracker) not in NOT_A_PLACE
             and not text.startswith("/")
         ):
             return {"place": text}
@@ -139,7 +164,7 @@ class ValidateBookingForm(BeckonForm):
             # "the second one" when asked to confirm the first
             asked == "booking_confirmed" and intent == "choose_option"
         )
-        if not choosing or intent in INTERRUPTIONS | SWITCHES:
+        if not choosing:
             return {}
         offers = tracker.get_slot("offers") or []
         page = int(tracker.get_slot("offer_page") or 0)
@@ -181,12 +206,17 @@ class ValidateBookingForm(BeckonForm):
         return {}
 
     async def get_extraction_events(self, dispatcher, tracker, domain):
-        if latest_intent(tracker) in INTERRUPTIONS | SWITCHES:
-            return []  # nothing for this form: the rules answer, or switch
+        if not self.elsewhere(tracker):
+            # before the place, whose default depends on the kind of provider
+            category = await self.extract_category(dispatcher, tracker, domain)
+            tracker.slots.update(category)
+        else:
+            category = {}
         events = await super().get_extraction_events(dispatcher, tracker, domain)
+        events = [SlotSet(k, v) for k, v in category.items()] + events
         asked = tracker.get_slot("requested_slot")
         # an answer that fits nothing: say what would, and ask again
-        if asked in NUDGES and not events:
+        if asked in NUDGES and not events and not self.elsewhere(tracker):
             dispatcher.utter_message(text=NUDGES[asked])
             events.append(SlotSet(asked, None))
         return events
@@ -210,8 +240,7 @@ class ValidateBookingForm(BeckonForm):
             place = backend().place(str(value))
         except Invalid:
             dispatcher.utter_message(
-                text=f'Sorry, I don\'t know a place called "{value}". Which city '
-                'is it in? (Or say "online" for a session by phone or video.)'
+                text=f'Sorry, I don\'t know a place called "{value}".'
             )
             return {"place": None}
         except BackendError as error:
@@ -276,6 +305,35 @@ class ValidateBookingForm(BeckonForm):
         return events
 
 
+_categories: tuple[float, list[dict]] = (0.0, [])
+CATEGORIES_TTL = 600.0  # seconds a read of the catalogue is kept
+
+
+def category_of(words: str) -> dict | None:
+    """The category whose name, slug or synonym is in the words, the longest
+    one named ("a love reading tonight" is tarot, not "reading")."""
+    global _categories
+    import time
+
+    read_at, categories = _categories
+    if time.monotonic() - read_at > CATEGORIES_TTL:
+        try:
+            categories = backend().categories()
+        except BackendError:
+            return None
+        _categories = (time.monotonic(), categories)
+    said = " " + re.sub(r"[^a-z]+", " ", words.lower()).strip() + " "
+    best, longest = None, 0
+    for category in categories:
+        names = {category["slug"].replace("-", " "), category["name"].lower()}
+        names |= {s.lower() for s in category.get("synonyms") or []}
+        for name in names:
+            for form in (name, name + "s", name + "es"):
+                if f" {form} " in said and len(name) > longest:
+                    best, longest = category, len(name)
+    return best
+
+
 def _by_quality(text: str, shown: list[dict]) -> int | None:
     """ "the cheapest", "the closest", "the best rated" among the options shown."""
     text = text.lower()
@@ -305,8 +363,12 @@ def _zone(tracker: Tracker) -> str:
         return "UTC"
 
 
-def offer_of(match: dict) -> dict:
-    """What the conversation keeps of a match: enough to show and book it."""
+def offer_of(match: dict, zone: str | None) -> dict:
+    """What the conversation keeps of a match: enough to show and book it.
+
+    A visit is told on the provider's clock; a session by phone or video on
+    the person's (``zone``), as matching's own reasons do.
+    """
     provider = match["provider"]
     services = provider.get("services") or []
     prices = [s["price_cents"] for s in services if s.get("price_cents") is not None]
@@ -321,7 +383,11 @@ def offer_of(match: dict) -> dict:
         "price_cents": min(prices) if prices else None,
         "reasons": match.get("reasons") or [],
         "start": slot["start"],
-        "local_start": slot["local_start"],
+        "local_start": (
+            datetime.fromisoformat(slot["start"]).astimezone(ZoneInfo(zone)).isoformat()
+            if match.get("remote") and zone
+            else slot["local_start"]
+        ),
     }
 
 
@@ -331,20 +397,25 @@ def find_offers(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Even
     window = (tracker.get_slot("window_from"), tracker.get_slot("window_to"))
     try:
         customer = customer_of(tracker)
-        found = backend().matches(
-            tracker.get_slot("need"),
-            city=None if place == ONLINE else place,
-            window=window,
-            customer_id=customer["id"],
-            limit=MAX_OFFERS,
-        )
+        ask = {
+            "city": None if place == ONLINE else place,
+            "window": window,
+            "customer_id": customer["id"],
+            "limit": MAX_OFFERS,
+        }
+        category = tracker.get_slot("category")
+        found = backend().matches(tracker.get_slot("need"), category=category, **ask)
+        if category and not found["matches"]:
+            # no one of that category there: let the words find a neighbour
+            found = backend().matches(tracker.get_slot("need"), **ask)
     except Invalid as error:
         dispatcher.utter_message(text=error.say)
         return [SlotSet("when", None), SlotSet("offers", None)]
     except BackendError as error:
         tell(dispatcher, error)
         return [SlotSet("when", None), SlotSet("offers", None)]
-    offers = [offer_of(m) for m in found["matches"] if m["next_slots"]]
+    zone = tracker.get_slot("place_zone") or customer.get("timezone")
+    offers = [offer_of(m, zone) for m in found["matches"] if m["next_slots"]]
     if offers:
         return [
             SlotSet("offers", offers),
@@ -460,7 +531,7 @@ class AskBookingConfirmed(Action):
             return [SlotSet("provider_choice", None), FollowupAction("booking_form")]
         where = (
             "by phone or video"
-            if tracker.get_slot("place") == ONLINE
+            if tracker.get_slot("place") == ONLINE or offer.get("remote")
             else f"in {tracker.get_slot('place')}"
         )
         dispatcher.utter_message(
@@ -513,10 +584,10 @@ class BookProvider(Action):
             return [SlotSet("booking_confirmed", None)]
         dispatcher.utter_message(
             text=f"Booked! #{booking['id']}: {booking['provider_name']}, "
-            f"{local_time(booking['local_start'])}. You'll get a confirmation; "
+            f"{local_time(offer['local_start'])}. You'll get a confirmation; "
             'say "status" any time to check on it.'
         )
-        return [*reset_booking(), SlotSet("booking_ref", str(booking["id"]))]
+        return reset_booking()
 
 
 class ProviderDetails(Action):

@@ -152,13 +152,19 @@ def local_time(iso_local: str) -> str:
     return f"{moment:%a %b} {moment.day} at {moment.hour}:{moment.minute:02d}"
 
 
+def booking_time(booking: dict) -> str:
+    """When a booking is, on the clock that matters: the provider's for a
+    visit, the customer's for a session by phone or video."""
+    shown = booking["local_start"]
+    if booking.get("remote") and booking.get("customer_local_start"):
+        shown = booking["customer_local_start"]
+    return local_time(shown)
+
+
 def booking_line(booking: dict) -> str:
     """ "#42 Ana Rivera Plumbing, Thu Nov 26 at 9:00 (confirmed)"."""
     status = booking["status"].replace("_", " ")
-    return (
-        f"#{booking['id']} {booking['provider_name']}, "
-        f"{local_time(booking['local_start'])} ({status})"
-    )
+    return f"#{booking['id']} {booking['provider_name']}, {booking_time(booking)} ({status})"
 
 
 def booking_ref_of(value: Any) -> int | None:

@@ -17,6 +17,19 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import latest_intent
 
+#: questions answered by a rule in any form, which then goes on
+INTERRUPTIONS = frozenset(
+    {"help", "bot_challenge", "check_status", "ask_human", "ask_details"}
+)
+#: the intent that starts each form: in another form, a rule switches to it
+FLOW_INTENTS = {
+    "booking_form": "request_service",
+    "cancel_form": "cancel_booking",
+    "reschedule_form": "reschedule_booking",
+    "review_form": "leave_review",
+    "check_in_form": "provider_check_in",
+    "link_phone_form": "link_phone",
+}
 STOPPED_BY_PERSON = "by_person"  # "no", "never mind": say nothing changed
 NOTHING_TO_DO = "nothing_to_do"  # the person was already told why
 CONFIRM_SLOTS = {"booking_confirmed", "change_confirmed"}
@@ -47,7 +60,17 @@ class BeckonForm(FormValidationAction):
             return {"form_stopped": STOPPED_BY_PERSON}
         return {}
 
+    def elsewhere(self, tracker: Tracker) -> bool:
+        """The message is for a rule (a question, another flow), not this form."""
+        intent = latest_intent(tracker)
+        if intent in INTERRUPTIONS or intent in self.stop_intents:
+            return intent in INTERRUPTIONS
+        own = FLOW_INTENTS.get(self.form_name())
+        return intent in FLOW_INTENTS.values() and intent != own
+
     async def get_extraction_events(self, dispatcher, tracker, domain):
+        if self.elsewhere(tracker):
+            return []
         events = await super().get_extraction_events(dispatcher, tracker, domain)
         return events + [SlotSet(k, v) for k, v in self.stopped(tracker).items()]
 

@@ -66,14 +66,13 @@ class BookingPicker(BeckonForm):
         stopped: dict[str, Any] = {}
         if any(e["name"] == "form_stopped" for e in events):
             return events
-        # the form's first turn, no booking named: with a single booking to act
-        # on, that is the one; with none, there is nothing to do
-        if (
-            tracker.get_slot("requested_slot") is None
-            and tracker.get_slot("booking_ref") is None
-            and not any(e["name"] == "booking_ref" for e in events)
-            and not stopped
+        # the form's first turn, no booking named in it: with a single booking
+        # to act on, that is the one; with none, there is nothing to do; with
+        # several, the person is asked (never a number left from an earlier flow)
+        if tracker.get_slot("requested_slot") is None and not any(
+            e["name"] == "booking_ref" for e in events
         ):
+            events.append(SlotSet("booking_ref", None))
             try:
                 found = candidates(customer_of(tracker)["id"], self.statuses)
             except BackendError as error:
@@ -86,13 +85,15 @@ class BookingPicker(BeckonForm):
                 dispatcher.utter_message(text=f"You have no {kind} bookings to {verb}.")
                 stopped = {"form_stopped": NOTHING_TO_DO}
             elif found and len(found) == 1:
-                events.append(SlotSet("booking_ref", str(found[0]["id"])))
+                events[-1] = SlotSet("booking_ref", str(found[0]["id"]))
         return events + [SlotSet(k, v) for k, v in stopped.items()]
 
     def validate_booking_ref(
         self, value, dispatcher: CollectingDispatcher, tracker: Tracker, domain
     ) -> dict[str, Any]:
         number = booking_ref_of(value)
+        if number is None:
+            return {"booking_ref": None}  # to be asked
         verb = FLOWS[self.form_name()][1]
         try:
             customer = customer_of(tracker)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
 from rasa_sdk import Action
 from rasa_sdk.events import EventType
 
@@ -11,6 +14,8 @@ from actions.common import (
     backend,
     booking_line,
     booking_ref_of,
+    booking_time,
+    customer_of,
     entity_values,
     latest_intent,
     latest_text,
@@ -21,6 +26,16 @@ from actions.common import (
 from actions.forms import stopped_reply
 from actions.picking import BookingPicker, confirmed_answer, reset_change
 from actions.when import InThePast, NotUnderstood, parse_window
+
+
+def clock_of(booking: dict, tracker) -> str:
+    """The zone a new time for this booking is meant in (see booking_time)."""
+    if booking.get("remote"):
+        try:
+            return customer_of(tracker).get("timezone") or booking["timezone"]
+        except BackendError:
+            pass
+    return booking["timezone"]
 
 
 class ValidateRescheduleForm(BookingPicker):
@@ -46,7 +61,8 @@ class ValidateRescheduleForm(BookingPicker):
             return {"new_start": None}  # asked again once the booking is known
         try:
             booking = backend().booking(number)
-            window = parse_window(str(value), booking["timezone"], now())
+            zone = ZoneInfo(clock_of(booking, tracker))
+            window = parse_window(str(value), zone.key, now())
         except (NotUnderstood, InThePast):
             dispatcher.utter_message(
                 text='Sorry, I need a time still to come, like "Thursday at 10am".'
@@ -55,26 +71,61 @@ class ValidateRescheduleForm(BookingPicker):
         except BackendError as error:
             tell(dispatcher, error)
             return {"new_start": None}
-        start = window.start
+        name = booking["provider_name"]
+        # an exact time is checked against the whole day, to offer others
+        start, end = window.start, window.end
+        if window.exact:
+            start = window.start.replace(hour=0, minute=0)
+            end = start + timedelta(days=1)
+        try:
+            slots = backend().provider_slots(
+                booking["provider_id"], start.isoformat(), end.isoformat()
+            )
+        except BackendError as error:
+            tell(dispatcher, error)
+            return {"new_start": None}
+        if not slots:
+            dispatcher.utter_message(
+                text=f"{name} has no free time {window.describe()}."
+                + _next_free(booking, end, zone)
+            )
+            return {"new_start": None}
         if not window.exact:
-            # a day, not a time: the provider's first free slot that day
-            try:
-                slots = backend().provider_slots(
-                    booking["provider_id"],
-                    window.start.isoformat(),
-                    window.end.isoformat(),
-                )
-            except BackendError as error:
-                tell(dispatcher, error)
-                return {"new_start": None}
-            if not slots:
-                dispatcher.utter_message(
-                    text=f"{booking['provider_name']} has no free time {window.describe()}. "
-                    "Which other time would suit you?"
-                )
-                return {"new_start": None}
             return {"new_start": slots[0]["local_start"], "change_confirmed": None}
-        return {"new_start": start.isoformat(), "change_confirmed": None}
+        wanted = window.start.astimezone(UTC)
+        for slot in slots:
+            if datetime.fromisoformat(slot["start"]) == wanted:
+                return {"new_start": slot["local_start"], "change_confirmed": None}
+        others = ", ".join(_clock(s["start"], zone) for s in slots[:4])
+        dispatcher.utter_message(
+            text=f"{name} isn't free at {_clock(window.start.isoformat(), zone)} that day; "
+            f"they are free at {others}."
+        )
+        return {"new_start": None}
+
+
+def _next_free(booking: dict, after: datetime, zone: ZoneInfo) -> str:
+    """ " Their next free times: Thu Dec 3 at 12:00, ..." (or nothing)."""
+    try:
+        slots = backend().provider_slots(
+            booking["provider_id"],
+            after.isoformat(),
+            (after + timedelta(days=7)).isoformat(),
+        )
+    except BackendError:
+        return ""
+    if not slots:
+        return ""
+    return (
+        " Their next free times: "
+        + ", ".join(local_time(s["local_start"]) for s in slots[:3])
+        + "."
+    )
+
+
+def _clock(iso_time: str, zone: ZoneInfo) -> str:
+    moment = datetime.fromisoformat(iso_time).astimezone(zone)
+    return f"{moment.hour}:{moment.minute:02d}"
 
 
 class AskRescheduleConfirmed(Action):
@@ -87,9 +138,11 @@ class AskRescheduleConfirmed(Action):
         except BackendError as error:
             tell(dispatcher, error)
             return []
+        new_start = datetime.fromisoformat(tracker.get_slot("new_start"))
+        zone = ZoneInfo(clock_of(booking, tracker))
         dispatcher.utter_message(
             text=f"Move {booking_line(booking)} to "
-            f"{local_time(tracker.get_slot('new_start'))}? (yes/no)",
+            f"{local_time(new_start.astimezone(zone).isoformat())}? (yes/no)",
             buttons=YES_NO,
         )
         return []
@@ -119,6 +172,6 @@ class RescheduleBooking(Action):
             tell(dispatcher, error)
             return reset_change()
         dispatcher.utter_message(
-            text=f"Done: booking #{number} is now {local_time(booking['local_start'])}."
+            text=f"Done: booking #{number} is now {booking_time(booking)}."
         )
         return reset_change()

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from rasa_sdk import Action
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import EventType
 
 from actions.beckon_api import BackendError, NotFound
 from actions.common import (
     backend,
     booking_line,
     booking_ref_of,
+    booking_time,
     customer_of,
     entity_values,
-    local_time,
     tell,
 )
 
@@ -32,7 +32,7 @@ def describe(booking: dict) -> str:
     """One booking in a sentence: who, when, and where it stands."""
     return (
         f"Booking #{booking['id']} with {booking['provider_name']} on "
-        f"{local_time(booking['local_start'])} {STATUS_WORDS[booking['status']]}."
+        f"{booking_time(booking)} {STATUS_WORDS[booking['status']]}."
     )
 
 
@@ -56,7 +56,7 @@ class BookingStatus(Action):
                     )
                     return []
                 dispatcher.utter_message(text=describe(booking))
-                return [SlotSet("booking_ref", str(number))]
+                return []
             found = backend().bookings_of(customer["id"])
         except BackendError as error:
             tell(dispatcher, error)

@@ -59,7 +59,19 @@ def ensure_model() -> Path:
         env={**os.environ, "RASA_CACHE_DIRECTORY": cache},
     )
     shutil.rmtree(cache, ignore_errors=True)
+    prune(keep=model)
     return model
+
+
+def prune(keep: Path, kept: int = 3) -> None:
+    """Drop all but the newest few models (each is about 30 MB)."""
+    older = sorted(
+        (m for m in keep.parent.glob("*.tar.gz") if m != keep),
+        key=lambda m: m.stat().st_mtime,
+        reverse=True,
+    )
+    for model in older[kept - 1 :]:
+        model.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.helpers import prepare_served_data
+
 BIN = Path(sys.executable).parent
 
 
@@ -50,20 +52,7 @@ def server(tmp_path):
         "0"
     )
     beckon = str(BIN / "beckon")
-    subprocess.run([beckon, "db", "upgrade"], env=env, check=True, capture_output=True)
-    subprocess.run(
-        [beckon, "seed", "demo", "--providers", "60"],
-        env=env,
-        check=True,
-        capture_output=True,
-    )
-    token = subprocess.run(
-        [beckon, "api-key", "create", "e2e"],
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
+    token = prepare_served_data(env, providers=60)
     port = _free_port()
     proc = subprocess.Popen(
         [beckon, "run", "--port", str(port)],

@@ -1,0 +1,485 @@
+"""The Rasa assistant as people meet it: `beckon run` starts Rasa and the action
+server beside the API; conversations go through Rasa's REST channel
+(``/webhooks/rest/webhook``, shapes in ../shared/fixtures/rasa/rest_channel.json)
+and end in rows of the real database.
+
+Needs the bot's environment (``make bot-install``); the model is trained on
+first use and reused while bot/ is unchanged. Under CI a missing environment
+is an error, not a skip.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from backend import assistant
+from tests.conftest import PG_ADMIN_URL, _postgres_reachable
+from tests.helpers import prepare_served_data
+from tests.integration.test_worker import _redis_problem
+
+BIN = Path(sys.executable).parent
+REPO = Path(__file__).resolve().parents[2]
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+pytestmark = [pytest.mark.assistant, pytest.mark.slow]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _post(url: str, payload: dict, token: str | None = None, timeout: float = 60):
+    request = urllib.request.Request(url, data=json.dumps(payload).encode())
+    request.add_header("Content-Type", "application/json")
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+def _get(url: str, token: str | None = None):
+    request = urllib.request.Request(url)
+    if token:
+        request.add_header("Authorization", f"Bearer {token}")
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+def _wait(url: str, proc: subprocess.Popen, seconds: float, log: Path) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"beckon run stopped:\n{log.read_text()[-4000:]}")
+        try:
+            _get(url)
+            return
+        except (OSError, ValueError):
+            time.sleep(1)
+    proc.kill()
+    pytest.fail(f"{url} did not answer:\n{log.read_text()[-4000:]}")
+
+
+def _production_stores(env: dict, name: str) -> str | None:
+    """Rasa's production stores (bot/endpoints.production.yml): conversations
+    in a PostgreSQL database of their own, locks in Redis. None when either
+    is missing here (an error under CI)."""
+    problem = _postgres_reachable() or _redis_problem()
+    if problem:
+        if IN_CI:
+            pytest.fail(problem + " (CI needs it: .ci/run starts it)")
+        return None
+    url = make_url(PG_ADMIN_URL)
+    env |= {
+        "BECKON_RASA_ENDPOINTS": str(REPO / "bot" / "endpoints.production.yml"),
+        "RASA_TRACKER_DIALECT": "postgresql",
+        "RASA_TRACKER_HOST": url.host or "127.0.0.1",
+        "RASA_TRACKER_PORT": str(url.port or 5432),
+        "RASA_TRACKER_DB": name,
+        "RASA_TRACKER_LOGIN_DB": url.database or "postgres",
+        "RASA_TRACKER_USER": url.username or "postgres",
+        "RASA_TRACKER_PASSWORD": url.password or "",
+        "RASA_LOCK_REDIS_HOST": "127.0.0.1",
+        "RASA_LOCK_REDIS_PORT": "6379",
+        "RASA_LOCK_REDIS_DB": "8",
+    }
+    return name
+
+
+def _drop_database(name: str) -> None:
+    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    """`beckon run` with the assistant, on free ports, on a seeded SQLite;
+    Rasa keeps its conversations in PostgreSQL and its locks in Redis."""
+    if not assistant.installed():
+        message = "the bot's environment is missing: run `make bot-install`"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    home = tmp_path_factory.mktemp("assistant")
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SECRET_KEY")
+    }
+    env |= {
+        "BECKON_DATA_DIR": str(home / "var"),
+        "BECKON_FOLLOWUP_QUIET_START_HOUR": "0",
+        "BECKON_FOLLOWUP_QUIET_END_HOUR": "0",
+        "BECKON_RASA_PORT": str(_free_port()),
+        "BECKON_ACTIONS_PORT": str(_free_port()),
+    }
+    tracker_db = _production_stores(env, f"beckon_rasa_{os.getpid()}")
+    beckon = str(BIN / "beckon")
+    token = prepare_served_data(env, providers=120)
+    port = _free_port()
+    log = home / "run.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [beckon, "run", "--port", str(port), "--assistant"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    base = f"http://127.0.0.1:{port}"
+    rasa = f"http://127.0.0.1:{env['BECKON_RASA_PORT']}"
+    # the first run may train the model (a few minutes), then Rasa loads it
+    _wait(f"{base}/healthz", proc, 900, log)
+    _wait(f"{rasa}/webhooks/rest/", proc, 900, log)
+    _wait(f"http://127.0.0.1:{env['BECKON_ACTIONS_PORT']}/health", proc, 120, log)
+    engine = create_engine(f"sqlite:///{home / 'var' / 'beckon.sqlite3'}")
+    yield {
+        "api": base,
+        "rasa": rasa,
+        "actions": f"http://127.0.0.1:{env['BECKON_ACTIONS_PORT']}",
+        "token": token,
+        "db": engine,
+        "log": log,
+        "env": env,
+        "tracker_db": tracker_db,
+    }
+    proc.terminate()
+    proc.wait(timeout=60)
+    engine.dispose()
+    if tracker_db:
+        _drop_database(tracker_db)
+
+
+class Chat:
+    """One person typing to the assistant through the REST channel."""
+
+    def __init__(self, stack: dict, sender: str, metadata: dict | None = None):
+        self.url = f"{stack['rasa']}/webhooks/rest/webhook"
+        self.sender, self.metadata = sender, metadata or {}
+        self.buttons: list[dict] = []
+
+    def say(self, message: str) -> str:
+        replies = _post(
+            self.url,
+            {"sender": self.sender, "message": message, "metadata": self.metadata},
+        )
+        for reply in replies:
+            assert reply["recipient_id"] == self.sender
+        self.buttons = [b for r in replies for b in r.get("buttons", [])]
+        return "\n".join(r.get("text", "") for r in replies)
+
+    def press(self, title_start: str) -> str:
+        button = next(b for b in self.buttons if b["title"].startswith(title_start))
+        return self.say(button["payload"])
+
+
+def _row(stack, sql: str, **params):
+    with stack["db"].connect() as conn:
+        return conn.execute(text(sql), params).mappings().first()
+
+
+def _status(stack, booking_id: int) -> str:
+    return _row(stack, "SELECT status FROM bookings WHERE id = :id", id=booking_id)[
+        "status"
+    ]
+
+
+def _slots(stack, sender: str) -> dict:
+    tracker = _get(f"{stack['rasa']}/conversations/{sender}/tracker")
+    return tracker["slots"]
+
+
+def test_a_person_books_then_checks_moves_and_cancels(stack):
+    chat = Chat(stack, "chat-e2e-1")
+    assert "Tell me what you need" in chat.say("hi")
+
+    reply = chat.say("I need a plumber, water is leaking under my kitchen sink")
+    assert "Which city" in reply
+    reply = chat.say("Chicago")
+    assert "When would suit you" in reply
+    reply = chat.say("next week")
+    assert "Here's who can do it" in reply
+    options = [b for b in chat.buttons if b["payload"].startswith("/choose_option")]
+    assert 1 <= len(options) <= 3
+    assert all(re.match(r"^\d\. ", line) for line in reply.splitlines()[1:4])
+
+    if any(b["title"] == "More" for b in chat.buttons):
+        more = chat.say("show me more")
+        assert "Here are more" in more
+        assert set(more.splitlines()[1:3]).isdisjoint(reply.splitlines()[1:4])
+
+    reply = chat.say("the first one")
+    chosen = _slots(stack, "chat-e2e-1")["provider_choice"]
+    assert reply.startswith("Book ") and reply.endswith("(yes/no)")
+    reply = chat.say("yes")
+    booked = re.search(r"Booked! #(\d+)", reply)
+    assert booked, reply
+    booking_id = int(booked[1])
+    row = _row(
+        stack,
+        "SELECT b.status, b.provider_id, b.channel, b.starts_at, i.external_id "
+        "FROM bookings b JOIN channel_identities i ON i.customer_id = b.customer_id "
+        "WHERE b.id = :id",
+        id=booking_id,
+    )
+    assert row["status"] == "confirmed"
+    assert row["provider_id"] == chosen
+    assert row["channel"] == "webchat" and row["external_id"] == "chat-e2e-1"
+    # booked for next week (Monday to Sunday) on Chicago's clock
+    booking = _get(f"{stack['api']}/api/v1/bookings/{booking_id}", stack["token"])
+    local = datetime.fromisoformat(booking["local_start"])
+    today = datetime.now(ZoneInfo("America/Chicago")).date()
+    monday = today + timedelta(days=7 - today.weekday())
+    assert monday <= local.date() <= monday + timedelta(days=6)
+    assert local.utcoffset() == datetime.now(ZoneInfo("America/Chicago")).utcoffset()
+
+    reply = chat.say("what's the status of my booking?")
+    assert f"#{booking_id}" in reply and "confirmed" in reply
+
+    # another free time of the same provider, said as a person would
+    later = datetime.fromisoformat(booking["start"]) + timedelta(days=1)
+    free = _get(
+        f"{stack['api']}/api/v1/providers/{row['provider_id']}/availability?"
+        + urllib.parse.urlencode(
+            {"from": later.isoformat(), "to": (later + timedelta(days=7)).isoformat()}
+        ),
+        stack["token"],
+    )["slots"]
+    assert free
+    new_local = datetime.fromisoformat(free[0]["local_start"])
+    reply = chat.say("I need to reschedule my booking")
+    assert "new time" in reply
+    said = f"{new_local:%B} {new_local.day} at {new_local:%-I:%M%p}".lower()
+    reply = chat.say(said)
+    assert reply.startswith(f"Move #{booking_id}"), reply
+    reply = chat.say("yes")
+    assert f"booking #{booking_id} is now" in reply
+    moved = _get(f"{stack['api']}/api/v1/bookings/{booking_id}", stack["token"])
+    assert moved["start"] == free[0]["start"]
+
+    reply = chat.say("cancel my booking")
+    assert reply.startswith(f"Cancel #{booking_id}")
+    reply = chat.say("yes")
+    assert f"Booking #{booking_id} is cancelled" in reply
+    assert _status(stack, booking_id) == "cancelled"
+
+
+def test_the_form_re_asks_with_reasons_and_takes_corrections(stack):
+    chat = Chat(stack, "chat-e2e-2")
+    assert "Which city" in chat.say("can you find me an electrician for next week")
+    reply = chat.say("Gondor")
+    assert 'know a place called "Gondor"' in reply and "Which city" in reply
+    reply = chat.say("Boston")
+    assert "Here's who can do it" in reply, reply
+    first = _slots(stack, "chat-e2e-2")
+    assert first["place"] == "Boston, MA"
+    assert first["when"].startswith("Mon ")  # next week: Monday to Sunday
+
+    reply = chat.say("actually make it Thursday")
+    assert "Here's who can do it" in reply, reply
+    assert _slots(stack, "chat-e2e-2")["when"].startswith("Thu")
+
+    listed = [b for b in chat.buttons if b["payload"].startswith("/choose_option")]
+    details = chat.say("tell me more about the second one")
+    assert details.startswith(listed[1]["title"][3:])  # "2. Name" -> "Name"
+    reply = chat.say("the second one")
+    assert reply.startswith(f"Book {listed[1]['title'][3:]} for ")
+    reply = chat.say("no")
+    assert "not booked" in reply and "Here's who can do it" in reply
+    reply = chat.say("never mind")
+    assert "Nothing was booked" in reply
+    assert _slots(stack, "chat-e2e-2")["need"] is None
+
+
+def test_a_time_gone_by_is_asked_again(stack):
+    chat = Chat(stack, "chat-e2e-3")
+    chat.say("I need a house cleaner in Denver")
+    reply = chat.say("yesterday")
+    assert "already gone by" in reply
+    reply = chat.say("next week")
+    assert "Here's who can do it" in reply
+
+
+def test_a_kind_of_provider_never_trained_on_goes_to_matching(stack):
+    chat = Chat(stack, "chat-e2e-4")
+    reply = chat.say("I'm looking for a piano tuner")
+    assert "didn't get that" not in reply
+    assert _slots(stack, "chat-e2e-4")["need"] == "I'm looking for a piano tuner"
+
+
+def test_a_provider_checks_in_from_their_phone_and_only_they_can(stack):
+    job = _row(
+        stack,
+        "SELECT b.id, p.phone FROM bookings b JOIN providers p ON p.id = b.provider_id "
+        "WHERE b.status = 'confirmed' AND p.phone IS NOT NULL ORDER BY b.id LIMIT 1",
+    )
+    # the job starts in half an hour (a check-in is taken from 2 hours before)
+    soon = datetime.now(UTC).replace(tzinfo=None) + timedelta(minutes=30)
+    with stack["db"].begin() as conn:
+        conn.execute(
+            text("UPDATE bookings SET starts_at = :s, ends_at = :e WHERE id = :id"),
+            {"s": soon, "e": soon + timedelta(hours=1), "id": job["id"]},
+        )
+    stranger = Chat(stack, "+13125550999")
+    reply = stranger.say(f"arrived at job {job['id']}")
+    assert "Only the provider" in reply
+    assert _status(stack, job["id"]) == "confirmed"
+
+    provider = Chat(stack, job["phone"], {"channel": "sms"})
+    reply = provider.say(f"arrived at job {job['id']}")
+    assert f"Checked in to job #{job['id']}" in reply
+    assert _status(stack, job["id"]) == "in_progress"
+    reply = provider.say(f"job {job['id']} is done")
+    assert "marked done" in reply
+    assert _status(stack, job["id"]) == "completed"
+
+
+def test_asking_for_a_person_flags_the_conversation(stack):
+    chat = Chat(stack, "+13125550777", {"channel": "sms"})
+    reply = chat.say("can I talk to a real person please")
+    assert "person from our team" in reply
+    flagged = _row(
+        stack,
+        "SELECT c.flagged, c.channel FROM conversations c "
+        "JOIN channel_identities i ON i.customer_id = c.customer_id "
+        "WHERE i.external_id = '+13125550777'",
+    )
+    assert flagged["flagged"] and flagged["channel"] == "sms"
+
+
+def test_a_backend_that_is_down_is_a_sentence_not_silence(stack, tmp_path):
+    """The action server with the API unreachable: Rasa's action webhook call
+    (the shape Rasa posts) gets a reply telling the person, not an error."""
+    port = _free_port()
+    env = stack["env"] | {
+        "BECKON_API_URL": f"http://127.0.0.1:{_free_port()}",
+        "BECKON_API_KEY": "bk_x_y",
+        "PYTHONPATH": str(REPO / "bot"),
+    }
+    proc = subprocess.Popen(
+        [
+            str(assistant.BOT_PYTHON),
+            "-m",
+            "rasa_sdk",
+            "--actions",
+            "actions",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                _get(f"http://127.0.0.1:{port}/health")
+                break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail("action server did not start")
+                time.sleep(0.5)
+        domain = _get(f"{stack['rasa']}/domain")
+        answer = _post(
+            f"http://127.0.0.1:{port}/webhook",
+            {
+                "next_action": "action_booking_status",
+                "sender_id": "chat-e2e-down",
+                "tracker": {
+                    "sender_id": "chat-e2e-down",
+                    "slots": {},
+                    "latest_message": {
+                        "text": "status?",
+                        "intent": {"name": "check_status", "confidence": 1.0},
+                        "entities": [],
+                    },
+                    "events": [],
+                    "paused": False,
+                    "followup_action": None,
+                    "active_loop": {},
+                    "latest_action_name": "action_listen",
+                },
+                "domain": domain,
+                "version": "3.6.2",
+            },
+        )
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    texts = [r["text"] for r in answer["responses"]]
+    assert texts == [
+        "Sorry, I can't reach our booking system right now. Please try again in "
+        "a few minutes; nothing has been booked or changed."
+    ]
+
+
+def test_test_stories_pass_with_rasa_test(stack, tmp_path):
+    """bot/tests/test_stories.yml, every flow, run by `rasa test core` against
+    the running action server and backend."""
+    model = assistant.ensure_model()
+    env = stack["env"] | {"BECKON_ACTION_ENDPOINT": f"{stack['actions']}/webhook"}
+    result = subprocess.run(
+        [
+            str(assistant.BOT_PYTHON.with_name("rasa")),
+            "test",
+            "core",
+            "--model",
+            str(model),
+            "--stories",
+            "tests/test_stories.yml",
+            "--endpoints",
+            "endpoints.yml",
+            "--out",
+            str(tmp_path / "results"),
+            "--fail-on-prediction-errors",
+        ],
+        cwd=REPO / "bot",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    failed = tmp_path / "results" / "failed_test_stories.yml"
+    assert result.returncode == 0, (
+        result.stdout[-3000:]
+        + result.stderr[-3000:]
+        + (failed.read_text() if failed.exists() else "")
+    )
+
+
+def test_conversations_are_kept_in_the_database_tracker_store(stack):
+    if not stack["tracker_db"]:
+        pytest.skip("PostgreSQL or Redis not here: Rasa keeps trackers in memory")
+    Chat(stack, "chat-e2e-kept").say("hello")
+    url = make_url(PG_ADMIN_URL).set(database=stack["tracker_db"])
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        said = (
+            conn.execute(
+                text(
+                    "SELECT data FROM events WHERE sender_id = 'chat-e2e-kept' "
+                    "AND type_name = 'user'"
+                )
+            )
+            .scalars()
+            .all()
+        )
+    engine.dispose()
+    assert [json.loads(d)["text"] for d in said] == ["hello"]
