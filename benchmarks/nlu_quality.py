@@ -116,7 +116,32 @@ def entity_scores(gold: list[list[dict]], found: list[list[dict]]) -> dict:
     return out
 
 
-async def evaluate(agent, name: str, items) -> dict:
+def show_errors(name, items, pairs, gold_entities, found_entities) -> None:
+    """Misread intents and entity spans, one line each, on stderr."""
+    for (text, _, _), (gold, predicted), want, got in zip(
+        items, pairs, gold_entities, found_entities, strict=True
+    ):
+        if gold != predicted:
+            print(f"! {name} intent {gold} -> {predicted}: {text}", file=sys.stderr)
+        want_set = {
+            (e["entity"], text[e["start"] : e["end"]])
+            for e in want
+            if e["entity"] in ENTITY_TYPES
+        }
+        got_set = {
+            (e["entity"], text[e["start"] : e["end"]])
+            for e in got
+            if e["entity"] in ENTITY_TYPES
+        }
+        if want_set != got_set:
+            print(
+                f"! {name} entities want {sorted(want_set)} got {sorted(got_set)}: "
+                f"{text}",
+                file=sys.stderr,
+            )
+
+
+async def evaluate(agent, name: str, items, errors: bool = False) -> dict:
     pairs, gold_entities, found_entities = [], [], []
     started = time.perf_counter()
     for text, intent, entities in items:
@@ -132,6 +157,8 @@ async def evaluate(agent, name: str, items) -> dict:
             ]
         )
     seconds = time.perf_counter() - started
+    if errors:
+        show_errors(name, items, pairs, gold_entities, found_entities)
     accuracy = sum(1 for g, p in pairs if g == p) / len(pairs)
     confusions = Counter((g, p) for g, p in pairs if g != p).most_common(8)
     return {
@@ -157,9 +184,9 @@ async def main_async(args) -> None:
     from rasa.core.agent import Agent
 
     agent = Agent.load(str(args.model))
-    results = [await evaluate(agent, "in-domain", in_domain_set())]
+    results = [await evaluate(agent, "in-domain", in_domain_set(), args.errors)]
     if args.sgd.exists():
-        results.append(await evaluate(agent, "sgd", sgd_set(args.sgd)))
+        results.append(await evaluate(agent, "sgd", sgd_set(args.sgd), args.errors))
     else:
         print(f"# {args.sgd} not found: SGD set skipped", file=sys.stderr)
     for result in results:
@@ -181,6 +208,11 @@ def main() -> None:
     parser.add_argument("--model", type=Path, default=None)
     parser.add_argument(
         "--sgd", type=Path, default=Path(os.environ.get("BECKON_SGD_FILE", SGD))
+    )
+    parser.add_argument(
+        "--errors",
+        action="store_true",
+        help="also list every misread intent and entity span on stderr",
     )
     args = parser.parse_args()
     args.model = args.model or newest_model()
