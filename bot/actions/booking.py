@@ -34,7 +34,7 @@ from actions.common import (
     tell,
 )
 from actions.forms import BeckonForm
-from actions.when import InThePast, NotUnderstood, parse_window
+from actions.when import InThePast, NotUnderstood, parse_window, time_words
 
 PAGE = 3  # options shown at once
 MAX_OFFERS = 9
@@ -136,24 +136,19 @@ class ValidateBookingForm(BeckonForm):
         return {}
 
     async def extract_when(self, dispatcher, tracker, domain) -> dict[str, Any]:
-        spoken = entity_values(tracker, "date") + entity_values(tracker, "time")
         asked = tracker.get_slot("requested_slot") == "when"
-        intent = latest_intent(tracker)
-        text = latest_text(tracker)
-        if spoken:
-            return {"when": " ".join(spoken)}
-        if text.startswith("/"):
+        intent, text = latest_intent(tracker), latest_text(tracker)
+        if text.startswith("/") or intent in STOP_INTENTS:
             return {}
-        if asked or intent in ("give_time", "request_service"):
-            # no entity found: let the parser look at the whole message
-            try:
-                parse_window(text, "UTC", now())
-            except NotUnderstood:
-                return {"when": text} if asked and intent not in STOP_INTENTS else {}
-            except InThePast:
-                pass
-            return {"when": text}
-        return {}
+        words = time_words(
+            text,
+            entity_values(tracker, "date") + entity_values(tracker, "time"),
+            answering=asked or intent == "give_time",
+        )
+        if words:
+            return {"when": words}
+        # an answer with no time in it: validation says so and asks again
+        return {"when": text} if asked else {}
 
     async def extract_provider_choice(
         self, dispatcher, tracker, domain

@@ -25,7 +25,7 @@ from actions.common import (
 )
 from actions.forms import stopped_reply
 from actions.picking import BookingPicker, confirmed_answer, reset_change
-from actions.when import InThePast, NotUnderstood, parse_window
+from actions.when import InThePast, NotUnderstood, parse_window, time_words
 
 
 def clock_of(booking: dict, tracker) -> str:
@@ -43,13 +43,18 @@ class ValidateRescheduleForm(BookingPicker):
         return "validate_reschedule_form"
 
     async def extract_new_start(self, dispatcher, tracker, domain):
-        spoken = entity_values(tracker, "date") + entity_values(tracker, "time")
         asked = tracker.get_slot("requested_slot") == "new_start"
-        if spoken:
-            return {"new_start": " ".join(spoken)}
-        if asked and latest_intent(tracker) not in self.stop_intents:
-            return {"new_start": latest_text(tracker)}
-        return {}
+        intent, text = latest_intent(tracker), latest_text(tracker)
+        if text.startswith("/") or intent in self.stop_intents:
+            return {}
+        words = time_words(
+            text,
+            entity_values(tracker, "date") + entity_values(tracker, "time"),
+            answering=asked or intent == "give_time",
+        )
+        if words:
+            return {"new_start": words}
+        return {"new_start": text} if asked else {}
 
     async def extract_change_confirmed(self, dispatcher, tracker, domain):
         return confirmed_answer(tracker)

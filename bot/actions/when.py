@@ -241,3 +241,23 @@ def _future(window: Window, now: datetime, text: str = "") -> Window:
     if window.start < now:
         return Window(now, window.end, window.exact)
     return window
+
+
+def names_a_time(text: str) -> bool:
+    """Whether the words name a date or time at all (past ones included)."""
+    try:
+        parse_window(text, "UTC", datetime.now(ZoneInfo("UTC")))
+    except NotUnderstood:
+        return False
+    except InThePast:
+        return True
+    return True
+
+
+def time_words(message: str, spans: list[str], answering: bool) -> str | None:
+    """The words to read a time from: the whole message when it answers a
+    question about time (the spans may have missed a part: "november 24 at
+    8:00am"), else the date and time spans, else the message if it names one."""
+    spoken = " ".join(spans)
+    order = [message, spoken] if answering else [spoken, message]
+    return next((words for words in order if words and names_a_time(words)), None)

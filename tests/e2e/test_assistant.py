@@ -296,10 +296,12 @@ def test_the_form_re_asks_with_reasons_and_takes_corrections(stack):
     assert _slots(stack, "chat-e2e-2")["when"].startswith("Thu")
 
     listed = [b for b in chat.buttons if b["payload"].startswith("/choose_option")]
-    details = chat.say("tell me more about the second one")
-    assert details.startswith(listed[1]["title"][3:])  # "2. Name" -> "Name"
-    reply = chat.say("the second one")
-    assert reply.startswith(f"Book {listed[1]['title'][3:]} for ")
+    top = listed[0]["title"][3:]  # "1. Name" -> "Name"
+    details = chat.say("tell me more about the first one")
+    assert details.startswith(top) and "Next free:" in details
+    assert "Here's who can do it" in details  # and the choice is asked again
+    reply = chat.say("the first one")
+    assert reply.startswith(f"Book {top} for ")
     reply = chat.say("no")
     assert "not booked" in reply and "Here's who can do it" in reply
     reply = chat.say("never mind")
