@@ -485,3 +485,37 @@ def test_conversations_are_kept_in_the_database_tracker_store(stack):
         )
     engine.dispose()
     assert [json.loads(d)["text"] for d in said] == ["hello"]
+
+
+def test_rasa_data_validate_passes():
+    """Domain, NLU data, rules and stories agree (`rasa data validate`), and
+    the rules file is what bot/tools/write_rules.py writes from the flows."""
+    if not assistant.installed():
+        pytest.skip("the bot's environment is missing: run `make bot-install`")
+    rules = REPO / "bot" / "data" / "rules.yml"
+    before = rules.read_text()
+    subprocess.run(
+        [str(assistant.BOT_PYTHON), "tools/write_rules.py"],
+        cwd=REPO / "bot",
+        check=True,
+    )
+    assert rules.read_text() == before, "run bot/tools/write_rules.py and commit"
+    result = subprocess.run(
+        [
+            str(assistant.BOT_PYTHON.with_name("rasa")),
+            "data",
+            "validate",
+            "--domain",
+            "domain.yml",
+            "--data",
+            "data",
+        ],
+        cwd=REPO / "bot",
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "conflict" not in result.stdout.lower().replace(
+        "no story structure conflicts", ""
+    )
