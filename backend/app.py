@@ -40,6 +40,14 @@ def create_app(config: Config | None = None) -> Flask:
 
     app.register_blueprint(webhooks_bp)
 
+    if config.TRUSTED_PROXIES:
+        # the scheme, host and client address as the first proxy saw them: what
+        # signed webhooks (Twilio, Meta) were addressed to
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        n = config.TRUSTED_PROXIES
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n, x_port=n)
+
     @app.get("/healthz")
     def healthz():
         from sqlalchemy import text

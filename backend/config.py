@@ -102,6 +102,12 @@ class Config:
     #: The public address of this server, for delivery status callbacks.
     PUBLIC_URL: str = ""
     NOTIFY_LOG: Path | None = None  # default: DATA_DIR/notifications.jsonl
+    #: The Rasa assistant every channel talks to (its REST channel).
+    RASA_URL: str = "http://127.0.0.1:5005"
+    #: Seconds a webhook waits for the assistant before a holding reply.
+    RASA_TIMEOUT: float = 8.0
+    #: Proxies in front of the web app whose X-Forwarded-* headers are trusted.
+    TRUSTED_PROXIES: int = 0
     TESTING: bool = False
 
     @classmethod
@@ -142,6 +148,12 @@ class Config:
             ),
             PUBLIC_URL=os.environ.get("BECKON_PUBLIC_URL", "").rstrip("/"),
             NOTIFY_LOG=_env_path("BECKON_NOTIFY_LOG"),
+            RASA_URL=os.environ.get(
+                "RASA_URL",
+                f"http://127.0.0.1:{os.environ.get('BECKON_RASA_PORT', '5005')}",
+            ).rstrip("/"),
+            RASA_TIMEOUT=_env_number("BECKON_RASA_TIMEOUT", 8.0, float),
+            TRUSTED_PROXIES=_env_number("BECKON_TRUSTED_PROXIES", 0),
         )
         known = {f.name for f in fields(cls)}
         for key, value in overrides.items():

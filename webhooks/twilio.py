@@ -9,14 +9,18 @@ from __future__ import annotations
 from functools import wraps
 from typing import Any
 
-from flask import current_app, request
+from flask import Response, current_app, request
 from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
 
 from backend.api.errors import error_response
 from backend.extensions import db
+from backend.models import Channel
 from backend.services import followups
 from backend.services.errors import Invalid
 from webhooks import webhooks_bp
+from webhooks.relay import converse
+from webhooks.render import sms_bodies
 
 
 def public_url() -> str:
@@ -71,3 +75,37 @@ def twilio_status():
     if message is None:  # not one of ours (or long gone): nothing to update
         current_app.logger.info("status %s for unknown message %s", status, sid)
     return "", 204
+
+
+def twiml(response: MessagingResponse) -> Response:
+    return Response(str(response), mimetype="application/xml")
+
+
+@webhooks_bp.post("/twilio/sms")
+@twilio_signed
+def twilio_message():
+    """An SMS or WhatsApp message (``From`` = ``whatsapp:+1...``), answered in TwiML."""
+    sender = request.form.get("From", "").strip()
+    sid = request.form.get("MessageSid", "").strip()
+    if not sender or not sid:
+        return error_response(400, "missing_field", "From and MessageSid are required")
+    text = request.form.get("Body", "").strip()
+    channel = Channel.WHATSAPP if sender.startswith("whatsapp:") else Channel.SMS
+    phone = sender.removeprefix("whatsapp:")
+    replies = converse(
+        channel,
+        sender,
+        text,
+        message_id=sid,
+        metadata={"phone": phone},
+        payload={
+            "to": request.form.get("To"),
+            "num_media": request.form.get("NumMedia"),
+            "profile_name": request.form.get("ProfileName"),
+        },
+        display_name=request.form.get("ProfileName") or None,
+    )
+    response = MessagingResponse()
+    for body in sms_bodies(replies):
+        response.message(body)
+    return twiml(response)

@@ -1,0 +1,59 @@
+"""A stand-in for the Rasa server's REST channel, on a real port.
+
+Answers ``POST /webhooks/rest/webhook`` in the shape of
+../shared/fixtures/rasa/rest_channel.json (``recipient_id`` always present,
+``buttons`` when given), from replies queued by the test; records what it
+was sent. ``down()`` makes it answer 503, ``slow(seconds)`` makes it late.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
+
+
+class FakeRasa:
+    def __init__(self) -> None:
+        self.received: list[dict] = []
+        self.replies: deque[list[dict]] = deque()
+        self.default = [{"text": "Hi! Tell me what you need."}]
+        self.failing = False
+        self.delay = 0.0
+        self._server = None
+
+    def start(self) -> FakeRasa:
+        self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+    def answer(self, *replies: dict) -> None:
+        """Queue the replies for the next message."""
+        self.replies.append(list(replies))
+
+    def _app(self, environ, start_response):
+        request = Request(environ)
+        if request.path != "/webhooks/rest/webhook" or request.method != "POST":
+            return Response("not found", 404)(environ, start_response)
+        if self.delay:
+            time.sleep(self.delay)
+        if self.failing:
+            return Response("unavailable", 503)(environ, start_response)
+        body = request.get_json()
+        self.received.append(body)
+        replies = self.replies.popleft() if self.replies else self.default
+        out = [{"recipient_id": body["sender"], **r} for r in replies]
+        return Response(json.dumps(out), mimetype="application/json")(
+            environ, start_response
+        )

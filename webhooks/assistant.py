@@ -1,0 +1,45 @@
+"""The Rasa assistant as the channels reach it: its REST channel.
+
+``POST {RASA_URL}/webhooks/rest/webhook`` with ``{"sender", "message",
+"metadata"}`` answers with a list of ``{"recipient_id", "text", "buttons"}``
+(../shared/fixtures/rasa/rest_channel.json). A timeout or any failure is
+:class:`AssistantUnreachable`, so the webhook can hold the message and say so.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from flask import current_app
+
+from backend.services.inbound import Reply
+
+
+class AssistantUnreachable(RuntimeError):
+    """Rasa did not answer in time, or answered with an error."""
+
+
+_session = requests.Session()
+
+
+def ask(sender: str, text: str, metadata: dict[str, Any]) -> list[Reply]:
+    """The assistant's replies to one message, in order."""
+    config = current_app.config["BECKON"]
+    try:
+        response = _session.post(
+            f"{config.RASA_URL}/webhooks/rest/webhook",
+            json={"sender": sender, "message": text, "metadata": metadata},
+            timeout=config.RASA_TIMEOUT,
+        )
+        response.raise_for_status()
+        answers = response.json()
+    except (requests.RequestException, ValueError) as exc:
+        raise AssistantUnreachable(f"{exc.__class__.__name__}: {exc}") from exc
+    if not isinstance(answers, list):
+        raise AssistantUnreachable("the assistant's answer is not a list")
+    return [
+        Reply(text=a.get("text") or "", buttons=a.get("buttons") or [])
+        for a in answers
+        if isinstance(a, dict) and (a.get("text") or a.get("buttons"))
+    ]

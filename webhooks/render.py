@@ -1,0 +1,51 @@
+"""Replies in each channel's own form."""
+
+from __future__ import annotations
+
+import re
+
+from backend.services.inbound import Reply
+
+SMS_LIMIT = 1600  # characters Twilio accepts in one message body
+
+
+def button_titles(reply: Reply) -> list[str]:
+    return [b.get("title", "") for b in reply.buttons if b.get("title")]
+
+
+def as_plain_text(reply: Reply) -> str:
+    """A reply for a channel without buttons (SMS, WhatsApp, voice): the
+    options are written out unless the text already names them."""
+    titles = button_titles(reply)
+    text = reply.text
+    missing = [t for t in titles if _bare(t).lower() not in text.lower()]
+    if titles and missing:
+        text = f"{text}\n" + "\n".join(titles) if text else "\n".join(titles)
+    return text.strip()
+
+
+def _bare(title: str) -> str:
+    """ "2. Ana Plumbing" -> "Ana Plumbing"."""
+    return re.sub(r"^\d+\.\s*", "", title)
+
+
+def split(text: str, limit: int) -> list[str]:
+    """Text cut into parts of at most ``limit`` characters, at line breaks
+    or spaces where it can be."""
+    parts: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        if cut <= 0:
+            cut = text.rfind(" ", 0, limit)
+        if cut <= 0:
+            cut = limit
+        parts.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    if text:
+        parts.append(text)
+    return parts
+
+
+def sms_bodies(replies: list[Reply]) -> list[str]:
+    """The message bodies of an SMS or WhatsApp answer."""
+    return [part for r in replies for part in split(as_plain_text(r), SMS_LIMIT)]
