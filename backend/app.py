@@ -40,6 +40,11 @@ def create_app(config: Config | None = None) -> Flask:
 
     app.register_blueprint(webhooks_bp)
 
+    # the web process queues tasks too (replies of Messenger and Telegram)
+    from backend.celery_app import make_celery
+
+    make_celery(app)
+
     if config.TRUSTED_PROXIES:
         # the scheme, host and client address as the first proxy saw them: what
         # signed webhooks (Twilio, Meta) were addressed to

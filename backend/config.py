@@ -99,6 +99,10 @@ class Config:
     TWILIO_API_BASE_URL: str = ""  # default https://api.twilio.com
     MESSENGER_PAGE_ACCESS_TOKEN: str = ""
     MESSENGER_API_BASE_URL: str = "https://graph.facebook.com/v21.0"
+    #: the Meta app's secret: X-Hub-Signature-256 of every webhook POST
+    MESSENGER_APP_SECRET: str = ""
+    #: what the hub.verify_token of the subscription handshake must be
+    MESSENGER_VERIFY_TOKEN: str = ""
     #: The public address of this server, for delivery status callbacks.
     PUBLIC_URL: str = ""
     NOTIFY_LOG: Path | None = None  # default: DATA_DIR/notifications.jsonl
@@ -146,6 +150,8 @@ class Config:
             MESSENGER_API_BASE_URL=os.environ.get(
                 "MESSENGER_API_BASE_URL", "https://graph.facebook.com/v21.0"
             ),
+            MESSENGER_APP_SECRET=os.environ.get("MESSENGER_APP_SECRET", ""),
+            MESSENGER_VERIFY_TOKEN=os.environ.get("MESSENGER_VERIFY_TOKEN", ""),
             PUBLIC_URL=os.environ.get("BECKON_PUBLIC_URL", "").rstrip("/"),
             NOTIFY_LOG=_env_path("BECKON_NOTIFY_LOG"),
             RASA_URL=os.environ.get(

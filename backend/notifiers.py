@@ -54,6 +54,9 @@ class Outgoing:
     since: datetime
     #: Messenger only: None inside the 24-hour window, else the message tag.
     tag: str | None = None
+    #: Choices offered with the message, as (title, payload): Messenger quick
+    #: replies, Telegram buttons; channels without buttons have them in words.
+    options: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -109,6 +112,7 @@ class LogNotifier:
             "channel": message.channel.value,
             "to": message.to,
             "body": message.body,
+            "options": [list(o) for o in message.options],
             "key": message.key,
             "at": datetime.now().astimezone().isoformat(),
             "id": f"log-{message.key}",
@@ -266,6 +270,12 @@ class MessengerNotifier:
         if message.tag:
             payload["messaging_type"] = "MESSAGE_TAG"
             payload["tag"] = message.tag
+        if message.options:
+            # the Send API takes up to 13 quick replies, titles up to 20 characters
+            payload["message"]["quick_replies"] = [
+                {"content_type": "text", "title": title[:20], "payload": value}
+                for title, value in message.options[:13]
+            ]
         try:
             response = self.http.post(
                 self.url,

@@ -181,3 +181,50 @@ def plan_agendas() -> int:
     """Plan the providers' daily agendas for the next mornings."""
     with unit_of_work(db.session_factory) as session:
         return followups.plan_agendas(session, _config().FOLLOW_UPS)
+
+
+@shared_task(name="beckon.answer_message", **TASK_RETRY)
+def answer_message(message_id: int, sender: str) -> int:
+    """Answer a message a webhook took (Messenger, Telegram) and send the
+    replies on its channel; returns how many were sent.
+
+    Taken once: the message moves from "received" to "answering" by a
+    conditional update, so a redelivered task does nothing.
+    """
+    from sqlalchemy import update
+
+    from backend.models import Message
+    from backend.services.inbound import received_by_id
+    from webhooks.relay import answer
+
+    taken = db.session.execute(
+        update(Message)
+        .where(Message.id == message_id, Message.status == "received")
+        .values(status="answering")
+    ).rowcount
+    db.session.commit()
+    if not taken:
+        return 0
+    received = received_by_id(db.session, message_id, sender)
+    result = answer(received, reply_status="queued")
+    sent = 0
+    notifier = _notifiers().for_channel(received.message.channel)
+    for i, (reply, row) in enumerate(zip(result.replies, result.messages, strict=True)):
+        outgoing = Outgoing(
+            channel=received.message.channel,
+            to=sender,
+            body=reply.text,
+            key=f"reply:{message_id}:{i}",
+            since=row.created_at,
+            options=tuple((b["title"], b["payload"]) for b in reply.buttons),
+        )
+        try:
+            receipt = notifier.send(outgoing)
+        except DeliveryError as exc:
+            row.status, row.error_code = "failed", exc.code
+            log.warning("reply %s to message %s failed: %s", i, message_id, exc)
+        else:
+            row.status, row.external_id = receipt.status, receipt.external_id
+            sent += 1
+        db.session.commit()
+    return sent

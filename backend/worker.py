@@ -5,7 +5,6 @@ services as the web process.
 """
 
 from backend.app import create_app
-from backend.celery_app import make_celery
 
 app = create_app()
-celery = make_celery(app)
+celery = app.extensions["celery"]

@@ -77,6 +77,8 @@ class Received:
     customer: Customer
     conversation: Conversation
     duplicate: bool
+    #: the channel identity it came from (a phone, a page-scoped id, ...)
+    sender: str = ""
 
     @property
     def earlier_replies(self) -> list[Reply]:
@@ -110,7 +112,7 @@ def receive(
             )
         )
         if seen is not None:
-            return _received(session, seen, duplicate=True)
+            return _received(session, seen, duplicate=True, sender=sender)
     customer, _ = find_or_create_by_identity(
         session,
         IdentityInput(
@@ -145,14 +147,24 @@ def receive(
                 Message.external_id == message_id,
             )
         )
-        return _received(session, seen, duplicate=True)
-    return Received(message, customer, conversation, duplicate=False)
+        return _received(session, seen, duplicate=True, sender=sender)
+    return Received(message, customer, conversation, duplicate=False, sender=sender)
 
 
-def _received(session: Session, message: Message, *, duplicate: bool) -> Received:
+def _received(
+    session: Session, message: Message, *, duplicate: bool, sender: str
+) -> Received:
     conversation = message.conversation
     customer = session.get(Customer, conversation.customer_id)
-    return Received(message, customer, conversation, duplicate)
+    return Received(message, customer, conversation, duplicate, sender)
+
+
+def received_by_id(session: Session, message_id: int, sender: str) -> Received:
+    """A recorded inbound message, to be answered later (a task)."""
+    message = session.get(Message, message_id)
+    if message is None or message.direction != Direction.IN:
+        raise LookupError(f"no inbound message {message_id}")
+    return _received(session, message, duplicate=False, sender=sender)
 
 
 def keyword(session: Session, received: Received) -> Reply | None:
@@ -189,9 +201,9 @@ def record_replies(
     intent: str | None = None,
     status: str = "sent",
     now: datetime | None = None,
-) -> None:
+) -> list[Message]:
     """Keep the replies with the message (a redelivery gets them again) and
-    as outbound messages of the conversation."""
+    as outbound messages of the conversation, which are returned."""
     now = now or utcnow()
     inbound = received.message
     inbound.payload = {
@@ -200,20 +212,22 @@ def record_replies(
     }
     inbound.intent = inbound.intent or intent
     inbound.status = "answered"
-    for reply in replies:
-        session.add(
-            Message(
-                conversation=received.conversation,
-                direction=Direction.OUT,
-                channel=inbound.channel,
-                text=reply.text,
-                payload={"buttons": reply.buttons, "reply_to": inbound.id},
-                status=status,
-                created_at=now,
-                status_at=now,
-            )
+    out = [
+        Message(
+            conversation=received.conversation,
+            direction=Direction.OUT,
+            channel=inbound.channel,
+            text=reply.text,
+            payload={"buttons": reply.buttons, "reply_to": inbound.id},
+            status=status,
+            created_at=now,
+            status_at=now,
         )
+        for reply in replies
+    ]
+    session.add_all(out)
     received.conversation.last_message_at = now
+    return out
 
 
 def hold(session: Session, received: Received, *, reason: str) -> None:

@@ -38,6 +38,7 @@ REPO = Path(__file__).resolve().parents[2]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 pytestmark = [pytest.mark.assistant, pytest.mark.slow]
+TWILIO_TOKEN, PUBLIC = "e2e-twilio-token", "https://beckon.example.com"
 
 
 def _free_port() -> int:
@@ -128,6 +129,8 @@ def stack(tmp_path_factory):
         "BECKON_FOLLOWUP_QUIET_START_HOUR": "0",
         "BECKON_FOLLOWUP_QUIET_END_HOUR": "0",
         "BECKON_RASA_PORT": str(_free_port()),
+        "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
+        "BECKON_PUBLIC_URL": PUBLIC,
         "BECKON_ACTIONS_PORT": str(_free_port()),
     }
     tracker_db = _production_stores(env, f"beckon_rasa_{os.getpid()}")
@@ -519,3 +522,58 @@ def test_rasa_data_validate_passes():
     assert "conflict" not in result.stdout.lower().replace(
         "no story structure conflicts", ""
     )
+
+
+def test_an_sms_conversation_through_the_twilio_webhook_books_a_provider(stack):
+    """Texts signed as Twilio signs them, to the webhook `beckon run` serves,
+    answered by the real assistant in TwiML."""
+    import xml.etree.ElementTree as ET
+
+    from twilio.request_validator import RequestValidator
+
+    phone, sent = "+13125550123", iter(range(1, 100))
+
+    def text(body: str) -> str:
+        params = {
+            "AccountSid": "AC" + "b" * 32,
+            "ApiVersion": "2010-04-01",
+            "From": phone,
+            "To": "+15558675310",
+            "Body": body,
+            "MessageSid": f"SM{next(sent):032d}",
+            "NumMedia": "0",
+            "NumSegments": "1",
+            "SmsStatus": "received",
+        }
+        signature = RequestValidator(TWILIO_TOKEN).compute_signature(
+            PUBLIC + "/webhooks/twilio/sms", params
+        )
+        request = urllib.request.Request(
+            f"{stack['api']}/webhooks/twilio/sms",
+            data=urllib.parse.urlencode(params).encode(),
+            headers={"X-Twilio-Signature": signature},
+        )
+        with urllib.request.urlopen(request, timeout=60) as response:
+            root = ET.fromstring(response.read())
+        return "\n".join(m.text or "" for m in root.findall("Message"))
+
+    assert "Which city" in text("need a plumber for a leaky pipe next week")
+    assert "Here's who can do it" in text("Chicago")
+    assert text("1").startswith("Book ")
+    booked = re.search(r"Booked! #(\d+)", text("yes"))
+    assert booked
+    row = _row(
+        stack,
+        "SELECT b.status, b.channel FROM bookings b WHERE b.id = :id",
+        id=int(booked[1]),
+    )
+    assert row["status"] == "confirmed" and row["channel"] == "sms"
+    counts = _row(
+        stack,
+        "SELECT SUM(m.direction = 'in') AS ins, SUM(m.direction = 'out') AS outs "
+        "FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+        "JOIN customers u ON u.id = c.customer_id WHERE u.phone = :phone "
+        "AND m.follow_up_id IS NULL",
+        phone=phone,
+    )
+    assert counts["ins"] == 4 and counts["outs"] >= 4

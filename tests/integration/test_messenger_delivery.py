@@ -3,60 +3,15 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from backend.models import Channel
 from backend.notifiers import DeliveryError, MessengerNotifier, Outgoing
+from tests.fakes.messenger_api import PSID, FakeSendApi
 
 TOKEN = "page-access-token"
-PSID = "6543210987654321"
-MESSAGE_ID = "m_AG5Hz2Uq7tuwNEhXfYYKj8mJEM_QPpz5jdCK48PnKAjSdjfipqxqMvK8ma6AC8fpl"
-
-
-class FakeSendApi:
-    def __init__(self) -> None:
-        self.requests: list[dict] = []
-        self.answers: list[tuple[int, dict]] = []
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                parts = urlsplit(self.path)
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                fake.requests.append(
-                    {"path": parts.path, "query": parse_qs(parts.query), "body": body}
-                )
-                status, answer = (
-                    fake.answers.pop(0)
-                    if fake.answers
-                    else (
-                        200,
-                        {
-                            "recipient_id": PSID,
-                            "message_id": MESSAGE_ID,
-                        },
-                    )
-                )
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        host, port = self.server.server_address[:2]
-        self.url = f"http://{host}:{port}/v21.0"
 
 
 @pytest.fixture

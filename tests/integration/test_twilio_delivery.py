@@ -10,7 +10,6 @@ import pytest
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from backend.celery_app import make_celery
 from backend.config import Config
 from backend.db import unit_of_work
 from backend.extensions import db as database
@@ -50,7 +49,7 @@ def config(database_url, tmp_path, model_cache, fake_twilio) -> Config:
 
 @pytest.fixture
 def celery(app):
-    return make_celery(app)
+    return app.extensions["celery"]
 
 
 @pytest.fixture
