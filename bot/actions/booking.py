@@ -44,6 +44,8 @@ REMOTE_WORDS = re.compile(
     re.I,
 )
 STOP_INTENTS = {"deny", "goodbye", "cancel_booking"}
+#: answers to other questions, not a time unless the time was asked for
+NOT_A_TIME = {"choose_option", "ask_more", "affirm", "deny", "ask_details"}
 #: answers to the place question that are not a place ("yes", "the first one")
 NOT_A_PLACE = STOP_INTENTS | {"affirm", "choose_option", "ask_more", "thanks", "greet"}
 NUDGES = {
@@ -140,6 +142,8 @@ class ValidateBookingForm(BeckonForm):
         intent, text = latest_intent(tracker), latest_text(tracker)
         if text.startswith("/") or intent in STOP_INTENTS:
             return {}
+        if not asked and intent in NOT_A_TIME:
+            return {}  # "1", "yes", "more": answers to another question
         words = time_words(
             text,
             entity_values(tracker, "date") + entity_values(tracker, "time"),

@@ -133,8 +133,8 @@ def _day(text: str, now: datetime) -> date | None:
     )
     words = re.sub(r"[^\w\s/.-]", " ", words)
     words = re.sub(r"\s+", " ", words).strip()
-    if not words:
-        return None
+    if not words or re.fullmatch(r"[\d\s.]+", words):
+        return None  # "1", "2 3": a choice or a count, not a day
     ordinal = ORDINAL_DAY.search(text)
     if ordinal and not re.search(r"[a-z]{3}", ORDINAL_DAY.sub("", words)):
         day = int(ordinal[1])

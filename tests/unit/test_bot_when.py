@@ -79,7 +79,8 @@ def test_a_time_gone_by_is_refused(text):
 
 
 @pytest.mark.parametrize(
-    "text", ["I need someone to fix my boiler", "2 rooms painted", "hello", ""]
+    "text",
+    ["I need someone to fix my boiler", "2 rooms painted", "hello", "", "1", "2 3"],
 )
 def test_words_without_a_time_are_not_understood(text):
     with pytest.raises(when.NotUnderstood):
