@@ -217,6 +217,47 @@ def index_verify() -> None:
 # ---------------------------------------------------------------- access
 
 
+@main.group()
+def telegram() -> None:
+    """The Telegram bot's webhook."""
+
+
+@telegram.command("set-webhook")
+@click.option(
+    "--url",
+    default=None,
+    help="Where Telegram posts updates (default: BECKON_PUBLIC_URL/webhooks/telegram).",
+)
+def telegram_set_webhook(url: str | None) -> None:
+    """Point the bot (TELEGRAM_BOT_TOKEN) at this server, with the secret
+    Telegram must send back (TELEGRAM_SECRET_TOKEN)."""
+    from backend.notifiers import DeliveryError, TelegramNotifier
+
+    config = Config.from_env()
+    if not config.TELEGRAM_BOT_TOKEN or not config.TELEGRAM_SECRET_TOKEN:
+        raise click.ClickException(
+            "set TELEGRAM_BOT_TOKEN and TELEGRAM_SECRET_TOKEN first"
+        )
+    url = url or (config.PUBLIC_URL and config.PUBLIC_URL + "/webhooks/telegram")
+    if not url or not url.startswith("https://"):
+        raise click.ClickException(
+            "Telegram needs an https URL: set BECKON_PUBLIC_URL or pass --url"
+        )
+    bot = TelegramNotifier(config.TELEGRAM_BOT_TOKEN, config.TELEGRAM_API_BASE_URL)
+    try:
+        bot.call(
+            "setWebhook",
+            {
+                "url": url,
+                "secret_token": config.TELEGRAM_SECRET_TOKEN,
+                "allowed_updates": ["message", "callback_query"],
+            },
+        )
+    except DeliveryError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Telegram will post updates to {url}")
+
+
 @main.group("api-key")
 def api_key() -> None:
     """API keys for /api/v1."""

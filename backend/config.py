@@ -103,6 +103,10 @@ class Config:
     MESSENGER_APP_SECRET: str = ""
     #: what the hub.verify_token of the subscription handshake must be
     MESSENGER_VERIFY_TOKEN: str = ""
+    TELEGRAM_BOT_TOKEN: str = ""
+    #: what Telegram sends in X-Telegram-Bot-Api-Secret-Token (set-webhook sets it)
+    TELEGRAM_SECRET_TOKEN: str = ""
+    TELEGRAM_API_BASE_URL: str = "https://api.telegram.org"
     #: The public address of this server, for delivery status callbacks.
     PUBLIC_URL: str = ""
     NOTIFY_LOG: Path | None = None  # default: DATA_DIR/notifications.jsonl
@@ -152,6 +156,11 @@ class Config:
             ),
             MESSENGER_APP_SECRET=os.environ.get("MESSENGER_APP_SECRET", ""),
             MESSENGER_VERIFY_TOKEN=os.environ.get("MESSENGER_VERIFY_TOKEN", ""),
+            TELEGRAM_BOT_TOKEN=os.environ.get("TELEGRAM_BOT_TOKEN", ""),
+            TELEGRAM_SECRET_TOKEN=os.environ.get("TELEGRAM_SECRET_TOKEN", ""),
+            TELEGRAM_API_BASE_URL=os.environ.get(
+                "TELEGRAM_API_BASE_URL", "https://api.telegram.org"
+            ),
             PUBLIC_URL=os.environ.get("BECKON_PUBLIC_URL", "").rstrip("/"),
             NOTIFY_LOG=_env_path("BECKON_NOTIFY_LOG"),
             RASA_URL=os.environ.get(

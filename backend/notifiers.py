@@ -304,6 +304,62 @@ class MessengerNotifier:
         return None
 
 
+class TelegramNotifier:
+    """Telegram through the Bot API's ``sendMessage``; options become an
+    inline keyboard whose buttons send their payload back as callback data."""
+
+    name = "telegram"
+
+    def __init__(self, bot_token: str, base_url: str) -> None:
+        self.url = f"{base_url.rstrip('/')}/bot{bot_token}"
+        self.http = requests.Session()
+
+    def call(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        """One Bot API method; its ``result``, or :class:`DeliveryError`."""
+        try:
+            response = self.http.post(
+                f"{self.url}/{method}", json=body, timeout=TIMEOUT_SECONDS
+            )
+        except requests.RequestException as exc:
+            raise DeliveryError(f"Telegram unreachable: {exc}") from exc
+        answer = _json_or_empty(response)
+        if not answer.get("ok"):
+            code = answer.get("error_code") or response.status_code
+            text = f"Telegram {code}: {answer.get('description', '')}"
+            # 429 (slow down) and 5xx pass; 400/403 (blocked, no such chat) stay
+            transient = code == 429 or int(code) >= 500
+            raise DeliveryError(
+                text,
+                code=str(code),
+                permanent=not transient,
+                opted_out=code == 403,
+            )
+        return answer.get("result") or {}
+
+    def send(self, message: Outgoing) -> Receipt:
+        body: dict[str, Any] = {"chat_id": message.to, "text": message.body}
+        if message.options:
+            # one button a row; callback_data is at most 64 bytes
+            body["reply_markup"] = {
+                "inline_keyboard": [
+                    [
+                        {
+                            "text": title,
+                            "callback_data": value.encode()[:64].decode(
+                                errors="ignore"
+                            ),
+                        }
+                    ]
+                    for title, value in message.options
+                ]
+            }
+        result = self.call("sendMessage", body)
+        return Receipt(str(result.get("message_id", "")), "sent")
+
+    def find_sent(self, message: Outgoing) -> Receipt | None:
+        return None  # the Bot API cannot be asked what it delivered
+
+
 def _json_or_empty(response: requests.Response) -> dict[str, Any]:
     try:
         value = response.json()
@@ -341,6 +397,10 @@ class Notifiers:
                 by_channel[Channel.SMS] = twilio
             if config.TWILIO_WHATSAPP_FROM:
                 by_channel[Channel.WHATSAPP] = twilio
+        if config.TELEGRAM_BOT_TOKEN:
+            by_channel[Channel.TELEGRAM] = TelegramNotifier(
+                config.TELEGRAM_BOT_TOKEN, config.TELEGRAM_API_BASE_URL
+            )
         if config.MESSENGER_PAGE_ACCESS_TOKEN:
             by_channel[Channel.MESSENGER] = MessengerNotifier(
                 config.MESSENGER_PAGE_ACCESS_TOKEN, config.MESSENGER_API_BASE_URL

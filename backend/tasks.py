@@ -209,6 +209,13 @@ def answer_message(message_id: int, sender: str) -> int:
     result = answer(received, reply_status="queued")
     sent = 0
     notifier = _notifiers().for_channel(received.message.channel)
+    pressed = (received.message.payload or {}).get("callback_query_id")
+    if pressed and hasattr(notifier, "call"):
+        # Telegram shows a spinner on the pressed button until this is said
+        try:
+            notifier.call("answerCallbackQuery", {"callback_query_id": pressed})
+        except DeliveryError as exc:
+            log.info("answerCallbackQuery %s: %s", pressed, exc)
     for i, (reply, row) in enumerate(zip(result.replies, result.messages, strict=True)):
         outgoing = Outgoing(
             channel=received.message.channel,

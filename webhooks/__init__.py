@@ -4,4 +4,4 @@ from flask import Blueprint
 
 webhooks_bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
-from webhooks import messenger, twilio  # noqa: E402,F401 - registers the routes
+from webhooks import messenger, telegram, twilio  # noqa: E402,F401 - routes
