@@ -37,8 +37,10 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(api_bp)
 
     from webhooks import webhooks_bp
+    from webhooks.webchat import chat_page
 
     app.register_blueprint(webhooks_bp)
+    app.add_url_rule("/chat", "chat", chat_page)
 
     # the web process queues tasks too (replies of Messenger and Telegram)
     from backend.celery_app import make_celery

@@ -2,6 +2,8 @@
 
 from flask import Blueprint
 
-webhooks_bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
+webhooks_bp = Blueprint(
+    "webhooks", __name__, url_prefix="/webhooks", template_folder="templates"
+)
 
-from webhooks import messenger, telegram, twilio  # noqa: E402,F401 - routes
+from webhooks import messenger, telegram, twilio, webchat  # noqa: E402,F401 - routes
