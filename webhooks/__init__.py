@@ -6,4 +6,10 @@ webhooks_bp = Blueprint(
     "webhooks", __name__, url_prefix="/webhooks", template_folder="templates"
 )
 
-from webhooks import messenger, telegram, twilio, webchat  # noqa: E402,F401 - routes
+from webhooks import (  # noqa: E402,F401 - registers the routes
+    messenger,
+    telegram,
+    twilio,
+    voice,
+    webchat,
+)

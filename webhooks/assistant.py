@@ -38,8 +38,16 @@ def ask(sender: str, text: str, metadata: dict[str, Any]) -> list[Reply]:
         raise AssistantUnreachable(f"{exc.__class__.__name__}: {exc}") from exc
     if not isinstance(answers, list):
         raise AssistantUnreachable("the assistant's answer is not a list")
-    return [
-        Reply(text=a.get("text") or "", buttons=a.get("buttons") or [])
-        for a in answers
-        if isinstance(a, dict) and (a.get("text") or a.get("buttons"))
-    ]
+    replies: list[Reply] = []
+    for item in answers:
+        if not isinstance(item, dict):
+            continue
+        if item.get("text") or item.get("buttons"):
+            replies.append(Reply(item.get("text") or "", item.get("buttons") or []))
+        # a response's custom part comes as an item of its own
+        if (item.get("custom") or {}).get("end_conversation"):
+            if replies:
+                replies[-1].end = True
+            else:
+                replies.append(Reply("", end=True))
+    return replies

@@ -49,3 +49,20 @@ def split(text: str, limit: int) -> list[str]:
 def sms_bodies(replies: list[Reply]) -> list[str]:
     """The message bodies of an SMS or WhatsApp answer."""
     return [part for r in replies for part in split(as_plain_text(r), SMS_LIMIT)]
+
+
+SPOKEN = [
+    (re.compile(r"\s*\((\d(?:\.\d)?)★\)"), r", rated \1 stars"),
+    (re.compile(r"\bReply (\d)"), r"Say \1"),
+    (re.compile(r"\(yes/no\)"), "Yes or no?"),
+    (re.compile(r"\bkm\b"), "kilometers"),
+    (re.compile(r"[\"“”]"), ""),
+]
+
+
+def as_speech(reply: Reply) -> str:
+    """A reply as words to be read out on a call."""
+    text = as_plain_text(reply)
+    for pattern, spoken in SPOKEN:
+        text = pattern.sub(spoken, text)
+    return text

@@ -64,9 +64,11 @@ class Reply:
 
     text: str
     buttons: list[dict[str, str]] = field(default_factory=list)
+    #: the assistant closed the conversation (a call hangs up after it)
+    end: bool = False
 
     def as_json(self) -> dict[str, Any]:
-        return {"text": self.text, "buttons": self.buttons}
+        return {"text": self.text, "buttons": self.buttons, "end": self.end}
 
 
 @dataclass
