@@ -78,11 +78,15 @@ def answer(received: Received, *, reply_status: str = "sent") -> Answer:
         return Answer()
     extra = (message.payload or {}).get("metadata") or {}
     locale = (message.payload or {}).get("locale")
+    text, channel = message.text, message.channel.value
+    # no transaction stays open while the assistant works: its actions call
+    # the API, which writes (on SQLite a waiting writer would stall them both)
+    session.commit()
     try:
         replies = assistant.ask(
             received.sender,
-            message.text,
-            {"channel": message.channel.value, "locale": locale, **extra},
+            text,
+            {"channel": channel, "locale": locale, **extra},
         )
     except assistant.AssistantUnreachable as exc:
         log.warning("assistant unreachable for message %s: %s", message.id, exc)

@@ -289,6 +289,7 @@ class MatchingIndex:
                     with unit_of_work(reader) as session:
                         if not self._ready:
                             self.ensure_ready(session)
+                            self.warm_up()
                             continue
                         found = self.changes(session)
                     self.apply(*found)
@@ -299,6 +300,10 @@ class MatchingIndex:
 
         self._thread = threading.Thread(target=loop, name="matching-sync", daemon=True)
         self._thread.start()
+
+    def warm_up(self) -> None:
+        """Load the model now, so the first person to ask does not wait for it."""
+        self.matcher.encoder.encode(["a plumber for a leak"])
 
     def stop(self) -> None:
         self._stop.set()

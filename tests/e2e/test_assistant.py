@@ -30,6 +30,7 @@ from sqlalchemy.engine import make_url
 
 from backend import assistant
 from tests.conftest import PG_ADMIN_URL, _postgres_reachable
+from tests.fakes.messenger_api import FakeSendApi
 from tests.helpers import prepare_served_data
 from tests.integration.test_worker import _redis_problem
 
@@ -39,6 +40,7 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 pytestmark = [pytest.mark.assistant, pytest.mark.slow]
 TWILIO_TOKEN, PUBLIC = "e2e-twilio-token", "https://beckon.example.com"
+MESSENGER_SECRET = "e2e-messenger-secret"
 
 
 def _free_port() -> int:
@@ -112,7 +114,15 @@ def _drop_database(name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory):
+def graph():
+    """Meta's Send API, stood in at its HTTP boundary for the worker's replies."""
+    fake = FakeSendApi()
+    yield fake
+    fake.server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, graph):
     """`beckon run` with the assistant, on free ports, on a seeded SQLite;
     Rasa keeps its conversations in PostgreSQL and its locks in Redis."""
     if not assistant.installed():
@@ -131,6 +141,9 @@ def stack(tmp_path_factory):
         "BECKON_RASA_PORT": str(_free_port()),
         "TWILIO_AUTH_TOKEN": TWILIO_TOKEN,
         "BECKON_PUBLIC_URL": PUBLIC,
+        "MESSENGER_APP_SECRET": MESSENGER_SECRET,
+        "MESSENGER_PAGE_ACCESS_TOKEN": "e2e-page-token",
+        "MESSENGER_API_BASE_URL": graph.url,
         "BECKON_ACTIONS_PORT": str(_free_port()),
     }
     tracker_db = _production_stores(env, f"beckon_rasa_{os.getpid()}")
@@ -151,6 +164,11 @@ def stack(tmp_path_factory):
     _wait(f"{base}/healthz", proc, 900, log)
     _wait(f"{rasa}/webhooks/rest/", proc, 900, log)
     _wait(f"http://127.0.0.1:{env['BECKON_ACTIONS_PORT']}/health", proc, 120, log)
+    # one whole turn first, so no test's first message waits for cold caches
+    _post(
+        f"{rasa}/webhooks/rest/webhook",
+        {"sender": "warm-up", "message": "I need a plumber in Chicago next week"},
+    )
     engine = create_engine(f"sqlite:///{home / 'var' / 'beckon.sqlite3'}")
     yield {
         "api": base,
@@ -577,3 +595,126 @@ def test_an_sms_conversation_through_the_twilio_webhook_books_a_provider(stack):
         phone=phone,
     )
     assert counts["ins"] == 4 and counts["outs"] >= 4
+
+
+def _signed_twilio(stack, path: str, params: dict):
+    import xml.etree.ElementTree as ET
+
+    from twilio.request_validator import RequestValidator
+
+    signature = RequestValidator(TWILIO_TOKEN).compute_signature(PUBLIC + path, params)
+    request = urllib.request.Request(
+        stack["api"] + path,
+        data=urllib.parse.urlencode(params).encode(),
+        headers={"X-Twilio-Signature": signature},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return ET.fromstring(response.read())
+
+
+def test_a_phone_call_books_a_provider_and_hangs_up_on_goodbye(stack):
+    call = {
+        "AccountSid": "AC" + "b" * 32,
+        "CallSid": "CA" + "e" * 32,
+        "From": "+13125550144",
+        "To": "+15558675310",
+        "CallStatus": "in-progress",
+        "Direction": "inbound",
+    }
+    gather = _signed_twilio(stack, "/webhooks/twilio/voice", call).find("Gather")
+
+    def speak(words: str):
+        nonlocal gather
+        action = gather.get("action")
+        root = _signed_twilio(
+            stack, action, {**call, "SpeechResult": words, "Confidence": "0.9"}
+        )
+        gather = root.find("Gather")
+        return root, " ".join(s.text or "" for s in root.iter("Say"))
+
+    _, said = speak("I need a plumber in Chicago next week")
+    assert "Here's who can do it" in said and "Say 1" in said
+    _, said = speak("one")
+    assert said.startswith("Book ") and said.endswith("Yes or no?")
+    _, said = speak("yes")
+    booked = re.search(r"Booked! #(\d+)", said)
+    assert booked, said
+    row = _row(stack, "SELECT channel FROM bookings WHERE id = :id", id=int(booked[1]))
+    assert row["channel"] == "voice"
+    root, said = speak("thanks, bye")
+    assert root.find("Hangup") is not None and "Bye" in said
+
+
+def test_a_messenger_conversation_books_a_provider_through_the_send_api(stack, graph):
+    import hashlib
+    import hmac
+
+    psid, seen = "7001002003004005", iter(range(1, 100))
+
+    def event(text: str | None = None, quick: str | None = None) -> list[dict]:
+        n = next(seen)
+        message = {"mid": f"m_e2e_{n}", "text": text or quick}
+        if quick:
+            message["quick_reply"] = {"payload": quick}
+        body = json.dumps(
+            {
+                "object": "page",
+                "entry": [
+                    {
+                        "id": "111899832631525",
+                        "time": 1763719200000 + n,
+                        "messaging": [
+                            {
+                                "sender": {"id": psid},
+                                "recipient": {"id": "111899832631525"},
+                                "timestamp": 1763719200000 + n,
+                                "message": message,
+                            }
+                        ],
+                    }
+                ],
+            }
+        ).encode()
+        signature = hmac.new(
+            MESSENGER_SECRET.encode(), body, hashlib.sha256
+        ).hexdigest()
+        before = len(graph.requests)
+        request = urllib.request.Request(
+            f"{stack['api']}/webhooks/messenger",
+            data=body,
+            headers={
+                "Content-Type": "application/json",
+                "X-Hub-Signature-256": "sha256=" + signature,
+            },
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status == 200
+        deadline = time.monotonic() + 60  # the worker answers through the Send API
+        while time.monotonic() < deadline:
+            answers = [
+                r["body"]
+                for r in graph.requests[before:]
+                if r["body"]["recipient"]["id"] == psid
+            ]
+            if answers and not any(a is None for a in answers):
+                time.sleep(0.5)  # the rest of this answer
+                return [
+                    r["body"]
+                    for r in graph.requests[before:]
+                    if r["body"]["recipient"]["id"] == psid
+                ]
+            time.sleep(0.2)
+        pytest.fail(f"no answer to {text or quick!r}")
+
+    replies = event("I need a plumber in Chicago next week")
+    offers = next(r for r in replies if r["message"].get("quick_replies"))
+    assert "Here's who can do it" in offers["message"]["text"], replies
+    first = offers["message"]["quick_replies"][0]
+    assert first["payload"].startswith("/choose_option")
+    confirm = event(quick=first["payload"])
+    assert confirm[-1]["message"]["text"].startswith("Book ")
+    done = event("yes")
+    booked = re.search(r"Booked! #(\d+)", done[-1]["message"]["text"])
+    assert booked
+    row = _row(stack, "SELECT channel FROM bookings WHERE id = :id", id=int(booked[1]))
+    assert row["channel"] == "messenger"
