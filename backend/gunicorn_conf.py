@@ -8,7 +8,11 @@ model.
 import os
 
 wsgi_app = "backend.app:create_app()"
-threads = int(os.environ.get("BECKON_THREADS", "4"))
+# A channel's webhook waits on the assistant while the assistant's actions call
+# back into this same server: each needs a thread of its own, or under load
+# the waiting webhooks take every thread and the actions' calls queue behind
+# them until the assistant times out (benchmarks/webhooks.py).
+threads = int(os.environ.get("BECKON_THREADS", "16"))
 accesslog = "-"
 
 
