@@ -7,8 +7,7 @@ from rasa_sdk.events import EventType
 
 from actions.beckon_api import BackendError
 from actions.common import YES_NO, backend, booking_line, booking_ref_of, tell
-from actions.forms import stopped_reply
-from actions.picking import BookingPicker, confirmed_answer, reset_change
+from actions.picking import BookingPicker, ChangeBooking, confirmed_answer
 
 
 class ValidateCancelForm(BookingPicker):
@@ -35,23 +34,16 @@ class AskCancelConfirmed(Action):
         return []
 
 
-class CancelBooking(Action):
+class CancelBooking(ChangeBooking):
     def name(self) -> str:
         return "action_cancel_booking"
 
-    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
-        if stopped_reply(dispatcher, tracker):
-            return reset_change()
-        number = booking_ref_of(tracker.get_slot("booking_ref"))
-        if tracker.get_slot("change_confirmed") is not True:
-            dispatcher.utter_message(text=f"OK, booking #{number} stays as it is.")
-            return reset_change()
+    def change(self, dispatcher, tracker, number: int) -> None:
         try:
             backend().act(number, "cancel", actor="customer", reason="asked in chat")
         except BackendError as error:
             tell(dispatcher, error)
-            return reset_change()
+            return
         dispatcher.utter_message(
             text=f"Booking #{number} is cancelled. The provider has been told."
         )
-        return reset_change()

@@ -6,6 +6,7 @@ review): each names the states a booking must be in for it.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -25,7 +26,7 @@ from actions.common import (
     latest_text,
     tell,
 )
-from actions.forms import NOTHING_TO_DO, BeckonForm
+from actions.forms import NOTHING_TO_DO, BeckonForm, stopped_reply
 
 UPCOMING = ("held", "confirmed")
 #: what each form acts on, and how it says so
@@ -158,6 +159,24 @@ def reset_change() -> list[EventType]:
             "review_text",
         )
     ]
+
+
+class ChangeBooking(Action, ABC):
+    """The end of a form that changes a booking: nothing when the person
+    stopped or said no; else :meth:`change`, then the form's slots cleared."""
+
+    @abstractmethod
+    def change(self, dispatcher: CollectingDispatcher, tracker: Tracker, number: int):
+        """Make the change through the API and say how it went."""
+
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        if not stopped_reply(dispatcher, tracker):
+            number = booking_ref_of(tracker.get_slot("booking_ref"))
+            if tracker.get_slot("change_confirmed") is True:
+                self.change(dispatcher, tracker, number)
+            else:
+                dispatcher.utter_message(text=f"OK, booking #{number} stays as it is.")
+        return reset_change()
 
 
 def confirmed_answer(tracker: Tracker) -> dict[str, Any]:

@@ -23,8 +23,7 @@ from actions.common import (
     now,
     tell,
 )
-from actions.forms import stopped_reply
-from actions.picking import BookingPicker, confirmed_answer, reset_change
+from actions.picking import BookingPicker, ChangeBooking, confirmed_answer
 from actions.when import InThePast, NotUnderstood, parse_window, time_words
 
 
@@ -153,17 +152,11 @@ class AskRescheduleConfirmed(Action):
         return []
 
 
-class RescheduleBooking(Action):
+class RescheduleBooking(ChangeBooking):
     def name(self) -> str:
         return "action_reschedule_booking"
 
-    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
-        if stopped_reply(dispatcher, tracker):
-            return reset_change()
-        number = booking_ref_of(tracker.get_slot("booking_ref"))
-        if tracker.get_slot("change_confirmed") is not True:
-            dispatcher.utter_message(text=f"OK, booking #{number} stays as it is.")
-            return reset_change()
+    def change(self, dispatcher, tracker, number: int) -> None:
         try:
             booking = backend().reschedule(
                 number, tracker.get_slot("new_start"), actor="customer"
@@ -172,11 +165,10 @@ class RescheduleBooking(Action):
             dispatcher.utter_message(
                 text=f'I couldn\'t move it: {error.message}. Say "reschedule" to try another time.'
             )
-            return reset_change()
+            return
         except BackendError as error:
             tell(dispatcher, error)
-            return reset_change()
+            return
         dispatcher.utter_message(
             text=f"Done: booking #{number} is now {booking_time(booking)}."
         )
-        return reset_change()
