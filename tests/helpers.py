@@ -87,3 +87,16 @@ def prepare_served_data(env: dict[str, str], providers: int) -> str:
         capture_output=True,
         text=True,
     ).stdout.strip()
+
+
+def config_for_test(database_url: str, tmp_path, model_cache, **overrides):
+    """The test's Config: its database and data dir, the shared model cache."""
+    from backend.config import Config
+
+    return Config.from_env(
+        DATABASE_URL=database_url,
+        DATA_DIR=tmp_path / "var",
+        MODEL_CACHE_DIR=model_cache,
+        TESTING=True,
+        **overrides,
+    )

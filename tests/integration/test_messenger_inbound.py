@@ -18,7 +18,7 @@ from backend.config import Config
 from backend.models import ChannelIdentity, Conversation, Direction, Message
 from backend.services import inbound
 from tests.fakes.messenger_api import FakeSendApi
-from tests.fakes.rasa_rest import FakeRasa
+from tests.helpers import config_for_test
 from webhooks.messenger import signature_ok
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "messenger"
@@ -33,13 +33,6 @@ def _fixture(name: str):
 
 
 @pytest.fixture
-def rasa():
-    fake = FakeRasa().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
 def graph():
     fake = FakeSendApi()
     yield fake
@@ -48,11 +41,10 @@ def graph():
 
 @pytest.fixture
 def config(database_url, tmp_path, model_cache, rasa, graph) -> Config:
-    return Config.from_env(
-        DATABASE_URL=database_url,
-        DATA_DIR=tmp_path / "var",
-        MODEL_CACHE_DIR=model_cache,
-        TESTING=True,
+    return config_for_test(
+        database_url,
+        tmp_path,
+        model_cache,
         RASA_URL=rasa.url,
         RASA_TIMEOUT=1.0,
         MESSENGER_APP_SECRET=SECRET,

@@ -15,20 +15,13 @@ from sqlalchemy import func, select
 
 from backend.config import Config
 from backend.models import Customer, Direction, Message
-from tests.fakes.rasa_rest import FakeRasa
 from tests.fakes.telegram_api import FakeTelegram
+from tests.helpers import config_for_test
 
 UPDATES = json.loads(
     (Path(__file__).resolve().parents[1] / "data" / "telegram_updates.json").read_text()
 )
 BOT_TOKEN, SECRET = "123456:ABC-test-token", "telegram-secret-token"
-
-
-@pytest.fixture
-def rasa():
-    fake = FakeRasa().start()
-    yield fake
-    fake.stop()
 
 
 @pytest.fixture
@@ -40,11 +33,10 @@ def bot_api():
 
 @pytest.fixture
 def config(database_url, tmp_path, model_cache, rasa, bot_api) -> Config:
-    return Config.from_env(
-        DATABASE_URL=database_url,
-        DATA_DIR=tmp_path / "var",
-        MODEL_CACHE_DIR=model_cache,
-        TESTING=True,
+    return config_for_test(
+        database_url,
+        tmp_path,
+        model_cache,
         RASA_URL=rasa.url,
         TELEGRAM_BOT_TOKEN=BOT_TOKEN,
         TELEGRAM_SECRET_TOKEN=SECRET,

@@ -17,7 +17,7 @@ from twilio.request_validator import RequestValidator
 
 from backend.config import Config
 from backend.models import Direction, Message
-from tests.fakes.rasa_rest import FakeRasa
+from tests.helpers import config_for_test
 
 FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "twilio"
 TOKEN, PUBLIC = "twilio-voice-token", "https://beckon.example.com"
@@ -31,19 +31,11 @@ def _fixture(name: str) -> dict:
 
 
 @pytest.fixture
-def rasa():
-    fake = FakeRasa().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
 def config(database_url, tmp_path, model_cache, rasa) -> Config:
-    return Config.from_env(
-        DATABASE_URL=database_url,
-        DATA_DIR=tmp_path / "var",
-        MODEL_CACHE_DIR=model_cache,
-        TESTING=True,
+    return config_for_test(
+        database_url,
+        tmp_path,
+        model_cache,
         TWILIO_AUTH_TOKEN=TOKEN,
         PUBLIC_URL=PUBLIC,
         RASA_URL=rasa.url,

@@ -11,23 +11,15 @@ from sqlalchemy import func, select
 
 from backend.config import Config
 from backend.models import ChannelIdentity, Direction, Message
-from tests.fakes.rasa_rest import FakeRasa
-
-
-@pytest.fixture
-def rasa():
-    fake = FakeRasa().start()
-    yield fake
-    fake.stop()
+from tests.helpers import config_for_test
 
 
 @pytest.fixture
 def config(database_url, tmp_path, model_cache, rasa) -> Config:
-    return Config.from_env(
-        DATABASE_URL=database_url,
-        DATA_DIR=tmp_path / "var",
-        MODEL_CACHE_DIR=model_cache,
-        TESTING=True,
+    return config_for_test(
+        database_url,
+        tmp_path,
+        model_cache,
         SECRET_KEY="webchat-test-secret",
         RASA_URL=rasa.url,
     )
