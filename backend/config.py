@@ -114,6 +114,8 @@ class Config:
     RASA_URL: str = "http://127.0.0.1:5005"
     #: Seconds a webhook waits for the assistant before a holding reply.
     RASA_TIMEOUT: float = 8.0
+    #: Rasa's HTTP API token (``rasa run --auth-token``), if it has one.
+    RASA_TOKEN: str = ""
     #: Proxies in front of the web app whose X-Forwarded-* headers are trusted.
     TRUSTED_PROXIES: int = 0
     TESTING: bool = False
@@ -168,6 +170,7 @@ class Config:
                 f"http://127.0.0.1:{os.environ.get('BECKON_RASA_PORT', '5005')}",
             ).rstrip("/"),
             RASA_TIMEOUT=_env_number("BECKON_RASA_TIMEOUT", 8.0, float),
+            RASA_TOKEN=os.environ.get("BECKON_RASA_TOKEN", ""),
             TRUSTED_PROXIES=_env_number("BECKON_TRUSTED_PROXIES", 0),
         )
         known = {f.name for f in fields(cls)}

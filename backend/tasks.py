@@ -196,6 +196,7 @@ def answer_message(message_id: int, sender: str) -> int:
     from backend.models import Message
     from backend.services.inbound import received_by_id
     from webhooks.relay import answer
+    from webhooks.render import TEXT_LIMITS, split
 
     taken = db.session.execute(
         update(Message)
@@ -216,17 +217,25 @@ def answer_message(message_id: int, sender: str) -> int:
             notifier.call("answerCallbackQuery", {"callback_query_id": pressed})
         except DeliveryError as exc:
             log.info("answerCallbackQuery %s: %s", pressed, exc)
+    limit = TEXT_LIMITS.get(received.message.channel.value, 4096)
     for i, (reply, row) in enumerate(zip(result.replies, result.messages, strict=True)):
-        outgoing = Outgoing(
-            channel=received.message.channel,
-            to=sender,
-            body=reply.text,
-            key=f"reply:{message_id}:{i}",
-            since=row.created_at,
-            options=tuple((b["title"], b["payload"]) for b in reply.buttons),
-        )
+        parts = split(reply.text, limit) or [""]
         try:
-            receipt = notifier.send(outgoing)
+            for j, part in enumerate(parts):
+                last = j == len(parts) - 1
+                receipt = notifier.send(
+                    Outgoing(
+                        channel=received.message.channel,
+                        to=sender,
+                        body=part,
+                        key=f"reply:{message_id}:{i}:{j}",
+                        since=row.created_at,
+                        # the choices go with the last part, under its words
+                        options=tuple((b["title"], b["payload"]) for b in reply.buttons)
+                        if last
+                        else (),
+                    )
+                )
         except DeliveryError as exc:
             row.status, row.error_code = "failed", exc.code
             log.warning("reply %s to message %s failed: %s", i, message_id, exc)

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import requests
 from flask import current_app
@@ -51,3 +52,24 @@ def ask(sender: str, text: str, metadata: dict[str, Any]) -> list[Reply]:
             else:
                 replies.append(Reply("", end=True))
     return replies
+
+
+def understood(sender: str) -> str | None:
+    """The intent the assistant read in the sender's latest message, from its
+    HTTP API (``rasa run --enable-api``); None when it cannot say."""
+    config = current_app.config["BECKON"]
+    params = {"include_events": "NONE"}
+    if config.RASA_TOKEN:
+        params["token"] = config.RASA_TOKEN
+    try:
+        response = _session.get(
+            # Rasa (Sanic) takes the id as written: "+1...", "whatsapp:+1..."
+            f"{config.RASA_URL}/conversations/{quote(sender, safe='+:@')}/tracker",
+            params=params,
+            timeout=2,
+        )
+        response.raise_for_status()
+        name = response.json()["latest_message"]["intent"]["name"]
+    except (requests.RequestException, ValueError, KeyError, TypeError):
+        return None
+    return name if isinstance(name, str) else None

@@ -94,7 +94,13 @@ def answer(received: Received, *, reply_status: str = "sent") -> Answer:
         out = inbound.record_replies(session, received, replies, status=reply_status)
         inbound.hold(session, received, reason="assistant_unreachable")
     else:
-        out = inbound.record_replies(session, received, replies, status=reply_status)
+        out = inbound.record_replies(
+            session,
+            received,
+            replies,
+            status=reply_status,
+            intent=assistant.understood(received.sender),
+        )
     session.commit()
     return Answer(replies, out)
 

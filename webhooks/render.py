@@ -7,6 +7,8 @@ import re
 from backend.services.inbound import Reply
 
 SMS_LIMIT = 1600  # characters Twilio accepts in one message body
+#: the most characters one message may have, where a task sends it
+TEXT_LIMITS = {"messenger": 2000, "telegram": 4096}
 
 
 def button_titles(reply: Reply) -> list[str]:

@@ -595,6 +595,14 @@ def test_an_sms_conversation_through_the_twilio_webhook_books_a_provider(stack):
         phone=phone,
     )
     assert counts["ins"] == 4 and counts["outs"] >= 4
+    first = _row(
+        stack,
+        "SELECT m.intent FROM messages m JOIN conversations c "
+        "ON c.id = m.conversation_id JOIN customers u ON u.id = c.customer_id "
+        "WHERE u.phone = :phone AND m.direction = 'in' ORDER BY m.id LIMIT 1",
+        phone=phone,
+    )
+    assert first["intent"] == "request_service"  # what the assistant understood
 
 
 def _signed_twilio(stack, path: str, params: dict):

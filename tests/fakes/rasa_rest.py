@@ -24,6 +24,8 @@ class FakeRasa:
         self.default = [{"text": "Hi! Tell me what you need."}]
         self.failing = False
         self.delay = 0.0
+        #: what the tracker API says the latest message meant
+        self.intent = "greet"
         self._server = None
 
     def start(self) -> FakeRasa:
@@ -44,6 +46,11 @@ class FakeRasa:
 
     def _app(self, environ, start_response):
         request = Request(environ)
+        if request.method == "GET" and request.path.startswith("/conversations/"):
+            tracker = {"latest_message": {"intent": {"name": self.intent}}}
+            return Response(json.dumps(tracker), mimetype="application/json")(
+                environ, start_response
+            )
         if request.path != "/webhooks/rest/webhook" or request.method != "POST":
             return Response("not found", 404)(environ, start_response)
         if self.delay:

@@ -216,3 +216,23 @@ def test_with_the_assistant_down_the_holding_reply_is_sent(client, db, rasa, gra
     assert graph.requests[-1]["body"]["message"]["text"] == inbound.HOLDING
     held = db.scalars(select(Message).where(Message.direction == Direction.IN)).one()
     assert held.status == "held"
+
+
+def test_a_long_answer_is_sent_in_parts_with_the_choices_on_the_last(
+    client, db, rasa, graph
+):
+    rasa.answer(
+        {
+            "text": "\n".join(f"option {i}: " + "x" * 90 for i in range(30)),
+            "buttons": [{"title": "More", "payload": "/ask_more"}],
+        }
+    )
+    _post(client, _fixture("events/fbmessenger_message.json"))
+    _work(db)
+    sent = [r["body"]["message"] for r in graph.requests]
+    assert len(sent) == 2 and all(len(m["text"]) <= 2000 for m in sent)
+    assert (
+        "quick_replies" not in sent[0]
+        and sent[1]["quick_replies"][0]["title"] == "More"
+    )
+    assert "".join(m["text"] for m in sent).count("option") == 30

@@ -127,6 +127,7 @@ def test_a_text_reaches_the_assistant_and_its_reply_comes_back_in_twiml(
             ],
         },
     )
+    rasa.intent = "request_service"
     response = _post(client, _inbound(Body="I need a plumber in Chicago"))
     assert response.status_code == 200
     assert _bodies(response) == [
@@ -149,6 +150,7 @@ def test_a_text_reaches_the_assistant_and_its_reply_comes_back_in_twiml(
     ]
     assert messages[0].external_id == "SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
     assert messages[0].status == "answered"
+    assert messages[0].intent == "request_service"  # what the assistant understood
 
 
 def test_whatsapp_is_its_own_channel_for_the_same_person(client, db, rasa):
