@@ -32,9 +32,10 @@ from actions.common import (
     local_time,
     now,
     tell,
+    time_answer,
 )
 from actions.forms import BeckonForm
-from actions.when import InThePast, NotUnderstood, parse_window, time_words
+from actions.when import InThePast, NotUnderstood, parse_window
 
 PAGE = 3  # options shown at once
 MAX_OFFERS = 9
@@ -44,8 +45,6 @@ REMOTE_WORDS = re.compile(
     re.I,
 )
 STOP_INTENTS = {"deny", "goodbye", "cancel_booking"}
-#: answers to other questions, not a time unless the time was asked for
-NOT_A_TIME = {"choose_option", "ask_more", "affirm", "deny", "ask_details"}
 #: answers to the place question that are not a place ("yes", "the first one")
 NOT_A_PLACE = STOP_INTENTS | {"affirm", "choose_option", "ask_more", "thanks", "greet"}
 NUDGES = {
@@ -138,21 +137,8 @@ class ValidateBookingForm(BeckonForm):
         return {}
 
     async def extract_when(self, dispatcher, tracker, domain) -> dict[str, Any]:
-        asked = tracker.get_slot("requested_slot") == "when"
-        intent, text = latest_intent(tracker), latest_text(tracker)
-        if text.startswith("/") or intent in STOP_INTENTS:
-            return {}
-        if not asked and intent in NOT_A_TIME:
-            return {}  # "1", "yes", "more": answers to another question
-        words = time_words(
-            text,
-            entity_values(tracker, "date") + entity_values(tracker, "time"),
-            answering=asked or intent == "give_time",
-        )
-        if words:
-            return {"when": words}
-        # an answer with no time in it: validation says so and asks again
-        return {"when": text} if asked else {}
+        words = time_answer(tracker, "when", STOP_INTENTS)
+        return {} if words is None else {"when": words}
 
     async def extract_provider_choice(
         self, dispatcher, tracker, domain

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from rasa_sdk import Action
-from rasa_sdk.events import EventType
-
 from actions.beckon_api import BackendError
-from actions.common import YES_NO, backend, booking_line, booking_ref_of, tell
-from actions.picking import BookingPicker, ChangeBooking, confirmed_answer
+from actions.common import backend, booking_line, tell
+from actions.picking import (
+    AskChangeConfirmed,
+    BookingPicker,
+    ChangeBooking,
+    confirmed_answer,
+)
 
 
 class ValidateCancelForm(BookingPicker):
@@ -18,20 +20,12 @@ class ValidateCancelForm(BookingPicker):
         return confirmed_answer(tracker)
 
 
-class AskCancelConfirmed(Action):
+class AskCancelConfirmed(AskChangeConfirmed):
     def name(self) -> str:
         return "action_ask_cancel_form_change_confirmed"
 
-    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
-        try:
-            booking = backend().booking(booking_ref_of(tracker.get_slot("booking_ref")))
-        except BackendError as error:
-            tell(dispatcher, error)
-            return []
-        dispatcher.utter_message(
-            text=f"Cancel {booking_line(booking)}? (yes/no)", buttons=YES_NO
-        )
-        return []
+    def question(self, booking: dict, tracker) -> str:
+        return f"Cancel {booking_line(booking)}?"
 
 
 class CancelBooking(ChangeBooking):

@@ -12,6 +12,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.beckon_api import Backend, BackendError
+from actions.when import time_words
 
 CHANNELS = {
     "sms",
@@ -175,3 +176,26 @@ def booking_ref_of(value: Any) -> int | None:
         return int(value)
     digits = re.search(r"\d+", str(value))
     return int(digits[0]) if digits else None
+
+
+#: answers to other questions: never a time unless a time was asked for
+NOT_A_TIME = frozenset({"choose_option", "ask_more", "affirm", "deny", "ask_details"})
+
+
+def time_answer(tracker: Tracker, slot: str, stop_intents) -> str | None:
+    """The words a form's time slot (``when``, ``new_start``) takes from the
+    latest message, or None: the date and time spans, or the whole message
+    when the question was about time; a message with no time in it still
+    fills the slot when asked, so validation can say so and ask again."""
+    asked = tracker.get_slot("requested_slot") == slot
+    intent, text = latest_intent(tracker), latest_text(tracker)
+    if text.startswith("/") or intent in stop_intents:
+        return None
+    if not asked and intent in NOT_A_TIME:
+        return None  # "1", "yes", "more": answers to another question
+    words = time_words(
+        text,
+        entity_values(tracker, "date") + entity_values(tracker, "time"),
+        answering=asked or intent == "give_time",
+    )
+    return words or (text if asked else None)

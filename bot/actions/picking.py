@@ -15,6 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.beckon_api import BackendError, NotFound
 from actions.common import (
+    YES_NO,
     backend,
     booking_line,
     booking_ref_of,
@@ -159,6 +160,25 @@ def reset_change() -> list[EventType]:
             "review_text",
         )
     ]
+
+
+class AskChangeConfirmed(Action, ABC):
+    """Read the change back for a yes or a no."""
+
+    @abstractmethod
+    def question(self, booking: dict, tracker: Tracker) -> str:
+        """ "Cancel #42 ...?": the change in a sentence."""
+
+    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
+        try:
+            booking = backend().booking(booking_ref_of(tracker.get_slot("booking_ref")))
+        except BackendError as error:
+            tell(dispatcher, error)
+            return []
+        dispatcher.utter_message(
+            text=f"{self.question(booking, tracker)} (yes/no)", buttons=YES_NO
+        )
+        return []
 
 
 class ChangeBooking(Action, ABC):

@@ -5,26 +5,25 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from rasa_sdk import Action
-from rasa_sdk.events import EventType
-
 from actions.beckon_api import BackendError, Conflict, Invalid
 from actions.common import (
-    YES_NO,
     backend,
     booking_line,
     booking_ref_of,
     booking_time,
     customer_of,
-    entity_values,
-    latest_intent,
-    latest_text,
     local_time,
     now,
     tell,
+    time_answer,
 )
-from actions.picking import BookingPicker, ChangeBooking, confirmed_answer
-from actions.when import InThePast, NotUnderstood, parse_window, time_words
+from actions.picking import (
+    AskChangeConfirmed,
+    BookingPicker,
+    ChangeBooking,
+    confirmed_answer,
+)
+from actions.when import InThePast, NotUnderstood, parse_window
 
 
 def clock_of(booking: dict, tracker) -> str:
@@ -42,18 +41,8 @@ class ValidateRescheduleForm(BookingPicker):
         return "validate_reschedule_form"
 
     async def extract_new_start(self, dispatcher, tracker, domain):
-        asked = tracker.get_slot("requested_slot") == "new_start"
-        intent, text = latest_intent(tracker), latest_text(tracker)
-        if text.startswith("/") or intent in self.stop_intents:
-            return {}
-        words = time_words(
-            text,
-            entity_values(tracker, "date") + entity_values(tracker, "time"),
-            answering=asked or intent == "give_time",
-        )
-        if words:
-            return {"new_start": words}
-        return {"new_start": text} if asked else {}
+        words = time_answer(tracker, "new_start", self.stop_intents)
+        return {} if words is None else {"new_start": words}
 
     async def extract_change_confirmed(self, dispatcher, tracker, domain):
         return confirmed_answer(tracker)
@@ -132,24 +121,17 @@ def _clock(iso_time: str, zone: ZoneInfo) -> str:
     return f"{moment.hour}:{moment.minute:02d}"
 
 
-class AskRescheduleConfirmed(Action):
+class AskRescheduleConfirmed(AskChangeConfirmed):
     def name(self) -> str:
         return "action_ask_reschedule_form_change_confirmed"
 
-    async def run(self, dispatcher, tracker, domain) -> list[EventType]:
-        try:
-            booking = backend().booking(booking_ref_of(tracker.get_slot("booking_ref")))
-        except BackendError as error:
-            tell(dispatcher, error)
-            return []
+    def question(self, booking: dict, tracker) -> str:
         new_start = datetime.fromisoformat(tracker.get_slot("new_start"))
         zone = ZoneInfo(clock_of(booking, tracker))
-        dispatcher.utter_message(
-            text=f"Move {booking_line(booking)} to "
-            f"{local_time(new_start.astimezone(zone).isoformat())}? (yes/no)",
-            buttons=YES_NO,
+        return (
+            f"Move {booking_line(booking)} to "
+            f"{local_time(new_start.astimezone(zone).isoformat())}?"
         )
-        return []
 
 
 class RescheduleBooking(ChangeBooking):
