@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -100,3 +101,17 @@ def config_for_test(database_url: str, tmp_path, model_cache, **overrides):
         TESTING=True,
         **overrides,
     )
+
+
+SHARED_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+
+
+def shared_fixture(*parts: str) -> Path:
+    """A file of ../shared/fixtures; the test is skipped where it is not
+    beside the checkout."""
+    import pytest
+
+    path = SHARED_FIXTURES.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is not beside this checkout")
+    return path

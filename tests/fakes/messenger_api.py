@@ -4,10 +4,11 @@ and records each request."""
 
 from __future__ import annotations
 
-import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.http import read_json, send_json
 
 PSID = "6543210987654321"
 MESSAGE_ID = "m_AG5Hz2Uq7tuwNEhXfYYKj8mJEM_QPpz5jdCK48PnKAjSdjfipqxqMvK8ma6AC8fpl"
@@ -25,7 +26,7 @@ class FakeSendApi:
 
             def do_POST(self) -> None:
                 parts = urlsplit(self.path)
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                body = read_json(self)
                 fake.requests.append(
                     {"path": parts.path, "query": parse_qs(parts.query), "body": body}
                 )
@@ -40,12 +41,7 @@ class FakeSendApi:
                         },
                     )
                 )
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, status, answer)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()

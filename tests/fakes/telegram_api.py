@@ -4,9 +4,10 @@ real port: answers ``{"ok": true, "result": ...}`` as documented, or a queued
 
 from __future__ import annotations
 
-import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from tests.fakes.http import read_json, send_json
 
 
 class FakeTelegram:
@@ -22,7 +23,7 @@ class FakeTelegram:
 
             def do_POST(self) -> None:
                 prefix = f"/bot{fake.token}/"
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                body = read_json(self)
                 if not self.path.startswith(prefix):
                     status, answer = (
                         404,
@@ -50,12 +51,7 @@ class FakeTelegram:
                         else True
                     )
                     status, answer = 200, {"ok": True, "result": result}
-                data = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                send_json(self, status, answer)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()

@@ -10,7 +10,6 @@ that unsubscribed (error 21610), or a number of 500s before success.
 from __future__ import annotations
 
 import base64
-import json
 import secrets
 import threading
 import time
@@ -20,6 +19,8 @@ from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from tests.fakes.http import send_json
 
 API_PREFIX = "/2010-04-01/Accounts/"
 
@@ -71,11 +72,11 @@ class FakeTwilio:
         parts = urlsplit(request.path)
         expected = f"{API_PREFIX}{self.account_sid}/Messages.json"
         if parts.path != expected:
-            return self._answer(
+            return send_json(
                 request, 404, _error(20404, "The requested resource was not found", 404)
             )
         if not self._authorised(request):
-            return self._answer(request, 401, _error(20003, "Authenticate", 401))
+            return send_json(request, 401, _error(20003, "Authenticate", 401))
         if method == "GET":
             return self._list(request, parse_qs(parts.query))
         length = int(request.headers.get("Content-Length") or 0)
@@ -88,16 +89,14 @@ class FakeTwilio:
             if failing:
                 self.fail_next -= 1
         if failing:
-            return self._answer(
-                request, 500, _error(20500, "Internal Server Error", 500)
-            )
+            return send_json(request, 500, _error(20500, "Internal Server Error", 500))
         to = form.get("To", "")
         if not to or not form.get("Body"):
-            return self._answer(
+            return send_json(
                 request, 400, _error(21602, "Message body is required.", 400)
             )
         if to in self.unsubscribed:
-            return self._answer(
+            return send_json(
                 request,
                 400,
                 _error(21610, "Attempt to send to unsubscribed recipient", 400),
@@ -107,7 +106,7 @@ class FakeTwilio:
             self.messages.append(message)  # accepted: it exists even if we answer late
         if self.delay_seconds:
             time.sleep(self.delay_seconds)
-        self._answer(request, 201, message)
+        send_json(request, 201, message)
 
     def _authorised(self, request: BaseHTTPRequestHandler) -> bool:
         header = request.headers.get("Authorization", "")
@@ -157,7 +156,7 @@ class FakeTwilio:
                 and (sender is None or m["from"] == sender)
             ][:size]
         uri = f"{API_PREFIX}{self.account_sid}/Messages.json?PageSize={size}&Page=0"
-        self._answer(
+        send_json(
             request,
             200,
             {
@@ -172,20 +171,6 @@ class FakeTwilio:
                 "uri": uri,
             },
         )
-
-    @staticmethod
-    def _answer(
-        request: BaseHTTPRequestHandler, status: int, body: dict[str, Any]
-    ) -> None:
-        data = json.dumps(body).encode()
-        try:
-            request.send_response(status)
-            request.send_header("Content-Type", "application/json")
-            request.send_header("Content-Length", str(len(data)))
-            request.end_headers()
-            request.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client died waiting (a killed worker)
 
 
 def _error(code: int, message: str, status: int) -> dict[str, Any]:

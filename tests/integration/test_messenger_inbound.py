@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -18,18 +17,14 @@ from backend.config import Config
 from backend.models import ChannelIdentity, Conversation, Direction, Message
 from backend.services import inbound
 from tests.fakes.messenger_api import FakeSendApi
-from tests.helpers import config_for_test
+from tests.helpers import config_for_test, shared_fixture
 from webhooks.messenger import signature_ok
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "messenger"
 SECRET, VERIFY = "messenger-app-secret", "messenger-verify-token"
 
 
 def _fixture(name: str):
-    path = FIXTURES / name
-    if not path.exists():
-        pytest.skip(f"{path} is not beside this checkout")
-    return path.read_bytes()
+    return shared_fixture("messenger", name).read_bytes()
 
 
 @pytest.fixture

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -27,9 +26,8 @@ from backend.models import (
     Message,
 )
 from backend.services import inbound
-from tests.helpers import config_for_test
+from tests.helpers import config_for_test, shared_fixture
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "twilio"
 TOKEN = "twilio-inbound-token"
 PUBLIC = "https://beckon.example.com"
 URL = PUBLIC + "/webhooks/twilio/sms"
@@ -41,10 +39,7 @@ NOT_FOR_FORM_WEBHOOKS = {"node_special_characters"}
 
 
 def _fixture(name: str) -> dict:
-    path = FIXTURES / name
-    if not path.exists():
-        pytest.skip(f"{path} is not beside this checkout")
-    return json.loads(path.read_text())
+    return json.loads(shared_fixture("twilio", name).read_text())
 
 
 @pytest.fixture

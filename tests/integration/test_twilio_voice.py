@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -17,17 +16,13 @@ from twilio.request_validator import RequestValidator
 
 from backend.config import Config
 from backend.models import Direction, Message
-from tests.helpers import config_for_test
+from tests.helpers import config_for_test, shared_fixture
 
-FIXTURES = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "twilio"
 TOKEN, PUBLIC = "twilio-voice-token", "https://beckon.example.com"
 
 
 def _fixture(name: str) -> dict:
-    path = FIXTURES / name
-    if not path.exists():
-        pytest.skip(f"{path} is not beside this checkout")
-    return json.loads(path.read_text())
+    return json.loads(shared_fixture("twilio", name).read_text())
 
 
 @pytest.fixture
