@@ -30,12 +30,17 @@ class AssistantUnavailable(RuntimeError):
 class AssistantPorts:
     rasa: int = 5005
     actions: int = 5055
+    # the action server's own pool of the Beckon API (see ``processes``)
+    internal_api: int = 5056
 
     @classmethod
     def from_env(cls) -> AssistantPorts:
         return cls(
             rasa=int(os.environ.get("BECKON_RASA_PORT", cls.rasa)),
             actions=int(os.environ.get("BECKON_ACTIONS_PORT", cls.actions)),
+            internal_api=int(
+                os.environ.get("BECKON_INTERNAL_API_PORT", cls.internal_api)
+            ),
         )
 
 
@@ -85,13 +90,28 @@ def assistant_key(config: Config) -> str:
 
 
 def processes(
-    model: Path, api_url: str, api_key: str, ports: AssistantPorts
+    model: Path, web: list[str], api_key: str, ports: AssistantPorts
 ) -> dict[str, tuple[list[str], dict[str, str]]]:
-    """Rasa's server and the action server: each argv with its environment."""
+    """Rasa's server, the action server and the action server's own API pool
+    (``web``'s command on a local port): each argv with its environment.
+
+    A channel's webhook holds a web thread while it waits on Rasa, and Rasa's
+    actions call back into the API. Were both served by one pool, enough
+    waiting webhooks would take every thread and the actions' calls would
+    queue behind them until Rasa timed out; a pool of its own for the actions
+    cannot be starved by the webhooks.
+    """
     bin_dir = BOT_PYTHON.parent
     env = dict(os.environ)
+    internal_api = [
+        *web,
+        "--bind",
+        f"127.0.0.1:{ports.internal_api}",
+        "--workers",
+        "1",
+    ]
     actions_env = env | {
-        "BECKON_API_URL": api_url,
+        "BECKON_API_URL": f"http://127.0.0.1:{ports.internal_api}",
         "BECKON_API_KEY": api_key,
         "PYTHONPATH": str(BOT_DIR),
         # rasa_sdk listens on every interface unless told otherwise
@@ -127,4 +147,8 @@ def processes(
         "--port",
         str(ports.actions),
     ]
-    return {"rasa": (rasa, rasa_env), "actions": (actions, actions_env)}
+    return {
+        "rasa": (rasa, rasa_env),
+        "actions": (actions, actions_env),
+        "internal-api": (internal_api, env),
+    }

@@ -376,17 +376,14 @@ def run(
             secret_file.write_text(config.SECRET_KEY)
             secret_file.chmod(0o600)
         os.environ["SECRET_KEY"] = secret_file.read_text().strip()
-    web = [
+    gunicorn = [
         sys.executable,
         "-m",
         "gunicorn",
         "--config",
         "python:backend.gunicorn_conf",
-        "--bind",
-        f"{host}:{port}",
-        "--workers",
-        str(workers),
     ]
+    web = [*gunicorn, "--bind", f"{host}:{port}", "--workers", str(workers)]
     click.echo(f"Beckon on http://{host}:{port}  (API: /api/v1, health: /healthz)")
     if web_only:
         os.execvp(sys.executable, web)
@@ -399,10 +396,7 @@ def run(
         except bot.AssistantUnavailable as exc:
             raise click.ClickException(str(exc)) from exc
         ports = bot.AssistantPorts.from_env()
-        local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
-        extra = bot.processes(
-            model, f"http://{local}:{port}", bot.assistant_key(config), ports
-        )
+        extra = bot.processes(model, gunicorn, bot.assistant_key(config), ports)
         click.echo(
             f"Assistant: http://127.0.0.1:{ports.rasa}/webhooks/rest/webhook "
             f"(model {model.name})"

@@ -299,6 +299,7 @@ def main() -> None:
         api_port = free_port()
         env["BECKON_RASA_PORT"] = str(rasa_port)
         env["BECKON_ACTIONS_PORT"] = str(free_port())
+        env["BECKON_INTERNAL_API_PORT"] = str(free_port())
         env.pop("RASA_URL")
         run = subprocess.Popen(
             [beckon, "run", "--port", str(api_port), "--workers", str(args.workers)],

@@ -145,6 +145,7 @@ def stack(tmp_path_factory, graph):
         "MESSENGER_PAGE_ACCESS_TOKEN": "e2e-page-token",
         "MESSENGER_API_BASE_URL": graph.url,
         "BECKON_ACTIONS_PORT": str(_free_port()),
+        "BECKON_INTERNAL_API_PORT": str(_free_port()),
     }
     tracker_db = _production_stores(env, f"beckon_rasa_{os.getpid()}")
     beckon = str(BIN / "beckon")
@@ -164,6 +165,7 @@ def stack(tmp_path_factory, graph):
     _wait(f"{base}/healthz", proc, 900, log)
     _wait(f"{rasa}/webhooks/rest/", proc, 900, log)
     _wait(f"http://127.0.0.1:{env['BECKON_ACTIONS_PORT']}/health", proc, 120, log)
+    _wait(f"http://127.0.0.1:{env['BECKON_INTERNAL_API_PORT']}/healthz", proc, 120, log)
     # one whole turn first, so no test's first message waits for cold caches
     _post(
         f"{rasa}/webhooks/rest/webhook",

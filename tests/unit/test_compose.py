@@ -32,12 +32,13 @@ NEEDS_HEALTHCHECK = (
     "postgres",
     "redis",
     "api",
+    "internal-api",
     "worker",
     "beat",
     "rasa",
     "action-server",
 )
-APP_SERVICES = ("api", "worker", "beat")
+APP_SERVICES = ("api", "internal-api", "worker", "beat")
 
 # A whole value that is one substitution: `${VAR}`, `${VAR:-default}`, `${VAR:?msg}`.
 SUBSTITUTION = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*(?::?[-?+][^}]*)?\}$")
@@ -170,7 +171,7 @@ def test_app_services_share_one_environment() -> None:
     assert env["CELERY_BROKER_URL"].startswith("redis://redis:6379/")
     assert env["RASA_URL"] == "http://rasa:5005"
     assert env["BECKON_DATA_DIR"] == "/data"
-    for name in ("worker", "beat", "migrate"):
+    for name in ("internal-api", "worker", "beat", "migrate"):
         assert _environment(services[name]) == env, name
 
 
