@@ -409,3 +409,17 @@ class Notifiers:
 
     def for_channel(self, channel: Channel) -> Notifier:
         return self._by_channel.get(channel, self.log)
+
+
+def send_phone_code(notifiers: Notifiers, phone: str, link: Any, minutes: int) -> None:
+    """Text the code of a phone link (``customers.start_phone_link``) at once:
+    the person is waiting for it, so it is sent now, not swept."""
+    notifiers.for_channel(Channel.SMS).send(
+        Outgoing(
+            channel=Channel.SMS,
+            to=phone,
+            body=f"Your Beckon code is {link.code}. It expires in {minutes} minutes.",
+            key=f"phone-code:{link.verification.id}",
+            since=link.verification.created_at,
+        )
+    )

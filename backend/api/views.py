@@ -23,7 +23,7 @@ from backend.api.serializers import (
 )
 from backend.extensions import db
 from backend.models import Category, Channel, Service
-from backend.notifiers import Outgoing
+from backend.notifiers import send_phone_code
 from backend.schemas import (
     AreaAvailabilityQuery,
     AvailabilityQuery,
@@ -355,16 +355,11 @@ def start_phone_link(customer_id: int, body: PhoneLinkStart):
         db.session, customer_id, body.phone, code_minutes=rules().phone_code_minutes
     )
     commit()
-    # sent at once, not swept: the person is waiting for it
-    current_app.extensions["beckon.notifiers"].for_channel(Channel.SMS).send(
-        Outgoing(
-            channel=Channel.SMS,
-            to=body.phone,
-            body=f"Your Beckon code is {link.code}. It expires in "
-            f"{rules().phone_code_minutes} minutes.",
-            key=f"phone-code:{link.verification.id}",
-            since=link.verification.created_at,
-        )
+    send_phone_code(
+        current_app.extensions["beckon.notifiers"],
+        body.phone,
+        link,
+        rules().phone_code_minutes,
     )
     response = jsonify(
         status="code_sent", expires_at=link.verification.expires_at.isoformat()

@@ -21,7 +21,7 @@ MESSAGES = Path(__file__).resolve().parent.parent / "messages"
 FALLBACK_LANGUAGE = "en"
 #: CLDR puts narrow and no-break spaces in times ("9:00\u202fAM"); one such
 #: character makes a whole SMS UCS-2, 70 characters a segment instead of 160.
-_PLAIN_SPACES = str.maketrans({"\u202f": " ", "\u00a0": " ", "\u2009": " "})
+PLAIN_SPACES = str.maketrans({"\u202f": " ", "\u00a0": " ", "\u2009": " "})
 
 
 @lru_cache(maxsize=1)
@@ -71,7 +71,7 @@ def render(kind: str, audience: str, locale: str | None, **context: Any) -> str:
         template = env.get_template(f"{language}/{name}")
     except TemplateNotFound:
         template = env.get_template(f"{FALLBACK_LANGUAGE}/{name}")
-    text = template.render(**context).translate(_PLAIN_SPACES)
+    text = template.render(**context).translate(PLAIN_SPACES)
     return "\n".join(line.strip() for line in text.splitlines() if line.strip())
 
 

@@ -1,0 +1,162 @@
+"""Dates and times as voice platforms resolve them, made into a search window.
+
+Alexa fills ``AMAZON.DATE`` with "2026-11-22", "2026-W48" (a week),
+"2026-W48-WE" (its weekend), "2026-11" (a month) or "PRESENT_REF", and
+``AMAZON.TIME`` with "09:30" or a part of the day: "MO", "AF", "EV", "NI".
+Dialogflow's ``@sys.date-time`` is an ISO 8601 date-time with an offset, or a
+period ``{"startDateTime": ..., "endDateTime": ...}``. Both are read on the
+caller's clock (``zone``) and give the window matching searches in.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from backend.services.errors import Invalid
+
+#: Alexa's parts of the day, as the hours a person means by them.
+PARTS_OF_DAY = {
+    "MO": (time(8), time(12)),
+    "AF": (time(12), time(17)),
+    "EV": (time(17), time(21)),
+    "NI": (time(19), time(23)),
+}
+#: How long after a named time ("at 9") a slot still answers it.
+AROUND_A_TIME = timedelta(hours=2)
+
+_WEEK = re.compile(r"^(\d{4})-W(\d{1,2})(-WE)?$")
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
+
+
+@dataclass(frozen=True)
+class Window:
+    """From ``start`` to ``end``, both aware."""
+
+    start: datetime
+    end: datetime
+
+
+def _days_of_alexa_date(value: str, today: date) -> tuple[date, date]:
+    """The first day and the day after the last of an AMAZON.DATE value."""
+    if value == "PRESENT_REF":
+        return today, today + timedelta(days=1)
+    # before fromisoformat, which reads "2026-W48" as that week's Monday
+    if week := _WEEK.match(value):
+        try:
+            monday = date.fromisocalendar(int(week[1]), int(week[2]), 1)
+        except ValueError as exc:
+            raise Invalid(f"I can't use {value!r} as a day", field="date") from exc
+        if week[3]:
+            return monday + timedelta(days=5), monday + timedelta(days=7)
+        return monday, monday + timedelta(days=7)
+    try:
+        day = date.fromisoformat(value)
+        return day, day + timedelta(days=1)
+    except ValueError:
+        pass
+    if (month := _MONTH.match(value)) and 1 <= int(month[2]) <= 12:
+        first = date(int(month[1]), int(month[2]), 1)
+        following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+        return first, following
+    raise Invalid(f"I can't use {value!r} as a day", field="date")
+
+
+def alexa_window(
+    day: str | None, clock: str | None, zone: str, now: datetime
+) -> Window:
+    """The window an Alexa date and time mean on ``zone``'s clock.
+
+    No date means the next week; a time without a date means its next coming;
+    a window wholly past is refused, a partly past one starts now.
+    """
+    tz = ZoneInfo(zone)
+    local_now = now.astimezone(tz)
+    if day:
+        first, after = _days_of_alexa_date(day, local_now.date())
+    elif clock:
+        first = local_now.date()
+        after = first + timedelta(days=1)
+    else:
+        return Window(now, now + timedelta(days=7))
+
+    if clock in PARTS_OF_DAY:
+        begin, end = PARTS_OF_DAY[clock]
+        start = datetime.combine(first, begin, tz)
+        finish = datetime.combine(after - timedelta(days=1), end, tz)
+    elif clock:
+        match = _CLOCK.match(clock)
+        if not match or int(match[1]) > 23 or int(match[2]) > 59:
+            raise Invalid(f"I can't use {clock!r} as a time", field="time")
+        at = time(int(match[1]), int(match[2]))
+        start = datetime.combine(first, at, tz)
+        if not day and start <= local_now:
+            start += timedelta(days=1)  # "at nine" said after nine: tomorrow
+        finish = start + AROUND_A_TIME
+    else:
+        start = datetime.combine(first, time(0), tz)
+        finish = datetime.combine(after, time(0), tz)
+    return _not_past(start, finish, now)
+
+
+def dialogflow_window(value, zone: str, now: datetime) -> Window:
+    """The window a ``@sys.date-time`` (or ``@sys.date``/``@sys.time``) value means.
+
+    A date alone is that whole day; a date-time is that time and the two hours
+    after; a period is itself. Values without an offset are on ``zone``'s clock.
+    """
+    tz = ZoneInfo(zone)
+    if not value:
+        return Window(now, now + timedelta(days=7))
+    if isinstance(value, dict):
+        if "date_time" in value:  # Dialogflow CX's @sys.date-time shape
+            return dialogflow_window(value["date_time"], zone, now)
+        start = value.get("startDateTime") or value.get("startDate")
+        end = value.get("endDateTime") or value.get("endDate")
+        if not (start and end):
+            raise Invalid("I can't use that as a time", field="date-time")
+        return _not_past(_aware(start, tz), _aware(end, tz), now)
+    if isinstance(value, list):
+        return dialogflow_window(value[0] if value else None, zone, now)
+    text = str(value)
+    if _only_time(text):  # @sys.time: its next coming
+        local_now = now.astimezone(tz)
+        try:
+            at = time.fromisoformat(text)
+        except ValueError as exc:
+            raise Invalid(f"I can't use {text!r} as a time", field="time") from exc
+        start = datetime.combine(local_now.date(), at.replace(tzinfo=None), tz)
+        if start <= local_now:
+            start += timedelta(days=1)
+        return _not_past(start, start + AROUND_A_TIME, now)
+    moment = _aware(text, tz)
+    if "T" in text and "T12:00:00" not in text:
+        return _not_past(moment, moment + AROUND_A_TIME, now)
+    # a day: a bare date, or Dialogflow ES's noon of the day it understood
+    day = moment.astimezone(tz).date()
+    return _not_past(
+        datetime.combine(day, time(0), tz),
+        datetime.combine(day + timedelta(days=1), time(0), tz),
+        now,
+    )
+
+
+def _only_time(text: str) -> bool:
+    return bool(re.match(r"^\d{2}:\d{2}", text))
+
+
+def _aware(text: str, tz: ZoneInfo) -> datetime:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise Invalid(f"I can't use {text!r} as a time", field="date-time") from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+
+
+def _not_past(start: datetime, end: datetime, now: datetime) -> Window:
+    if end <= now:
+        raise Invalid("that time has already gone by", field="date", code="past")
+    return Window(max(start, now), end)
