@@ -42,6 +42,10 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(webhooks_bp)
     app.add_url_rule("/chat", "chat", chat_page)
 
+    from voice_skills.alexa.skill import alexa_bp
+
+    app.register_blueprint(alexa_bp)
+
     # the web process queues tasks too (replies of Messenger and Telegram)
     from backend.celery_app import make_celery
 

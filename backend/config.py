@@ -107,6 +107,13 @@ class Config:
     #: what Telegram sends in X-Telegram-Bot-Api-Secret-Token (set-webhook sets it)
     TELEGRAM_SECRET_TOKEN: str = ""
     TELEGRAM_API_BASE_URL: str = "https://api.telegram.org"
+    #: The Alexa skill's id (amzn1.ask.skill...); requests for others are refused.
+    ALEXA_SKILL_ID: str = ""
+    #: Alexa's signature and timestamp checks: only development may turn them off.
+    ALEXA_VERIFY_SIGNATURE: bool = True
+    ALEXA_VERIFY_TIMESTAMP: bool = True
+    #: More trusted roots (PEM file) for Alexa's signing chain: a test CA.
+    ALEXA_EXTRA_TRUST_ROOTS: str = ""
     #: The public address of this server, for delivery status callbacks.
     PUBLIC_URL: str = ""
     NOTIFY_LOG: Path | None = None  # default: DATA_DIR/notifications.jsonl
@@ -163,6 +170,10 @@ class Config:
             TELEGRAM_API_BASE_URL=os.environ.get(
                 "TELEGRAM_API_BASE_URL", "https://api.telegram.org"
             ),
+            ALEXA_SKILL_ID=os.environ.get("ALEXA_SKILL_ID", ""),
+            ALEXA_VERIFY_SIGNATURE=os.environ.get("ALEXA_VERIFY_SIGNATURE", "1") != "0",
+            ALEXA_VERIFY_TIMESTAMP=os.environ.get("ALEXA_VERIFY_TIMESTAMP", "1") != "0",
+            ALEXA_EXTRA_TRUST_ROOTS=os.environ.get("ALEXA_EXTRA_TRUST_ROOTS", ""),
             PUBLIC_URL=os.environ.get("BECKON_PUBLIC_URL", "").rstrip("/"),
             NOTIFY_LOG=_env_path("BECKON_NOTIFY_LOG"),
             RASA_URL=os.environ.get(
@@ -189,6 +200,12 @@ class Config:
                 raise ConfigError(
                     "production needs these settings: " + ", ".join(missing)
                 )
+        if self.ENV != "development" and not (
+            self.ALEXA_VERIFY_SIGNATURE and self.ALEXA_VERIFY_TIMESTAMP
+        ):
+            raise ConfigError(
+                "Alexa request verification may be turned off only in development"
+            )
         if not self.DATABASE_URL:
             self.DATABASE_URL = f"sqlite:///{self.DATA_DIR / 'beckon.sqlite3'}"
         if not self.SECRET_KEY:

@@ -24,6 +24,8 @@ from backend.services.texts import PLAIN_SPACES, locale_of
 CATALOGUES = Path(__file__).resolve().parent / "speech"
 FALLBACK_LANGUAGE = "en"
 ORDINALS = ("first", "second", "third")
+#: Voice reads out at most this many options or bookings at a time.
+MAX_READ_OUT = 3
 
 _jinja = Environment(undefined=StrictUndefined, autoescape=False)
 

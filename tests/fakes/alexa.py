@@ -1,0 +1,276 @@
+"""Standing in for Amazon: a signing chain Alexa's could be, requests signed
+with it, and the directive API a progressive response goes to.
+
+The chain is a test root CA and an end certificate issued to
+echo-api.amazon.com, as Amazon's is; the app trusts the root through
+``ALEXA_EXTRA_TRUST_ROOTS`` and fetches the chain from the URL in the
+request's header (``fetch_certificate_chain`` is replaced, the HTTP boundary).
+Requests are the envelopes of ../shared/fixtures/alexa with our intent,
+slots, skill id and a current timestamp put in.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import json
+import ssl
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from tests.fakes.http import read_json
+from tests.helpers import shared_fixture
+
+SKILL_ID = "amzn1.ask.skill.c966b8cb-80bc-4482-8ddf-63af59ca07fc"
+CERT_URL = "https://s3.amazonaws.com/echo.api/echo-api-cert-12.pem"
+DOMAIN = "echo-api.amazon.com"
+
+
+def _name(common: str) -> x509.Name:
+    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common)])
+
+
+def _key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+class SigningChain:
+    """A root CA and a certificate for ``domain`` it issued, valid now."""
+
+    def __init__(
+        self,
+        domain: str = DOMAIN,
+        *,
+        expired: bool = False,
+        issued_by: SigningChain | None = None,
+    ) -> None:
+        now = datetime.now(UTC)
+        self.key = _key()
+        root_name = _name("Beckon Test Root CA")
+        if issued_by is not None:
+            self.root_key, self.root = issued_by.root_key, issued_by.root
+        else:
+            self.root_key = _key()
+            self.root = self._make_root(root_name, now)
+        self.leaf = self._make_leaf(domain, root_name, now, expired)
+
+    def _make_root(self, root_name: x509.Name, now: datetime) -> x509.Certificate:
+        return (
+            x509.CertificateBuilder()
+            .subject_name(root_name)
+            .issuer_name(root_name)
+            .public_key(self.root_key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=365))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=False,
+                    content_commitment=False,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=True,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                True,
+            )
+            .add_extension(
+                x509.SubjectKeyIdentifier.from_public_key(self.root_key.public_key()),
+                False,
+            )
+            .sign(self.root_key, hashes.SHA256())
+        )
+
+    def _make_leaf(
+        self, domain: str, root_name: x509.Name, now: datetime, expired: bool
+    ) -> x509.Certificate:
+        start = now - timedelta(days=30 if expired else 1)
+        end = now - timedelta(days=1) if expired else now + timedelta(days=90)
+        return (
+            x509.CertificateBuilder()
+            .subject_name(_name(domain))
+            .issuer_name(root_name)
+            .public_key(self.key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(start)
+            .not_valid_after(end)
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName(domain)]), False)
+            .add_extension(x509.BasicConstraints(ca=False, path_length=None), True)
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=False,
+                    key_encipherment=True,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=False,
+                    crl_sign=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                True,
+            )
+            .add_extension(
+                x509.ExtendedKeyUsage(
+                    [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+                ),
+                False,
+            )
+            .add_extension(
+                x509.AuthorityKeyIdentifier.from_issuer_public_key(
+                    self.root_key.public_key()
+                ),
+                False,
+            )
+            .sign(self.root_key, hashes.SHA256())
+        )
+
+    @property
+    def chain_pem(self) -> bytes:
+        return self.leaf.public_bytes(serialization.Encoding.PEM)
+
+    def write_root(self, path: Path) -> Path:
+        path.write_bytes(self.root.public_bytes(serialization.Encoding.PEM))
+        return path
+
+    def sign(self, body: bytes) -> str:
+        signature = self.key.sign(body, padding.PKCS1v15(), hashes.SHA256())
+        return base64.b64encode(signature).decode()
+
+    def headers(self, body: bytes, cert_url: str = CERT_URL) -> dict[str, str]:
+        return {
+            "Content-Type": "application/json",
+            "SignatureCertChainUrl": cert_url,
+            "Signature-256": self.sign(body),
+        }
+
+
+def envelope(
+    fixture: str,
+    *,
+    user_id: str,
+    intent: str | None = None,
+    slots: dict[str, Any] | None = None,
+    dialog_state: str | None = None,
+    attributes: dict[str, Any] | None = None,
+    new: bool = False,
+    locale: str = "en-US",
+    api_endpoint: str | None = None,
+    timestamp: datetime | None = None,
+) -> dict[str, Any]:
+    """A fixture's envelope made ours: skill, user, intent, slots, time."""
+    doc = copy.deepcopy(json.loads(shared_fixture("alexa", fixture).read_text()))
+    stamp = (timestamp or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    system = doc.setdefault("context", {}).setdefault("System", {})
+    system["application"] = {"applicationId": SKILL_ID}
+    system["user"] = {"userId": user_id}
+    if api_endpoint:
+        system["apiEndpoint"] = api_endpoint
+        system["apiAccessToken"] = "test-api-access-token"
+    else:
+        system.pop("apiEndpoint", None)
+        system.pop("apiAccessToken", None)
+    session = doc.setdefault("session", {})
+    session.update(
+        {
+            "new": new,
+            "application": {"applicationId": SKILL_ID},
+            "user": {"userId": user_id},
+            "attributes": attributes or {},
+        }
+    )
+    request = doc["request"]
+    request["requestId"] = f"amzn1.echo-api.request.{uuid.uuid4()}"
+    request["timestamp"] = stamp
+    request["locale"] = locale
+    if intent is not None:
+        request["intent"] = {
+            "name": intent,
+            "confirmationStatus": "NONE",
+            "slots": {
+                name: _slot(name, value) for name, value in (slots or {}).items()
+            },
+        }
+    if dialog_state is not None:
+        request["dialogState"] = dialog_state
+    else:
+        request.pop("dialogState", None)
+    return doc
+
+
+def _slot(name: str, value: Any) -> dict[str, Any]:
+    """A slot as Alexa sends it; ``(words, id)`` adds an ER_SUCCESS_MATCH."""
+    if isinstance(value, tuple):
+        words, value_id = value
+        return {
+            "name": name,
+            "value": words,
+            "confirmationStatus": "NONE",
+            "resolutions": {
+                "resolutionsPerAuthority": [
+                    {
+                        "authority": f"amzn1.er-authority.echo-sdk.{SKILL_ID}.{name}",
+                        "status": {"code": "ER_SUCCESS_MATCH"},
+                        "values": [{"value": {"name": words, "id": value_id}}],
+                    }
+                ]
+            },
+        }
+    slot: dict[str, Any] = {"name": name, "confirmationStatus": "NONE"}
+    if value is not None:
+        slot["value"] = str(value)
+    return slot
+
+
+class FakeDirectiveApi:
+    """Alexa's directive service (``POST /v1/directives``) over HTTPS."""
+
+    def __init__(self, tls_dir: Path) -> None:
+        self.received: list[dict[str, Any]] = []
+        chain = SigningChain(domain="localhost")
+        key_file, cert_file = tls_dir / "api-key.pem", tls_dir / "api-cert.pem"
+        key_file.write_bytes(
+            chain.key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        cert_file.write_bytes(chain.chain_pem)
+        self.ca_file = chain.write_root(tls_dir / "api-ca.pem")
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's name
+                fake.received.append(
+                    {
+                        "path": self.path,
+                        "authorization": self.headers.get("Authorization"),
+                        "body": read_json(self),
+                    }
+                )
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(cert_file, key_file)
+        self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+        self.url = f"https://localhost:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()

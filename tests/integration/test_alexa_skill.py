@@ -1,0 +1,597 @@
+"""The Alexa skill through its endpoint: requests signed with a chain like
+Amazon's (a test root the app is told to trust), Alexa's envelopes from
+../shared/fixtures/alexa, real matching and a real database.
+
+"Alexa, ask Beckon to book a plumber in Austin tomorrow morning" is carried
+to a confirmed booking through the dialog (STARTED -> IN_PROGRESS ->
+COMPLETED, a choice, an explicit yes), read back, and checked in to by the
+provider; every check of a request that fails writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import xml.etree.ElementTree as ET
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from backend.models import Booking, BookingStatus, Channel, Customer, Message
+from tests.fakes.alexa import (
+    CERT_URL,
+    SKILL_ID,
+    FakeDirectiveApi,
+    SigningChain,
+    envelope,
+)
+from tests.helpers import config_for_test, make_provider, shared_fixture
+from voice_skills.alexa import verification
+
+AUSTIN = ZoneInfo("America/Chicago")
+PROVIDER_PHONE = "+15125550101"
+AUSTIN_HOURS = {
+    d: [["08:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+}
+
+
+@pytest.fixture(scope="module")
+def chain() -> SigningChain:
+    return SigningChain()
+
+
+@pytest.fixture
+def fetched(chain, monkeypatch) -> list[str]:
+    """Amazon's S3 at its boundary: the chain for any echo.api URL."""
+    urls: list[str] = []
+
+    def fetch(url: str) -> bytes:
+        urls.append(url)
+        return chain.chain_pem
+
+    monkeypatch.setattr(verification, "fetch_certificate_chain", fetch)
+    return urls
+
+
+@pytest.fixture
+def directive_api(tmp_path, monkeypatch):
+    fake = FakeDirectiveApi(tmp_path)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(fake.ca_file))
+    yield fake
+    fake.server.shutdown()
+
+
+@pytest.fixture
+def config(database_url, tmp_path, model_cache, chain):
+    roots = chain.write_root(tmp_path / "alexa-test-root.pem")
+    return config_for_test(
+        database_url,
+        tmp_path,
+        model_cache,
+        ALEXA_SKILL_ID=SKILL_ID,
+        ALEXA_EXTRA_TRUST_ROOTS=str(roots),
+    )
+
+
+@pytest.fixture
+def austin(db):
+    """Two Austin plumbers and an electrician, free every day 8 to 5."""
+    common = {
+        "city": "Austin",
+        "timezone": "America/Chicago",
+        "hours": AUSTIN_HOURS,
+    }
+    return {
+        "reyes": make_provider(
+            db,
+            external_id="aus-1",
+            name="Reyes Plumbing",
+            phone=PROVIDER_PHONE,
+            **common,
+        ).id,
+        "lone_star": make_provider(
+            db,
+            external_id="aus-2",
+            name="Lone Star Plumbing & Drains",
+            phone="+15125550102",
+            rating=4.5,
+            review_count=30,
+            **common,
+        ).id,
+        "volt": make_provider(
+            db,
+            external_id="aus-3",
+            name="Volt Electric",
+            categories=["electrical"],
+            description="Outlets, breakers and lighting.",
+            phone="+15125550103",
+            services=[
+                {
+                    "name": "Electrical repair",
+                    "mode": "onsite",
+                    "duration_minutes": 60,
+                    "price_cents": 12000,
+                }
+            ],
+            **common,
+        ).id,
+    }
+
+
+class Echo:
+    """One person's device: posts signed requests, carries the session."""
+
+    def __init__(self, client, chain, user_id: str, api_endpoint: str | None = None):
+        self.client, self.chain, self.user_id = client, chain, user_id
+        self.attributes: dict = {}
+        self.api_endpoint = api_endpoint
+        self.last_body: bytes = b""
+
+    def send(self, fixture="alexaapp_dialog_started.json", **kwargs):
+        doc = envelope(
+            fixture,
+            user_id=self.user_id,
+            attributes=self.attributes,
+            api_endpoint=self.api_endpoint,
+            **kwargs,
+        )
+        return self.post(json.dumps(doc).encode())
+
+    def post(self, body: bytes):
+        self.last_body = body
+        response = self.client.post(
+            "/webhooks/alexa", data=body, headers=self.chain.headers(body)
+        )
+        assert response.status_code == 200, response.get_data(as_text=True)
+        doc = response.get_json()
+        self.attributes = doc.get("sessionAttributes") or {}
+        return doc
+
+    def intent(self, name, dialog_state=None, **slots):
+        return self.send(intent=name, slots=slots, dialog_state=dialog_state)
+
+
+def spoken(doc) -> str:
+    """The outputSpeech as text; its SSML must parse with a <speak> root."""
+    ssml = doc["response"]["outputSpeech"]["ssml"]
+    root = ET.fromstring(ssml)
+    assert root.tag == "speak"
+    return "".join(root.itertext())
+
+
+def reprompt(doc) -> str:
+    ssml = doc["response"]["reprompt"]["outputSpeech"]["ssml"]
+    return "".join(ET.fromstring(ssml).itertext())
+
+
+def directives(doc) -> list[dict]:
+    return doc["response"].get("directives") or []
+
+
+def fresh(db, booking_id: int) -> Booking:
+    """The booking as the database has it now (the session keeps objects)."""
+    db.rollback()
+    db.expire_all()
+    return db.get(Booking, booking_id)
+
+
+def messages(db) -> int:
+    db.rollback()
+    return db.scalar(select(func.count(Message.id)))
+
+
+def tomorrow_iso() -> str:
+    from datetime import datetime
+
+    return (datetime.now(AUSTIN).date() + timedelta(days=1)).isoformat()
+
+
+# ------------------------------------------------------------------ verification
+
+
+def test_certificate_url_rules_follow_amazons_vectors() -> None:
+    vectors = json.loads(
+        shared_fixture("alexa", "alexa_request_verification_vectors.json").read_text()
+    )
+    for case in vectors["signature_cert_chain_url_cases"]:
+        if case["valid"]:
+            verification.validate_certificate_url(case["url"])
+        else:
+            with pytest.raises(verification.VerificationFailed) as caught:
+                verification.validate_certificate_url(case["url"])
+            assert case["error_contains"] in str(caught.value), case
+    constants = vectors["constants"]
+    assert constants["SIGNATURE_HEADER"] == verification.SIGNATURE_HEADER
+    assert (
+        constants["CERT_CHAIN_DOMAIN (SAN of signing cert)"]
+        == verification.CERT_CHAIN_DOMAIN
+    )
+    assert (
+        (constants["MAX_NORMAL_REQUEST_TOLERANCE_IN_MILLIS"])
+        == verification.MAX_NORMAL_REQUEST_TOLERANCE_SECONDS * 1000
+    )
+
+
+def _launch(user="amzn1.ask.account.VERIFY", **kwargs) -> bytes:
+    doc = envelope("official_launch_request_geolocation.json", user_id=user, **kwargs)
+    return json.dumps(doc).encode()
+
+
+def test_a_signed_launch_request_is_answered(client, chain, fetched) -> None:
+    body = _launch()
+    response = client.post("/webhooks/alexa", data=body, headers=chain.headers(body))
+    assert response.status_code == 200
+    doc = response.get_json()
+    assert "Welcome to Beckon" in spoken(doc)
+    assert reprompt(doc)
+    assert doc["response"]["shouldEndSession"] is False
+    assert fetched == [CERT_URL]
+
+
+def _tampered_cases(chain):
+    from datetime import UTC, datetime
+
+    body = _launch()
+    good = chain.headers(body)
+    stale = _launch(timestamp=datetime.now(UTC) - timedelta(seconds=151))
+    other_chain = SigningChain()
+    yield "tampered body", body.replace(b"LaunchRequest", b"LaunchRequesT"), good
+    yield (
+        "missing signature",
+        body,
+        {k: v for k, v in good.items() if k != "Signature-256"},
+    )
+    yield (
+        "missing certificate url",
+        body,
+        {k: v for k, v in good.items() if k != "SignatureCertChainUrl"},
+    )
+    yield "signed by another key", body, other_chain.headers(body)
+    yield (
+        "bad certificate url",
+        body,
+        good | {"SignatureCertChainUrl": "https://very.bad/echo.api/cert"},
+    )
+    yield (
+        "certificate url on another port",
+        body,
+        good | {"SignatureCertChainUrl": "https://s3.amazonaws.com:563/echo.api/cert"},
+    )
+    yield "not base64", body, good | {"Signature-256": "%%%"}
+    yield "stale timestamp", stale, chain.headers(stale)
+
+
+def test_every_failed_check_is_400_and_writes_nothing(client, db, chain, fetched):
+    for name, body, headers in _tampered_cases(chain):
+        response = client.post("/webhooks/alexa", data=body, headers=headers)
+        assert response.status_code == 400, name
+        assert response.get_json()["error"]["code"] == "verification_failed", name
+    assert messages(db) == 0
+
+
+@pytest.mark.parametrize("problem", ["expired", "another domain", "untrusted root"])
+def test_a_chain_alexa_would_not_sign_with_is_refused(
+    client, db, chain, monkeypatch, problem
+) -> None:
+    bad = {
+        "expired": SigningChain(expired=True, issued_by=chain),
+        "another domain": SigningChain("echo-api.example.com", issued_by=chain),
+        "untrusted root": SigningChain(),
+    }[problem]
+    monkeypatch.setattr(
+        verification, "fetch_certificate_chain", lambda u: bad.chain_pem
+    )
+    body = _launch()
+    response = client.post("/webhooks/alexa", data=body, headers=bad.headers(body))
+    assert response.status_code == 400
+    assert messages(db) == 0
+
+
+def test_another_skills_request_writes_nothing(client, db, chain, fetched) -> None:
+    doc = envelope("official_launch_request_geolocation.json", user_id="u-1")
+    doc["context"]["System"]["application"]["applicationId"] = "amzn1.ask.skill.other"
+    doc["session"]["application"]["applicationId"] = "amzn1.ask.skill.other"
+    body = json.dumps(doc).encode()
+    response = client.post("/webhooks/alexa", data=body, headers=chain.headers(body))
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "wrong_skill"
+    assert messages(db) == 0
+
+
+def test_not_json_and_not_an_envelope_are_400(client, db, chain, fetched) -> None:
+    for body in (b"not json", b"[]", b'{"version": "1.0"}'):
+        response = client.post(
+            "/webhooks/alexa", data=body, headers=chain.headers(body)
+        )
+        assert response.status_code == 400
+    assert messages(db) == 0
+
+
+# ------------------------------------------------------------------ the booking
+
+
+def test_book_a_plumber_in_austin_tomorrow_morning(
+    client, db, chain, fetched, austin, directive_api
+) -> None:
+    echo = Echo(client, chain, "amzn1.ask.account.CUSTOMER", directive_api.url)
+    service = ("plumber", "plumbing")
+
+    # "ask Beckon to book a plumber": Alexa's dialog starts, the city is asked for
+    started = echo.intent("BookServiceIntent", "STARTED", service=service, city=None)
+    elicit = directives(started)
+    assert elicit[0]["type"] == "Dialog.ElicitSlot"
+    assert elicit[0]["slotToElicit"] == "city"
+    assert spoken(started) == "In which city?" and reprompt(started)
+
+    # "in Austin tomorrow morning": every slot filled, Alexa may complete the dialog
+    slots = {"service": service, "city": "Austin", "date": tomorrow_iso(), "time": "MO"}
+    in_progress = echo.intent("BookServiceIntent", "IN_PROGRESS", **slots)
+    assert directives(in_progress)[0]["type"] == "Dialog.Delegate"
+    assert "outputSpeech" not in in_progress["response"]
+
+    completed = echo.intent("BookServiceIntent", "COMPLETED", **slots)
+    said = spoken(completed)
+    assert said.startswith("I found 2 near Austin, TX."), said
+    assert "First, Reyes Plumbing, free tomorrow at 8:00 AM" in said
+    assert "Lone Star Plumbing & Drains" in said  # escaped in SSML, read back whole
+    assert "Volt Electric" not in said
+    assert "Which one would you like" in said and reprompt(completed)
+    assert len(echo.attributes["offers"]) == 2
+    # "Looking for plumbing near Austin, TX" went out first, for this request
+    assert directive_api.received, "no progressive response"
+    sent = directive_api.received[0]
+    assert sent["path"] == "/v1/directives"
+    assert sent["authorization"] == "Bearer test-api-access-token"
+    assert sent["body"]["directive"]["type"] == "VoicePlayer.Speak"
+    assert "Looking for plumbing near Austin" in sent["body"]["directive"]["speech"]
+
+    chosen = echo.intent("ChooseProviderIntent", ordinal="first")
+    assert spoken(chosen) == "Reyes Plumbing, tomorrow at 8:00 AM. Shall I book it?"
+    assert messages(db) and db.scalar(select(func.count(Booking.id))) == 0
+
+    yes = echo.intent("AMAZON.YesIntent")
+    said = spoken(yes)
+    assert said.startswith("Done. Reyes Plumbing is booked for tomorrow at 8:00 AM.")
+    assert yes["response"]["shouldEndSession"] is True
+    db.rollback()
+    booking = db.scalar(select(Booking))
+    assert booking.status == BookingStatus.CONFIRMED
+    assert booking.channel == Channel.ALEXA
+    assert booking.provider_id == austin["reyes"]
+    assert booking.starts_at.astimezone(AUSTIN).hour == 8
+    assert f"number is {booking.id}" in said
+
+    # a new session: "what's the status of my job?"
+    status = Echo(client, chain, echo.user_id).intent("JobStatusIntent")
+    assert spoken(status) == (
+        f"Booking {booking.id}: Reyes Plumbing, tomorrow at 8:00 AM, confirmed."
+    )
+
+    # the provider links their phone by a texted code, then checks in by voice
+    provider = Echo(client, chain, "amzn1.ask.account.PROVIDER")
+    stranger = provider.intent(
+        "ProviderCheckInIntent", job=booking.id, step=("arrived", "arrived")
+    )
+    assert "Only the job's provider" in spoken(stranger)
+    asked = provider.intent("LinkPhoneIntent", phone="(512) 555-0101")
+    assert directives(asked)[0]["slotToElicit"] == "code"
+    assert "ending 0101" in spoken(asked)
+    code = _texted_code(client.application, PROVIDER_PHONE)
+    wrong = provider.intent(
+        "LinkPhoneIntent", code="000000" if code != "000000" else "111111"
+    )
+    assert "isn't right" in spoken(wrong)
+    linked = provider.intent("LinkPhoneIntent", code=code)
+    assert spoken(linked).startswith("Your phone is linked")
+    early = provider.intent(
+        "ProviderCheckInIntent", job=booking.id, step=("arrived", "arrived")
+    )
+    assert spoken(early) == (
+        f"Job {booking.id} starts tomorrow at 8:00 AM. Check in on the day."
+    )
+    # the day comes: the job starts within the hour
+    from datetime import UTC, datetime
+
+    db.rollback()
+    db.get(Booking, booking.id).starts_at = datetime.now(UTC) + timedelta(minutes=30)
+    db.get(Booking, booking.id).ends_at = datetime.now(UTC) + timedelta(minutes=90)
+    db.commit()
+    arrived = Echo(client, chain, provider.user_id).intent(
+        "ProviderCheckInIntent", job=booking.id, step=("I'm here", "arrived")
+    )
+    assert spoken(arrived) == f"Got it: you're at job {booking.id}. It's now under way."
+    db.rollback()
+    assert fresh(db, booking.id).status == BookingStatus.IN_PROGRESS
+    done = provider.intent(
+        "ProviderCheckInIntent", job=booking.id, step=("finished", "done")
+    )
+    assert "marked done" in spoken(done)
+    db.rollback()
+    assert fresh(db, booking.id).status == BookingStatus.COMPLETED
+
+    # and the customer rates it
+    rated = Echo(client, chain, echo.user_id).intent("RateProviderIntent", stars="5")
+    assert spoken(rated) == "Thanks! I've given Reyes Plumbing 5 stars."
+
+
+def _texted_code(app, phone: str) -> str:
+    log = app.config["BECKON"].NOTIFY_LOG
+    sent = [json.loads(line) for line in log.read_text().splitlines()]
+    body = [s["body"] for s in sent if s["to"] == phone][-1]
+    return re.search(r"\b(\d{6})\b", body).group(1)
+
+
+def test_a_redelivered_yes_books_once_and_answers_the_same(
+    client, db, chain, fetched, austin
+) -> None:
+    echo = Echo(client, chain, "amzn1.ask.account.TWICE")
+    slots = {
+        "service": ("plumber", "plumbing"),
+        "city": "Austin",
+        "date": tomorrow_iso(),
+    }
+    echo.intent("FindProviderIntent", **slots)
+    echo.intent("ChooseProviderIntent", ordinal="2nd")
+    first = echo.intent("AMAZON.YesIntent")
+    again = echo.post(echo.last_body)
+    assert again == first
+    db.rollback()
+    assert db.scalar(select(func.count(Booking.id))) == 1
+    assert db.scalar(select(Booking.provider_id)) == austin["lone_star"]
+
+
+def test_cancel_asks_which_then_confirms(client, db, chain, fetched, austin) -> None:
+    echo = Echo(client, chain, "amzn1.ask.account.CANCELS")
+    made = []
+    for ordinal in ("first", "second"):
+        echo.intent(
+            "FindProviderIntent",
+            service=("plumber", "plumbing"),
+            city="Austin",
+            date=tomorrow_iso(),
+        )
+        echo.intent("ChooseProviderIntent", ordinal=ordinal)
+        echo.intent("AMAZON.YesIntent")
+        db.rollback()
+        made.append(db.scalar(select(func.max(Booking.id))))
+    which = echo.intent("CancelBookingIntent")
+    assert directives(which)[0]["slotToElicit"] == "number"
+    assert f"{made[0]} or {made[1]}" in spoken(which)
+    confirm = echo.intent("CancelBookingIntent", number=str(made[1]))
+    assert spoken(confirm).startswith(f"Cancel booking {made[1]} with Lone Star")
+    kept = echo.intent("AMAZON.NoIntent")
+    assert spoken(kept) == "Okay, I've left it as it is."
+    echo.intent("CancelBookingIntent", number=str(made[1]))
+    done = echo.intent("AMAZON.YesIntent")
+    assert (
+        spoken(done)
+        == f"Booking {made[1]} with Lone Star Plumbing & Drains is cancelled."
+    )
+    db.rollback()
+    assert fresh(db, made[1]).status == BookingStatus.CANCELLED
+    assert fresh(db, made[0]).status == BookingStatus.CONFIRMED
+    # someone else's booking is not found among yours
+    other = Echo(client, chain, "amzn1.ask.account.OTHER")
+    refused = other.intent("CancelBookingIntent", number=str(made[0]))
+    assert f"can't find booking {made[0]}" in spoken(refused)
+
+
+def test_reschedule_to_the_day_after(client, db, chain, fetched, austin) -> None:
+    echo = Echo(client, chain, "amzn1.ask.account.MOVES")
+    echo.intent(
+        "FindProviderIntent",
+        service=("plumber", "plumbing"),
+        city="Austin",
+        date=tomorrow_iso(),
+        time="MO",
+    )
+    echo.intent("ChooseProviderIntent", ordinal="first")
+    echo.intent("AMAZON.YesIntent")
+    db.rollback()
+    booking = db.scalar(select(Booking))
+    ask = echo.intent("RescheduleIntent")
+    assert directives(ask)[0]["slotToElicit"] == "date"
+    day_after = (
+        booking.starts_at.astimezone(AUSTIN).date() + timedelta(days=1)
+    ).isoformat()
+    confirm = echo.intent("RescheduleIntent", date=day_after, time="14:00")
+    assert "to" in spoken(confirm) and "2:00 PM" in spoken(confirm)
+    moved = echo.intent("AMAZON.YesIntent")
+    assert "is now booked for" in spoken(moved)
+    db.rollback()
+    local = fresh(db, booking.id).starts_at.astimezone(AUSTIN)
+    assert (local.date().isoformat(), local.hour) == (day_after, 14)
+
+
+# ------------------------------------------------------------------ the rest
+
+
+def test_nothing_found_a_bad_city_and_a_past_day(client, db, chain, fetched, austin):
+    echo = Echo(client, chain, "amzn1.ask.account.EDGES")
+    nowhere = echo.intent(
+        "FindProviderIntent", service=("plumber", "plumbing"), city="Springfieldtown"
+    )
+    assert directives(nowhere)[0]["slotToElicit"] == "city"
+    assert "I don't know the city Springfieldtown" in spoken(nowhere)
+    past = echo.intent(
+        "FindProviderIntent",
+        service=("plumber", "plumbing"),
+        city="Austin",
+        date="2020-01-01",
+    )
+    assert "already gone by" in spoken(past)
+    far = echo.intent(
+        "FindProviderIntent", service=("plumber", "plumbing"), city="Boston"
+    )
+    assert spoken(far).startswith("I couldn't find anyone for plumbing near Boston")
+    assert db.scalar(select(func.count(Booking.id))) == 0
+
+
+def test_built_ins_and_session_end(client, chain, fetched) -> None:
+    echo = Echo(client, chain, "amzn1.ask.account.BUILTINS")
+    assert "book an electrician" in spoken(echo.intent("AMAZON.HelpIntent"))
+    stop = echo.intent("AMAZON.StopIntent")
+    assert spoken(stop) == "Goodbye." and stop["response"]["shouldEndSession"] is True
+    assert spoken(echo.intent("AMAZON.CancelIntent")) == "Goodbye."
+    assert "didn't get that" in spoken(echo.intent("AMAZON.FallbackIntent"))
+    assert "nothing to say yes or no" in spoken(echo.intent("AMAZON.YesIntent"))
+    assert "Welcome" in spoken(echo.intent("AMAZON.NavigateHomeIntent"))
+    ended = echo.send("alexaapp_session_ended_request.json")
+    assert "outputSpeech" not in ended["response"]
+    # a request type the SDK's model does not know is refused, not guessed at
+    doc = envelope("alexaapp_unknown_type_request.json", user_id=echo.user_id)
+    body = json.dumps(doc).encode()
+    unknown = client.post("/webhooks/alexa", data=body, headers=chain.headers(body))
+    assert unknown.status_code == 400
+    assert "not an Alexa request" in unknown.get_json()["error"]["message"]
+
+
+def test_a_failing_handler_apologises_and_keeps_nothing(
+    client, db, chain, fetched, austin, monkeypatch
+) -> None:
+    from voice_skills.desk import VoiceDesk
+
+    echo = Echo(client, chain, "amzn1.ask.account.FAILS")
+    echo.intent("FindProviderIntent", service=("plumber", "plumbing"), city="Austin")
+    echo.intent("ChooseProviderIntent", ordinal="first")
+
+    def broken(self, customer, offer, words=""):
+        customer.display_name = "half-done work"  # must not be kept
+        raise RuntimeError("database on fire")
+
+    monkeypatch.setattr(VoiceDesk, "book", broken)
+    failed = echo.intent("AMAZON.YesIntent")
+    assert spoken(failed).startswith("Sorry, something went wrong")
+    assert failed["response"]["shouldEndSession"] is True
+    db.rollback()
+    assert db.scalar(select(func.count(Booking.id))) == 0
+    assert (
+        db.scalar(
+            select(func.count(Customer.id)).where(
+                Customer.display_name == "half-done work"
+            )
+        )
+        == 0
+    )
+    # the request and the apology are recorded, nothing of the failed work
+    last = db.scalars(select(Message).order_by(Message.id.desc()).limit(2)).all()
+    assert [m.direction.value for m in last] == ["out", "in"]
+    assert "went wrong" in last[0].text
+
+
+def test_a_refusal_of_the_domain_is_spoken(client, db, chain, fetched, austin) -> None:
+    echo = Echo(client, chain, "amzn1.ask.account.REFUSED")
+    echo.intent("FindProviderIntent", service=("plumber", "plumbing"), city="Austin")
+    echo.intent("ChooseProviderIntent", ordinal="first")
+    # the offer went stale: its provider stopped taking bookings meanwhile
+    from backend.models import Provider
+
+    db.get(Provider, austin["reyes"]).active = False
+    db.commit()
+    refused = echo.intent("AMAZON.YesIntent")
+    assert "is not taking bookings" in spoken(refused)
+    assert reprompt(refused)
+    db.rollback()
+    assert db.scalar(select(func.count(Booking.id))) == 0

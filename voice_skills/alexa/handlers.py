@@ -1,0 +1,875 @@
+"""The Alexa skill's handlers: one class per intent, registered in ``skill.py``.
+
+Each handler reads the request (slots, dialog state, session attributes),
+calls the voice desk and answers with short speech, a reprompt wherever it
+asks something, and a Dialog directive where Alexa should collect a slot.
+What a later turn needs (the offers read out, the action waiting for a yes)
+is kept in session attributes.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from xml.sax.saxutils import escape
+
+from ask_sdk_core.dispatch_components import (
+    AbstractExceptionHandler,
+    AbstractRequestHandler,
+)
+from ask_sdk_core.handler_input import HandlerInput
+from ask_sdk_core.utils import (
+    get_dialog_state,
+    get_intent_name,
+    get_locale,
+    get_slot,
+    get_user_id,
+    is_intent_name,
+    is_request_type,
+)
+from ask_sdk_model import DialogState, Intent, Response
+from ask_sdk_model.dialog import DelegateDirective, ElicitSlotDirective
+from ask_sdk_model.services.directive import (
+    Header,
+    SendDirectiveRequest,
+    SpeakDirective,
+)
+from ask_sdk_model.slu.entityresolution import StatusCode
+from flask import g
+
+from backend.models import Booking, BookingStatus, CategoryKind, Channel
+from backend.services.errors import Conflict, DomainError, Invalid, NotFound
+from backend.services.providers import find_category
+from voice_skills import speech
+from voice_skills.desk import Offer, Search, VoiceDesk
+from voice_skills.web import desk_for
+from voice_skills.when import Window, alexa_window
+
+log = logging.getLogger(__name__)
+
+ORDINAL_WORDS = {"first": 1, "second": 2, "third": 3, "1st": 1, "2nd": 2, "3rd": 3}
+#: How long the answer waits for "Looking for..." to be delivered first.
+PROGRESSIVE_WAIT_SECONDS = 1.0
+
+
+# ------------------------------------------------------------------ one turn
+
+
+@dataclass
+class Turn:
+    """What every handler needs of this request."""
+
+    desk: VoiceDesk
+    locale: str
+    attributes: dict[str, Any]
+    handler_input: HandlerInput
+
+    @property
+    def customer(self):
+        if "customer" not in g.alexa_turn_cache:
+            g.alexa_turn_cache["customer"] = self.desk.caller(
+                get_user_id(self.handler_input), self.locale
+            )
+        return g.alexa_turn_cache["customer"]
+
+    @property
+    def now(self) -> datetime:
+        return self.desk.now
+
+    def say(self, key: str, **context: Any) -> str:
+        return speech.say(key, self.locale, **context)
+
+    def when(self, moment: datetime, zone: str | None = None) -> str:
+        return speech.spoken_time(
+            moment, zone or self.customer.timezone, self.now, self.locale
+        )
+
+    def slot(self, name: str) -> str | None:
+        slot = get_slot(self.handler_input, name)
+        return slot.value if slot is not None and slot.value else None
+
+
+def turn_of(handler_input: HandlerInput) -> Turn:
+    if "alexa_turn_cache" not in g:
+        g.alexa_turn_cache = {}
+    return Turn(
+        desk=desk_for(Channel.ALEXA),
+        locale=get_locale(handler_input) or "en-US",
+        attributes=handler_input.attributes_manager.session_attributes,
+        handler_input=handler_input,
+    )
+
+
+def answer(
+    handler_input: HandlerInput,
+    text: str,
+    *,
+    reprompt: str | None = None,
+    directive=None,
+    end: bool | None = None,
+) -> Response:
+    """Speak ``text`` (escaped for SSML); ask again with ``reprompt``."""
+    builder = handler_input.response_builder
+    if text:
+        builder.speak(escape(text))
+    if reprompt:
+        builder.ask(escape(reprompt))
+    if directive is not None:
+        builder.add_directive(directive)
+    if end is not None:
+        builder.set_should_end_session(end)
+    elif not reprompt and directive is None:
+        builder.set_should_end_session(True)
+    return builder.response
+
+
+def elicit(
+    handler_input: HandlerInput, slot: str, text: str, reprompt: str
+) -> Response:
+    """Ask for one slot of the current intent; Alexa fills it next turn."""
+    intent: Intent = handler_input.request_envelope.request.intent
+    return answer(
+        handler_input,
+        text,
+        reprompt=reprompt,
+        directive=ElicitSlotDirective(slot_to_elicit=slot, updated_intent=intent),
+    )
+
+
+def number_of(value: str | None) -> int | None:
+    if not value:
+        return None
+    if value.lower() in ORDINAL_WORDS:
+        return ORDINAL_WORDS[value.lower()]
+    digits = re.sub(r"\D", "", value)
+    return int(digits) if digits and len(digits) < 10 else None
+
+
+def resolved_id(handler_input: HandlerInput, name: str) -> str | None:
+    """The id entity resolution matched a slot's words to (ER_SUCCESS_MATCH)."""
+    slot = get_slot(handler_input, name)
+    if slot is None or slot.resolutions is None:
+        return None
+    for authority in slot.resolutions.resolutions_per_authority or []:
+        matched = authority.status and authority.status.code == (
+            StatusCode.ER_SUCCESS_MATCH
+        )
+        if matched and authority.values:
+            return authority.values[0].value.id
+    return None
+
+
+def send_progressive(handler_input: HandlerInput, text: str) -> threading.Thread | None:
+    """Say ``text`` at once through the directive service while we work."""
+    envelope = handler_input.request_envelope
+    system = envelope.context.system if envelope.context else None
+    if system is None or not system.api_endpoint or not system.api_access_token:
+        return None
+    request = SendDirectiveRequest(
+        header=Header(request_id=envelope.request.request_id),
+        directive=SpeakDirective(speech=speech.ssml(text)),
+    )
+    service = handler_input.service_client_factory.get_directive_service()
+
+    def send() -> None:
+        try:
+            service.enqueue(request)
+        except Exception:  # noqa: BLE001 - a courtesy: the answer still comes
+            log.warning("progressive response not delivered", exc_info=True)
+
+    thread = threading.Thread(target=send, daemon=True)
+    thread.start()
+    return thread
+
+
+# ------------------------------------------------------------------ start and help
+
+
+class LaunchRequestHandler(AbstractRequestHandler):
+    def can_handle(self, handler_input):
+        return is_request_type("LaunchRequest")(handler_input)
+
+    def handle(self, handler_input):
+        t = turn_of(handler_input)
+        return answer(
+            handler_input, t.say("welcome"), reprompt=t.say("welcome_reprompt")
+        )
+
+
+class HelpIntentHandler(AbstractRequestHandler):
+    def can_handle(self, handler_input):
+        return is_intent_name("AMAZON.HelpIntent")(handler_input)
+
+    def handle(self, handler_input):
+        t = turn_of(handler_input)
+        return answer(handler_input, t.say("help"), reprompt=t.say("help_reprompt"))
+
+
+class NavigateHomeIntentHandler(LaunchRequestHandler):
+    def can_handle(self, handler_input):
+        return is_intent_name("AMAZON.NavigateHomeIntent")(handler_input)
+
+
+class StopIntentHandler(AbstractRequestHandler):
+    """Stop and Cancel both end the session (Cancel is not "cancel my booking")."""
+
+    def can_handle(self, handler_input):
+        return is_intent_name("AMAZON.StopIntent")(handler_input) or is_intent_name(
+            "AMAZON.CancelIntent"
+        )(handler_input)
+
+    def handle(self, handler_input):
+        turn_of(handler_input).attributes.clear()
+        return answer(handler_input, turn_of(handler_input).say("goodbye"), end=True)
+
+
+class FallbackIntentHandler(AbstractRequestHandler):
+    def can_handle(self, handler_input):
+        return is_intent_name("AMAZON.FallbackIntent")(handler_input)
+
+    def handle(self, handler_input):
+        t = turn_of(handler_input)
+        return answer(
+            handler_input, t.say("fallback"), reprompt=t.say("fallback_reprompt")
+        )
+
+
+class SessionEndedRequestHandler(AbstractRequestHandler):
+    """The session closed (the person left, or an error): nothing to say."""
+
+    def can_handle(self, handler_input):
+        return is_request_type("SessionEndedRequest")(handler_input)
+
+    def handle(self, handler_input):
+        request = handler_input.request_envelope.request
+        if request.error is not None:
+            log.warning(
+                "Alexa ended the session: %s %s",
+                request.error.object_type,
+                request.error.message,
+            )
+        return handler_input.response_builder.response
+
+
+# ------------------------------------------------------------------ finding and booking
+
+
+class SearchHandler(AbstractRequestHandler):
+    """Find providers for the slots and read the best three out."""
+
+    intent_name = ""
+    delegates = False
+
+    def can_handle(self, handler_input):
+        return is_intent_name(self.intent_name)(handler_input)
+
+    def handle(self, handler_input):
+        t = turn_of(handler_input)
+        words = t.slot("service")
+        slug = resolved_id(handler_input, "service") or t.desk.category(words)
+        category = find_category(t.desk.session, slug) if slug else None
+        state = get_dialog_state(handler_input)
+        if not words and not slug:
+            if self.delegates and state != DialogState.COMPLETED:
+                return self._delegate(handler_input)
+            return elicit(
+                handler_input,
+                "service",
+                t.say("ask_service"),
+                t.say("ask_service_reprompt"),
+            )
+        city = t.slot("city")
+        remote = category is not None and category.kind == CategoryKind.READING
+        place = None
+        if city:
+            try:
+                place = t.desk.place(city)
+            except Invalid:
+                return elicit(
+                    handler_input,
+                    "city",
+                    t.say("unknown_city", city=city),
+                    t.say("ask_city_reprompt"),
+                )
+        elif not remote:
+            return elicit(
+                handler_input, "city", t.say("ask_city"), t.say("ask_city_reprompt")
+            )
+        if self.delegates and state != DialogState.COMPLETED:
+            return self._delegate(handler_input)
+        zone = place.timezone if place and place.timezone else t.customer.timezone
+        try:
+            window = alexa_window(t.slot("date"), t.slot("time"), zone, t.now)
+        except Invalid as error:
+            return elicit(
+                handler_input,
+                "date",
+                t.say("invalid", message=error.message) + " " + t.say("ask_when"),
+                t.say("ask_when_reprompt"),
+            )
+        what = category.name.lower() if category else words
+        progress = send_progressive(
+            handler_input,
+            t.say("searching", what=what, place=place.label if place else None),
+        )
+        search = t.desk.find(
+            t.customer, words or what, category=slug, place=place, window=window
+        )
+        if progress is not None:
+            progress.join(PROGRESSIVE_WAIT_SECONDS)
+        return read_offers(handler_input, t, search, what)
+
+    def _delegate(self, handler_input):
+        intent = handler_input.request_envelope.request.intent
+        return answer(handler_input, "", directive=DelegateDirective(intent))
+
+
+class FindProviderIntentHandler(SearchHandler):
+    intent_name = "FindProviderIntent"
+
+
+class BookServiceIntentHandler(SearchHandler):
+    """Like a search, with Alexa collecting the slots (Dialog.Delegate)."""
+
+    intent_name = "BookServiceIntent"
+    delegates = True
+
+
+def read_offers(
+    handler_input: HandlerInput, t: Turn, search: Search, what: str
+) -> Response:
+    place = search.place.label if search.place else None
+    if not search.offers:
+        t.attributes.pop("offers", None)
+        if search.matched:
+            return elicit(
+                handler_input,
+                "date",
+                t.say("no_one_free", place=place),
+                t.say("ask_when_reprompt"),
+            )
+        return answer(handler_input, t.say("no_one", what=what, place=place))
+    t.attributes["offers"] = [o.as_dict() for o in search.offers]
+    t.attributes["words"] = search.words
+    count = len(search.offers)
+    lines = [t.say("offers_intro", count=count, place=place)]
+    for ordinal, offer in zip(speech.ORDINALS, search.offers, strict=False):
+        lines.append(
+            t.say(
+                "offer_line",
+                ordinal=ordinal.capitalize(),
+                name=offer.name,
+                when=t.when(offer.starts_at, offer.zone),
+                reasons=offer.reasons,
+            )
+        )
+    ordinals = list(speech.ORDINALS[:count])
+    if count == 1:
+        t.attributes["pending"] = {"action": "book", "offer": 0}
+    lines.append(t.say("offers_question", count=count, ordinals=ordinals))
+    return answer(
+        handler_input,
+        " ".join(lines),
+        reprompt=t.say("offers_reprompt", count=count),
+    )
+
+
+class ChooseProviderIntentHandler(AbstractRequestHandler):
+    """ "The second one": the offer to book, asked to be confirmed."""
+
+    def can_handle(self, handler_input):
+        return is_intent_name("ChooseProviderIntent")(handler_input)
+
+    def handle(self, handler_input):
+        t = turn_of(handler_input)
+        offers = t.attributes.get("offers") or []
+        if not offers:
+            return answer(
+                handler_input, t.say("nothing_pending"), reprompt=t.say("help_reprompt")
+            )
+        choice = number_of(t.slot("ordinal")) or number_of(t.slot("number"))
+        if choice is None or not 1 <= choice <= len(offers):
+            return answer(
+                handler_input,
+                t.say("no_offer_chosen"),
+                reprompt=t.say("offers_reprompt", count=len(offers)),
+            )
+        offer = Offer.from_dict(offers[choice - 1])
+        t.attributes["pending"] = {"action": "book", "offer": choice - 1}
+        when = t.when(offer.starts_at, offer.zone)
+        return answer(
+            handler_input,
+            t.say("confirm_booking", name=offer.name, when=when),
+            reprompt=t.say("confirm_booking_reprompt", name=offer.name, when=when),
+        )
+
+
+# ------------------------------------------------------------------ yes and no
+
+
+class YesIntentHandler(AbstractRequestHandler):
+    """The explicit confirmation: only now is anything booked or changed."""
+
+    def can_handle(self, handler_input):
+        return is_intent_name("AMAZON.YesIntent")(handler_input)
+
+    def handle(self, handler_input):
+        t = turn_of(handler_input)
+        pending = t.attributes.pop("pending", None)
+        if not pending:
+            return answer(
+                handler_input, t.say("nothing_pending"), reprompt=t.say("help_reprompt")
+            )
+        action = pending.get("action")
+        if action == "book":
+            return self._book(handler_input, t, pending)
+        booking_id = int(pending["booking"])
+        if action == "cancel":
+            booking = t.desk.cancel(t.customer, booking_id)
+            return answer(
+                handler_input,
+                t.say("cancelled", number=booking.id, name=booking.provider.name),
+            )
+        if action == "reschedule":
+            start = datetime.fromisoformat(pending["start"])
+            booking = t.desk.reschedule(t.customer, booking_id, start)
+            return answer(
+                handler_input,
+                t.say(
+                    "rescheduled",
+                    name=booking.provider.name,
+                    when=t.when(booking.starts_at, zone_of(booking, t)),
+                ),
+            )
+        raise Invalid("that choice is no longer available", field="pending")
+
+    def _book(self, handler_input, t: Turn, pending: dict) -> Response:
+        offers = t.attributes.get("offers") or []
+        index = int(pending.get("offer", -1))
+        if not 0 <= index < len(offers):
+            raise Invalid("that choice is no longer available", field="offer")
+        offer = Offer.from_dict(offers[index])
+        try:
+            booking = t.desk.book(t.customer, offer, t.attributes.get("words", ""))
+        except Conflict as error:
+            if error.code != "slot_taken":
+                raise
+            return answer(
+                handler_input,
+                t.say("slot_taken", name=offer.name),
+                reprompt=t.say("help_reprompt"),
+            )
+        t.attributes.pop("offers", None)
+        return answer(
+            handler_input,
+            t.say(
+                "booked",
+                name=offer.name,
+                when=t.when(booking.starts_at, offer.zone),
+                number=booking.id,
+            ),
+        )
+
+
+class NoIntentHandler(AbstractRequestHandler):
+    def can_handle(self, handler_input):
+        return is_intent_name("AMAZON.NoIntent")(handler_input)
+
+    def handle(self, handler_input):
+        t = turn_of(handler_input)
+        pending = t.attributes.pop("pending", None)
+        if not pending:
+            return answer(handler_input, t.say("goodbye"), end=True)
+        if pending.get("action") == "book":
+            return answer(
+                handler_input,
+                t.say("booking_declined"),
+                reprompt=t.say("help_reprompt"),
+            )
+        return answer(handler_input, t.say("kept"))
+
+
+# ------------------------------------------------------------------ their bookings
+
+
+def zone_of(booking: Booking, t: Turn) -> str:
+    """A visit is told on the provider's clock, a session on the caller's."""
+    from backend.services.followups import is_session
+
+    return t.customer.timezone if is_session(booking) else booking.provider.timezone
+
+
+def state_words(t: Turn, booking: Booking) -> str:
+    key = {
+        BookingStatus.HELD: "state_held",
+        BookingStatus.CONFIRMED: "state_confirmed",
+        BookingStatus.IN_PROGRESS: "state_in_progress",
+    }.get(booking.status)
+    return t.say(key) if key else booking.status.value.replace("_", " ")
+
+
+class JobStatusIntentHandler(AbstractRequestHandler):
+    def can_handle(self, handler_input):
+        return is_intent_name("JobStatusIntent")(handler_input)
+
+    def handle(self, handler_input):
+        t = turn_of(handler_input)
+        upcoming = t.desk.upcoming(t.customer)
+        if not upcoming:
+            return answer(handler_input, t.say("status_none"))
+        lines = [t.say("status_more", count=len(upcoming))] if len(upcoming) > 1 else []
+        for booking in upcoming[: speech.MAX_READ_OUT]:
+            lines.append(
+                t.say(
+                    "status_line",
+                    number=booking.id,
+                    name=booking.provider.name,
+                    when=t.when(booking.starts_at, zone_of(booking, t)),
+                    state=state_words(t, booking),
+                )
+            )
+        return answer(handler_input, " ".join(lines))
+
+
+def pick_booking(
+    handler_input: HandlerInput, t: Turn, candidates: list[Booking]
+) -> Booking | Response:
+    """The booking the caller means: named by number, or the only one; else
+    ask which (a response)."""
+    number = number_of(t.slot("number"))
+    if number is not None:
+        try:
+            return t.desk.own_booking(t.customer, number)
+        except NotFound:
+            return elicit(
+                handler_input,
+                "number",
+                t.say("not_your_booking", number=number),
+                t.say("which_booking_reprompt"),
+            )
+    if len(candidates) == 1:
+        return candidates[0]
+    return elicit(
+        handler_input,
+        "number",
+        t.say("which_booking", numbers=[b.id for b in candidates[:3]]),
+        t.say("which_booking_reprompt"),
+    )
+
+
+class CancelBookingIntentHandler(AbstractRequestHandler):
+    def can_handle(self, handler_input):
+        return is_intent_name("CancelBookingIntent")(handler_input)
+
+    def handle(self, handler_input):
+        t = turn_of(handler_input)
+        upcoming = [
+            b
+            for b in t.desk.upcoming(t.customer)
+            if b.status != BookingStatus.IN_PROGRESS
+        ]
+        if not upcoming and t.slot("number") is None:
+            return answer(handler_input, t.say("status_none"))
+        booking = pick_booking(handler_input, t, upcoming)
+        if isinstance(booking, Response):
+            return booking
+        t.attributes["pending"] = {"action": "cancel", "booking": booking.id}
+        return answer(
+            handler_input,
+            t.say(
+                "cancel_confirm",
+                number=booking.id,
+                name=booking.provider.name,
+                when=t.when(booking.starts_at, zone_of(booking, t)),
+            ),
+            reprompt=t.say("cancel_confirm_reprompt"),
+        )
+
+
+class RescheduleIntentHandler(AbstractRequestHandler):
+    def can_handle(self, handler_input):
+        return is_intent_name("RescheduleIntent")(handler_input)
+
+    def handle(self, handler_input):
+        t = turn_of(handler_input)
+        upcoming = [
+            b
+            for b in t.desk.upcoming(t.customer)
+            if b.status != BookingStatus.IN_PROGRESS
+        ]
+        if not upcoming and t.slot("number") is None:
+            return answer(handler_input, t.say("status_none"))
+        booking = pick_booking(handler_input, t, upcoming)
+        if isinstance(booking, Response):
+            return booking
+        name = booking.provider.name
+        if not (t.slot("date") or t.slot("time")):
+            return elicit(
+                handler_input,
+                "date",
+                t.say("reschedule_ask_when", name=name),
+                t.say("ask_when_reprompt"),
+            )
+        zone = zone_of(booking, t)
+        try:
+            window: Window = alexa_window(t.slot("date"), t.slot("time"), zone, t.now)
+        except Invalid as error:
+            return elicit(
+                handler_input,
+                "date",
+                t.say("invalid", message=error.message),
+                t.say("ask_when_reprompt"),
+            )
+        start = t.desk.first_free(booking, window)
+        if start is None:
+            return elicit(
+                handler_input,
+                "date",
+                t.say("reschedule_none_free", name=name),
+                t.say("ask_when_reprompt"),
+            )
+        t.attributes["pending"] = {
+            "action": "reschedule",
+            "booking": booking.id,
+            "start": start.isoformat(),
+        }
+        return answer(
+            handler_input,
+            t.say(
+                "reschedule_confirm",
+                number=booking.id,
+                name=name,
+                when=t.when(start, zone),
+            ),
+            reprompt=t.say("cancel_confirm_reprompt"),
+        )
+
+
+class RateProviderIntentHandler(AbstractRequestHandler):
+    def can_handle(self, handler_input):
+        return is_intent_name("RateProviderIntent")(handler_input)
+
+    def handle(self, handler_input):
+        t = turn_of(handler_input)
+        done = t.desk.to_review(t.customer)
+        if not done and t.slot("number") is None:
+            return answer(handler_input, t.say("rate_nothing"))
+        booking = pick_booking(handler_input, t, done[:1])
+        if isinstance(booking, Response):
+            return booking
+        name = booking.provider.name
+        stars = number_of(t.slot("stars"))
+        if stars is None:
+            return elicit(
+                handler_input,
+                "stars",
+                t.say("rate_ask_stars", name=name),
+                t.say("rate_ask_stars_reprompt"),
+            )
+        if not 1 <= stars <= 5:
+            return elicit(
+                handler_input,
+                "stars",
+                t.say("rate_bad_stars"),
+                t.say("rate_ask_stars_reprompt"),
+            )
+        try:
+            t.desk.rate(t.customer, booking.id, stars)
+        except Conflict as error:
+            if error.code != "already_reviewed":
+                raise
+            return answer(handler_input, t.say("already_rated"))
+        return answer(handler_input, t.say("rated", name=name, stars=stars))
+
+
+# ------------------------------------------------------------------ providers
+
+
+class ProviderCheckInIntentHandler(AbstractRequestHandler):
+    """ "I've arrived at job 42": only from the provider's linked account."""
+
+    def can_handle(self, handler_input):
+        return is_intent_name("ProviderCheckInIntent")(handler_input)
+
+    def handle(self, handler_input):
+        t = turn_of(handler_input)
+        job = number_of(t.slot("job"))
+        if job is None:
+            return elicit(
+                handler_input,
+                "job",
+                t.say("check_in_ask_job"),
+                t.say("check_in_ask_job"),
+            )
+        step = resolved_id(handler_input, "step") or (t.slot("step") or "").lower()
+        if step not in ("arrived", "started", "done"):
+            return elicit(
+                handler_input,
+                "step",
+                t.say("check_in_ask_step"),
+                t.say("check_in_ask_step"),
+            )
+        try:
+            t.desk.check_in(t.customer, job, step)
+        except NotFound:
+            return answer(handler_input, t.say("job_not_found", number=job))
+        except Conflict as error:
+            if error.code == "not_the_provider":
+                return answer(handler_input, t.say("check_in_not_provider"))
+            booking = t.desk.session.get(Booking, job)
+            if error.code == "too_early":
+                when = t.when(booking.starts_at, booking.provider.timezone)
+                return answer(
+                    handler_input, t.say("check_in_too_early", number=job, when=when)
+                )
+            return answer(
+                handler_input,
+                t.say("cannot_change", number=job, state=state_words(t, booking)),
+            )
+        return answer(handler_input, t.say("check_in_done", number=job, step=step))
+
+
+# ------------------------------------------------------------------ phone link
+
+
+def phone_number(spoken: str | None) -> str | None:
+    """An E.164 number from Alexa's digits ("5125550123" -> "+15125550123")."""
+    digits = re.sub(r"\D", "", spoken or "")
+    if len(digits) == 10:
+        return "+1" + digits
+    if len(digits) == 11 and digits.startswith("1"):
+        return "+" + digits
+    if 8 <= len(digits) <= 15 and (spoken or "").strip().startswith("+"):
+        return "+" + digits
+    return None
+
+
+class LinkPhoneIntentHandler(AbstractRequestHandler):
+    """A code sent by SMS ties this Alexa account to the caller's phone."""
+
+    def can_handle(self, handler_input):
+        return is_intent_name("LinkPhoneIntent")(handler_input)
+
+    def handle(self, handler_input):
+        t = turn_of(handler_input)
+        code = t.slot("code")
+        phone = t.attributes.get("link_phone")
+        if code and phone:
+            try:
+                t.desk.confirm_phone_code(t.customer, phone, re.sub(r"\D", "", code))
+            except Invalid:
+                return elicit(
+                    handler_input,
+                    "code",
+                    t.say("link_wrong_code"),
+                    t.say("link_ask_code_reprompt"),
+                )
+            except Conflict:
+                t.attributes.pop("link_phone", None)
+                return answer(handler_input, t.say("link_expired"))
+            t.attributes.pop("link_phone", None)
+            return answer(handler_input, t.say("linked"))
+        spoken = t.slot("phone")
+        if not spoken:
+            return elicit(
+                handler_input,
+                "phone",
+                t.say("link_ask_phone"),
+                t.say("link_ask_phone_reprompt"),
+            )
+        phone = phone_number(spoken)
+        if phone is None:
+            return elicit(
+                handler_input,
+                "phone",
+                t.say("link_bad_phone"),
+                t.say("link_ask_phone_reprompt"),
+            )
+        t.desk.send_phone_code(t.customer, phone)
+        t.attributes["link_phone"] = phone
+        return elicit(
+            handler_input,
+            "code",
+            t.say("link_code_sent", last_digits=phone[-4:]),
+            t.say("link_ask_code_reprompt"),
+        )
+
+
+# ------------------------------------------------------------------ anything else
+
+
+class UnhandledIntentHandler(AbstractRequestHandler):
+    """An intent or request type this skill does not know (registered last)."""
+
+    def can_handle(self, handler_input):
+        return True
+
+    def handle(self, handler_input):
+        log.info(
+            "unhandled Alexa request %s",
+            get_intent_name(handler_input)
+            if is_request_type("IntentRequest")(handler_input)
+            else handler_input.request_envelope.request.object_type,
+        )
+        return FallbackIntentHandler().handle(handler_input)
+
+
+class DomainErrorHandler(AbstractExceptionHandler):
+    """A service refused (not found, conflict, invalid): say why, nothing kept."""
+
+    def can_handle(self, handler_input, exception):
+        return isinstance(exception, DomainError)
+
+    def handle(self, handler_input, exception):
+        g.alexa_failed = True
+        t = turn_of(handler_input)
+        t.attributes.pop("pending", None)
+        return answer(
+            handler_input,
+            t.say("invalid", message=exception.message),
+            reprompt=t.say("help_reprompt"),
+        )
+
+
+class CatchAllExceptionHandler(AbstractExceptionHandler):
+    """Anything else that went wrong: an apology, logged, nothing kept."""
+
+    def can_handle(self, handler_input, exception):
+        return True
+
+    def handle(self, handler_input, exception):
+        g.alexa_failed = True
+        log.error("Alexa handler failed", exc_info=exception)
+        locale = get_locale(handler_input) or "en-US"
+        return answer(handler_input, speech.say("error", locale), end=True)
+
+
+#: In the order the skill tries them; the catch-all last.
+REQUEST_HANDLERS: tuple[type[AbstractRequestHandler], ...] = (
+    LaunchRequestHandler,
+    BookServiceIntentHandler,
+    FindProviderIntentHandler,
+    ChooseProviderIntentHandler,
+    YesIntentHandler,
+    NoIntentHandler,
+    JobStatusIntentHandler,
+    CancelBookingIntentHandler,
+    RescheduleIntentHandler,
+    RateProviderIntentHandler,
+    ProviderCheckInIntentHandler,
+    LinkPhoneIntentHandler,
+    HelpIntentHandler,
+    StopIntentHandler,
+    NavigateHomeIntentHandler,
+    FallbackIntentHandler,
+    SessionEndedRequestHandler,
+    UnhandledIntentHandler,
+)
+EXCEPTION_HANDLERS: tuple[type[AbstractExceptionHandler], ...] = (
+    DomainErrorHandler,
+    CatchAllExceptionHandler,
+)

@@ -1,0 +1,177 @@
+"""The Alexa skill: its handlers registered in one skill builder, and the
+Flask endpoint Alexa posts to.
+
+The endpoint verifies the request (signature chain and timestamp, see
+``verification``) and the skill id before anything is written, records the
+request once by its ``requestId`` (a redelivery gets the same answer and acts
+no second time), runs the skill, and commits what the handlers did together
+with the answer. A handler that failed leaves nothing but the record of the
+request and the apology.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+from typing import Any
+
+from ask_sdk_core.api_client import DefaultApiClient
+from ask_sdk_core.skill import CustomSkill
+from ask_sdk_core.skill_builder import CustomSkillBuilder
+from ask_sdk_model import RequestEnvelope
+from flask import Blueprint, current_app, g, jsonify, request
+
+from backend.db import utcnow
+from backend.extensions import db
+from backend.models import Channel
+from voice_skills import records
+from voice_skills.alexa.handlers import EXCEPTION_HANDLERS, REQUEST_HANDLERS
+from voice_skills.alexa.verification import VerificationFailed, verifier_from_config
+
+log = logging.getLogger(__name__)
+
+alexa_bp = Blueprint("alexa", __name__)
+#: Seconds a call to Alexa's APIs (the progressive response) may take.
+ALEXA_API_TIMEOUT = 2.0
+
+
+class TimeoutApiClient(DefaultApiClient):
+    """The SDK's API client, with a timeout on every call."""
+
+    def _resolve_method(self, request):  # noqa: ANN001 - the SDK's signature
+        method = super()._resolve_method(request)
+        return functools.partial(method, timeout=ALEXA_API_TIMEOUT)
+
+
+def build_skill(skill_id: str) -> CustomSkill:
+    """Every handler in one builder; the SDK also refuses other skill ids."""
+    builder = CustomSkillBuilder(api_client=TimeoutApiClient())
+    builder.skill_id = skill_id
+    for handler in REQUEST_HANDLERS:
+        builder.add_request_handler(handler())
+    for handler in EXCEPTION_HANDLERS:
+        builder.add_exception_handler(handler())
+    return builder.create()
+
+
+def _skill_and_verifier():
+    extensions = current_app.extensions
+    if "beckon.alexa" not in extensions:
+        config = current_app.config["BECKON"]
+        extensions["beckon.alexa"] = (
+            build_skill(config.ALEXA_SKILL_ID),
+            verifier_from_config(config),
+        )
+    return extensions["beckon.alexa"]
+
+
+def _refuse(status: int, code: str, message: str):
+    response = jsonify(error={"code": code, "message": message})
+    response.status_code = status
+    return response
+
+
+def skill_id_of(envelope: dict[str, Any]) -> str | None:
+    system = (envelope.get("context") or {}).get("System") or {}
+    application = system.get("application") or (envelope.get("session") or {}).get(
+        "application"
+    )
+    return (application or {}).get("applicationId")
+
+
+def user_id_of(envelope: dict[str, Any]) -> str | None:
+    system = (envelope.get("context") or {}).get("System") or {}
+    user = system.get("user") or (envelope.get("session") or {}).get("user") or {}
+    return user.get("userId")
+
+
+def heard_of(envelope: dict[str, Any]) -> str:
+    """The request in a line for the conversation record."""
+    req = envelope.get("request") or {}
+    intent = req.get("intent") or {}
+    if not intent:
+        return str(req.get("type", "?"))
+    slots = " ".join(
+        f"{name}={slot['value']}"
+        for name, slot in sorted((intent.get("slots") or {}).items())
+        if isinstance(slot, dict) and slot.get("value")
+    )
+    return f"{intent.get('name', '?')} {slots}".strip()
+
+
+def spoken_of(response: dict[str, Any]) -> str:
+    speech = ((response.get("response") or {}).get("outputSpeech")) or {}
+    return speech.get("ssml") or speech.get("text") or ""
+
+
+@alexa_bp.post("/webhooks/alexa")
+def alexa_webhook():
+    """Alexa's requests for the skill (HTTPS endpoint of the skill manifest)."""
+    config = current_app.config["BECKON"]
+    if not config.ALEXA_SKILL_ID:
+        return _refuse(404, "not_configured", "the Alexa skill is not configured")
+    body = request.get_data()
+    try:
+        envelope = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return _refuse(400, "bad_request", "the body is not JSON")
+    if not isinstance(envelope, dict) or not isinstance(envelope.get("request"), dict):
+        return _refuse(400, "bad_request", "not an Alexa request envelope")
+    skill, verifier = _skill_and_verifier()
+    try:
+        verifier.verify(request.headers, body, envelope, now=utcnow())
+    except VerificationFailed as error:
+        log.warning("Alexa request refused: %s", error)
+        return _refuse(400, "verification_failed", str(error))
+    if skill_id_of(envelope) != config.ALEXA_SKILL_ID:
+        return _refuse(400, "wrong_skill", "the request is for another skill")
+    user_id = user_id_of(envelope)
+    if not user_id:
+        return _refuse(400, "bad_request", "the request names no user")
+    try:
+        request_envelope = skill.serializer.deserialize(
+            payload=body.decode("utf-8"), obj_type=RequestEnvelope
+        )
+    except Exception as error:  # noqa: BLE001 - the SDK raises its own kinds
+        return _refuse(400, "bad_request", f"not an Alexa request: {error}")
+
+    req = envelope["request"]
+    locale = req.get("locale")
+
+    def record():
+        return records.receive(
+            db.session,
+            Channel.ALEXA,
+            user_id,
+            heard_of(envelope),
+            request_id=req.get("requestId"),
+            locale=locale,
+            details={"type": req.get("type")},
+        )
+
+    received = record()
+    if received.duplicate:
+        earlier = records.earlier_response(received)
+        db.session.rollback()
+        if earlier is not None:
+            return jsonify(earlier)
+        return _refuse(409, "in_progress", "this request is being answered")
+    g.alexa_failed = False
+    response = skill.serializer.serialize(
+        skill.invoke(request_envelope=request_envelope, context=None)
+    )
+    if g.alexa_failed:
+        db.session.rollback()  # what the failed handler did is not kept
+        received = record()
+    intent = ((req.get("intent") or {}).get("name")) or req.get("type")
+    records.answer(
+        db.session,
+        received,
+        spoken=spoken_of(response),
+        intent=f"alexa:{intent}",
+        response=response,
+        end=bool((response.get("response") or {}).get("shouldEndSession")),
+    )
+    db.session.commit()
+    return jsonify(response)
