@@ -46,6 +46,10 @@ def create_app(config: Config | None = None) -> Flask:
 
     app.register_blueprint(alexa_bp)
 
+    from voice_skills.google import google_bp
+
+    app.register_blueprint(google_bp)
+
     # the web process queues tasks too (replies of Messenger and Telegram)
     from backend.celery_app import make_celery
 

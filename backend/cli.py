@@ -331,6 +331,57 @@ def admin_create(email: str, password: str, role: str) -> None:
     click.echo(f"admin {user.email} ({user.role.value}) created")
 
 
+# ---------------------------------------------------------------- google
+
+
+@main.group()
+def google() -> None:
+    """Google: the Dialogflow agent that calls Beckon's fulfillment."""
+
+
+@google.command("agent")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("dialogflow-agent"),
+    show_default=True,
+    help="Directory to write the agent into (its zip goes beside it).",
+)
+@click.option(
+    "--url",
+    default=None,
+    help="The fulfillment URL (default: BECKON_PUBLIC_URL/webhooks/dialogflow/es).",
+)
+@click.option(
+    "--timezone", default="America/New_York", show_default=True, help="Agent's zone."
+)
+@click.option(
+    "--with-auth",
+    is_flag=True,
+    help="Put the DIALOGFLOW_AUTH_HEADER value in agent.json (a secret: "
+    "keep the files private). Otherwise set it in the console after importing.",
+)
+def google_agent(out: Path, url: str | None, timezone: str, with_auth: bool) -> None:
+    """Write the Dialogflow ES agent (intents, training phrases, the service
+    entity from the catalogue) as files and a zip to import or restore."""
+    from voice_skills.google.agent import write_agent
+
+    config = Config.from_env()
+    if url is None:
+        url = config.PUBLIC_URL and config.PUBLIC_URL + "/webhooks/dialogflow/es"
+    headers = {}
+    if with_auth:
+        if not config.DIALOGFLOW_AUTH_VALUE:
+            raise click.ClickException("set DIALOGFLOW_AUTH_VALUE first")
+        headers[config.DIALOGFLOW_AUTH_HEADER] = config.DIALOGFLOW_AUTH_VALUE
+    files, archive = write_agent(
+        out, webhook_url=url or "", headers=headers, timezone=timezone
+    )
+    click.echo(f"wrote {len(files)} files under {out} and {archive}")
+    if not url:
+        click.echo("no webhook URL: set it in the agent's Fulfillment page")
+
+
 # ---------------------------------------------------------------- run
 
 

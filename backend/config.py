@@ -114,6 +114,11 @@ class Config:
     ALEXA_VERIFY_TIMESTAMP: bool = True
     #: More trusted roots (PEM file) for Alexa's signing chain: a test CA.
     ALEXA_EXTRA_TRUST_ROOTS: str = ""
+    #: Dialogflow (ES and CX) fulfillment: the header its requests carry and the
+    #: value it must have ("Bearer <token>" or "Basic <base64 user:password>").
+    #: Unset, the Dialogflow endpoints refuse every request.
+    DIALOGFLOW_AUTH_HEADER: str = "Authorization"
+    DIALOGFLOW_AUTH_VALUE: str = ""
     #: The public address of this server, for delivery status callbacks.
     PUBLIC_URL: str = ""
     NOTIFY_LOG: Path | None = None  # default: DATA_DIR/notifications.jsonl
@@ -174,6 +179,10 @@ class Config:
             ALEXA_VERIFY_SIGNATURE=os.environ.get("ALEXA_VERIFY_SIGNATURE", "1") != "0",
             ALEXA_VERIFY_TIMESTAMP=os.environ.get("ALEXA_VERIFY_TIMESTAMP", "1") != "0",
             ALEXA_EXTRA_TRUST_ROOTS=os.environ.get("ALEXA_EXTRA_TRUST_ROOTS", ""),
+            DIALOGFLOW_AUTH_HEADER=os.environ.get(
+                "DIALOGFLOW_AUTH_HEADER", "Authorization"
+            ),
+            DIALOGFLOW_AUTH_VALUE=os.environ.get("DIALOGFLOW_AUTH_VALUE", ""),
             PUBLIC_URL=os.environ.get("BECKON_PUBLIC_URL", "").rstrip("/"),
             NOTIFY_LOG=_env_path("BECKON_NOTIFY_LOG"),
             RASA_URL=os.environ.get(

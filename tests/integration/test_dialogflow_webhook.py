@@ -1,0 +1,615 @@
+"""Dialogflow fulfillment end to end: ES and CX request sequences book a
+provider through the voice desk (real database, model and index), read it
+back, survive a redelivery, and refuse what is not Dialogflow's.
+
+ES requests are the real envelope of ../shared/fixtures/google
+(dialogflow-fulfillment-nodejs's ``mockGoogleV2Request``) with the intent,
+words, parameters and contexts of each turn put in, and each turn's contexts
+are the ones the previous answer set, as Dialogflow sends them back. There is
+no CX fixture: CX requests follow Google's published WebhookRequest
+(https://cloud.google.com/dialogflow/cx/docs/reference/rest/v3/WebhookRequest:
+detectIntentResponseId, intentInfo, pageInfo, sessionInfo, fulfillmentInfo.tag,
+text, languageCode) and answers are checked against WebhookResponse
+(https://cloud.google.com/dialogflow/cx/docs/reference/rest/v3/WebhookResponse:
+fulfillmentResponse.messages[].text.text[], sessionInfo.parameters).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import uuid
+from datetime import UTC
+
+import pytest
+from sqlalchemy import func, select
+
+from backend.config import Config
+from backend.models import (
+    Booking,
+    BookingStatus,
+    Channel,
+    ChannelIdentity,
+    Direction,
+    Message,
+)
+from tests.helpers import (
+    CHICAGO,
+    config_for_test,
+    days_ahead,
+    local,
+    make_customer,
+    make_provider,
+    shared_fixture,
+)
+
+TOKEN = "Bearer dialogflow-test-token"
+AUTH = {"Authorization": TOKEN}
+CX_SESSION = (
+    "projects/beckon-test/locations/global/agents/"
+    "0d5f0e5c-5a7e-4f8a-9d1e-2f3b4c5d6e7f/sessions/cx-session-1"
+)
+
+
+@pytest.fixture
+def config(database_url, tmp_path, model_cache) -> Config:
+    return config_for_test(
+        database_url, tmp_path, model_cache, DIALOGFLOW_AUTH_VALUE=TOKEN
+    )
+
+
+@pytest.fixture
+def plumber(db):
+    """Reyes Plumbing, Chicago, 9 to 5 every day."""
+    return make_provider(db).id
+
+
+def _count(db, model) -> int:
+    db.rollback()
+    return db.scalar(select(func.count()).select_from(model))
+
+
+def _day(n: int) -> str:
+    """Dialogflow ES's @sys.date-time for a whole day: its noon, with offset."""
+    return local(days_ahead(n), 12).isoformat()
+
+
+def _local(moment):
+    """A stored instant on Chicago's clock (SQLite keeps them naive, in UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(CHICAGO)
+
+
+# ---------------------------------------------------------------- ES
+
+
+class EsCaller:
+    """One Google Assistant user talking to the ES agent: each turn is the
+    fixture's envelope with this turn's intent, and the contexts the
+    previous answer left active."""
+
+    def __init__(self, client):
+        self.client = client
+        self.envelope = json.loads(
+            shared_fixture(
+                "google",
+                "dialogflow_es_v2",
+                "requests",
+                "dffulfillment_mockGoogleV2Request.json",
+            ).read_text()
+        )
+        self.contexts: list[dict] = []
+        self.last_body: dict = {}
+
+    def request(self, intent: str, heard: str, **parameters) -> dict:
+        body = copy.deepcopy(self.envelope)
+        body["responseId"] = str(uuid.uuid4())
+        result = body["queryResult"]
+        result["queryText"] = heard
+        result["intent"]["displayName"] = intent
+        result["parameters"] = parameters
+        result["outputContexts"] = copy.deepcopy(self.contexts)
+        body["originalDetectIntentRequest"]["payload"]["inputs"][0]["rawInputs"][0][
+            "query"
+        ] = heard
+        return body
+
+    def post(self, body: dict, headers=AUTH):
+        response = self.client.post(
+            "/webhooks/dialogflow/es", json=body, headers=headers
+        )
+        return response
+
+    def say(self, intent: str, heard: str, **parameters) -> str:
+        self.last_body = self.request(intent, heard, **parameters)
+        response = self.post(self.last_body)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        answer = response.get_json()
+        assert answer["fulfillmentMessages"] == [
+            {"text": {"text": [answer["fulfillmentText"]]}}
+        ]
+        # Dialogflow keeps the contexts still alive for the next turn
+        self.contexts = [
+            c for c in answer.get("outputContexts", []) if c["lifespanCount"] > 0
+        ]
+        return answer["fulfillmentText"]
+
+
+def test_es_find_choose_confirm_books_and_job_status_reads_it_back(client, db, plumber):
+    caller = EsCaller(client)
+    heard = caller.say(
+        "BookService",
+        "book a plumber in Chicago tomorrow",
+        service="plumbing",
+        **{"geo-city": "Chicago", "date-time": _day(1)},
+    )
+    assert "I found one near Chicago, IL." in heard
+    assert "Reyes Plumbing, free tomorrow at 9:00 AM" in heard
+    assert heard.endswith("Shall I book them?")
+    (context,) = caller.contexts
+    assert context["name"] == caller.last_body["session"] + "/contexts/beckon-offers"
+    assert context["parameters"]["offers"][0]["provider_id"] == plumber
+
+    heard = caller.say("ChooseOption", "the first one", ordinal=1)
+    assert heard == "Reyes Plumbing, tomorrow at 9:00 AM. Shall I book it?"
+    assert _count(db, Booking) == 0  # nothing before the yes
+
+    heard = caller.say("ConfirmBooking", "yes", confirmation="yes")
+    db.rollback()
+    booking = db.scalars(select(Booking)).one()
+    assert heard.startswith("Done. Reyes Plumbing is booked for tomorrow at 9:00 AM.")
+    assert f"Your booking number is {booking.id}." in heard
+    assert booking.channel == Channel.GOOGLE
+    assert booking.status == BookingStatus.CONFIRMED
+    assert booking.provider_id == plumber
+    assert caller.contexts == []  # the offers are spent
+
+    heard = caller.say("JobStatus", "what's the status of my job")
+    assert heard == (
+        f"Booking {booking.id}: Reyes Plumbing, tomorrow at 9:00 AM, confirmed."
+    )
+
+    # the Google Assistant user id, not the session, is who booked
+    db.rollback()
+    identity = db.scalars(
+        select(ChannelIdentity).where(ChannelIdentity.channel == Channel.GOOGLE)
+    ).one()
+    assert (
+        identity.external_id
+        == (caller.envelope["originalDetectIntentRequest"]["payload"]["user"]["userId"])
+    )
+    assert identity.customer_id == booking.customer_id
+    db.rollback()
+    inbound = db.scalars(
+        select(Message).where(Message.direction == Direction.IN).order_by(Message.id)
+    ).all()
+    assert [m.intent for m in inbound] == [
+        "BookService",
+        "ChooseOption",
+        "ConfirmBooking",
+        "JobStatus",
+    ]
+    assert inbound[0].text == "book a plumber in Chicago tomorrow"
+
+
+def test_es_asks_for_what_is_missing_across_turns(client, db, plumber):
+    caller = EsCaller(client)
+    assert caller.say("Default Welcome Intent", "hello").startswith("Welcome to Beckon")
+    assert caller.say("FindProvider", "I need someone") == "What do you need done?"
+    assert caller.say("FindProvider", "a plumber", service="plumbing") == (
+        "In which city?"
+    )
+    # words Dialogflow could not place: the question stands
+    assert caller.say("Default Fallback Intent", "Gothamville") == "In which city?"
+    heard = caller.say("FindProvider", "Chicago", **{"geo-city": "Chicago"})
+    assert "Reyes Plumbing" in heard and heard.endswith("Shall I book them?")
+    heard = caller.say("ConfirmBooking", "no", confirmation="no")
+    assert heard == "Okay, I haven't booked anything. Anything else?"
+    assert _count(db, Booking) == 0
+
+
+def test_es_unknown_city_and_past_time_are_asked_again(client, db, plumber):
+    caller = EsCaller(client)
+    heard = caller.say(
+        "FindProvider",
+        "a plumber in Xyzzyville",
+        service="plumbing",
+        **{"geo-city": "Xyzzyville"},
+    )
+    assert heard == "I don't know the city Xyzzyville. Which city is it in?"
+    heard = caller.say(
+        "FindProvider",
+        "Chicago yesterday",
+        **{"geo-city": "Chicago", "date-time": _day(-1)},
+    )
+    assert heard == "That time has already gone by. When would suit you?"
+    heard = caller.say(
+        "FindProvider",
+        "in two days",
+        **{"date-time": _day(2)},
+    )
+    assert "Reyes Plumbing" in heard  # service and city were kept
+
+
+def test_a_redelivered_request_is_answered_the_same_and_books_once(client, db, plumber):
+    caller = EsCaller(client)
+    caller.say(
+        "BookService",
+        "book a plumber in Chicago tomorrow",
+        service="plumbing",
+        **{"geo-city": "Chicago", "date-time": _day(1)},
+    )
+    yes = caller.request("ConfirmBooking", "yes", confirmation="yes")
+    first = caller.post(yes)
+    again = caller.post(yes)
+    assert first.status_code == again.status_code == 200
+    assert again.get_json() == first.get_json()
+    assert "is booked for" in first.get_json()["fulfillmentText"]
+    assert _count(db, Booking) == 1
+    assert (
+        db.scalar(
+            select(func.count())
+            .select_from(Message)
+            .where(Message.direction == Direction.IN)
+        )
+        == 2
+    )
+
+
+def test_a_taken_slot_offers_to_search_again(client, db, plumber, app):
+    from datetime import datetime
+
+    from backend.extensions import db as database
+    from backend.schemas import BookingCreate
+    from backend.services.bookings import create_booking
+
+    caller = EsCaller(client)
+    caller.say(
+        "BookService",
+        "book a plumber in Chicago tomorrow",
+        service="plumbing",
+        **{"geo-city": "Chicago", "date-time": _day(1)},
+    )
+    offer = caller.contexts[0]["parameters"]["offers"][0]
+    # someone else books that hour meanwhile (through the same service)
+    with app.app_context():
+        other = make_customer(database.session)
+        create_booking(
+            database.session,
+            BookingCreate(
+                provider_id=plumber,
+                customer_id=other.id,
+                start=datetime.fromisoformat(offer["start"]),
+                confirm=True,
+                channel=Channel.SMS,
+            ),
+            app.extensions["beckon.rules"],
+        )
+        database.session.commit()
+    heard = caller.say("ConfirmBooking", "yes", confirmation="yes")
+    assert heard == (
+        "Sorry, Reyes Plumbing was just booked at that time by someone else. "
+        "Would you like to search again?"
+    )
+    heard = caller.say("ConfirmBooking", "yes", confirmation="yes")
+    assert "Reyes Plumbing, free tomorrow at" in heard
+    assert "9:00 AM" not in heard
+    assert _count(db, Booking) == 1
+
+
+def test_es_cancel_and_reschedule_ask_before_acting(client, db, plumber):
+    caller = EsCaller(client)
+    caller.say(
+        "BookService",
+        "book a plumber in Chicago tomorrow",
+        service="plumbing",
+        **{"geo-city": "Chicago", "date-time": _day(1)},
+    )
+    caller.say("ConfirmBooking", "yes", confirmation="yes")
+    db.rollback()
+    booking = db.scalars(select(Booking)).one()
+
+    heard = caller.say("RescheduleBooking", "move my booking")
+    assert heard == "When would you like to move Reyes Plumbing to?"
+    later = days_ahead(3)
+    heard = caller.say(
+        "FindProvider",
+        "at 2 pm in three days",
+        **{"date-time": local(later, 14).isoformat()},
+    )
+    assert heard.startswith(f"Move booking {booking.id} with Reyes Plumbing to ")
+    assert heard.endswith("at 2:00 PM?")
+    heard = caller.say("ConfirmBooking", "yes", confirmation="yes")
+    assert heard.startswith("Done. Reyes Plumbing is now booked for ")
+    db.rollback()
+    assert _local(db.get(Booking, booking.id).starts_at) == local(later, 14)
+
+    heard = caller.say("CancelBooking", "cancel my booking")
+    assert heard.startswith(f"Cancel booking {booking.id} with Reyes Plumbing")
+    assert caller.say("ConfirmBooking", "no", confirmation="no") == (
+        "Okay, I've left it as it is."
+    )
+    heard = caller.say(
+        "CancelBooking", f"cancel booking {booking.id}", number=booking.id
+    )
+    caller.say("ConfirmBooking", "yes", confirmation="yes")
+    db.rollback()
+    assert db.get(Booking, booking.id).status == BookingStatus.CANCELLED
+
+
+def test_es_phone_link_then_a_provider_checks_in(client, db, plumber, config):
+    caller = EsCaller(client)
+    # a booking of the plumber's, made by someone else
+    other = EsCaller(client)
+    other.envelope["originalDetectIntentRequest"]["payload"]["user"]["userId"] = "u2"
+    other.say(
+        "BookService",
+        "book a plumber in Chicago tomorrow",
+        service="plumbing",
+        **{"geo-city": "Chicago", "date-time": _day(1)},
+    )
+    other.say("ConfirmBooking", "yes", confirmation="yes")
+    db.rollback()
+    job = db.scalars(select(Booking)).one()
+
+    heard = caller.say(
+        "ProviderCheckIn",
+        f"I've arrived at job {job.id}",
+        step="arrived",
+        number=job.id,
+    )
+    assert heard.startswith("Only the job's provider can check in")
+
+    assert caller.say("LinkPhone", "link my phone") == (
+        "What's your mobile number? I'll text you a code."
+    )
+    heard = caller.say(
+        "LinkPhone", "312 555 0101", **{"phone-number": "(312) 555-0101"}
+    )
+    assert heard.startswith("I've texted a six-digit code to the number ending 0101.")
+    sent = [json.loads(line) for line in config.NOTIFY_LOG.read_text().splitlines()]
+    code = next(
+        s["body"].split("code is ")[1][:6]
+        for s in sent
+        if s.get("to") == "+13125550101"
+    )
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    assert caller.say("ChooseOption", wrong, number=float(wrong)) == (
+        "That code isn't right. Try again, or ask me to send a new one."
+    )
+    assert caller.say("LinkPhone", f"the code is {code}", code=code).startswith(
+        "Your phone is linked."
+    )
+
+    # the job is tomorrow: checking in now is too early, and says so
+    heard = caller.say("ProviderCheckIn", f"job {job.id}", number=job.id)
+    assert heard == "Have you arrived, started, or are you done?"
+    heard = caller.say("ProviderCheckIn", "I've arrived", step="arrived")
+    assert "check in on the day" in heard.lower()
+    db.rollback()
+    assert db.get(Booking, job.id).status == BookingStatus.CONFIRMED
+
+
+# ---------------------------------------------------------------- CX
+
+
+class CxCaller:
+    """A Dialogflow CX session: its parameters kept as CX keeps them (a null
+    in the webhook's answer removes one)."""
+
+    def __init__(self, client):
+        self.client = client
+        self.parameters: dict = {}
+
+    def request(self, tag: str, heard: str, **matched) -> dict:
+        parameters = {**self.parameters, **matched}
+        return {
+            "detectIntentResponseId": str(uuid.uuid4()),
+            "intentInfo": {
+                "lastMatchedIntent": "projects/beckon-test/locations/global/agents/"
+                "0d5f0e5c-5a7e-4f8a-9d1e-2f3b4c5d6e7f/intents/"
+                "00000000-0000-0000-0000-000000000001",
+                "displayName": tag,
+                "parameters": {
+                    name: {"originalValue": str(value), "resolvedValue": value}
+                    for name, value in matched.items()
+                },
+                "confidence": 1.0,
+            },
+            "pageInfo": {
+                "currentPage": "projects/beckon-test/locations/global/agents/"
+                "0d5f0e5c-5a7e-4f8a-9d1e-2f3b4c5d6e7f/flows/"
+                "00000000-0000-0000-0000-000000000000/pages/START_PAGE",
+                "displayName": "Start Page",
+            },
+            "sessionInfo": {"session": CX_SESSION, "parameters": parameters},
+            "fulfillmentInfo": {"tag": tag},
+            "text": heard,
+            "languageCode": "en",
+        }
+
+    def post(self, body: dict, headers=AUTH):
+        return self.client.post("/webhooks/dialogflow/cx", json=body, headers=headers)
+
+    def say(self, tag: str, heard: str, **matched) -> str:
+        body = self.request(tag, heard, **matched)
+        response = self.post(body)
+        assert response.status_code == 200, response.get_data(as_text=True)
+        answer = response.get_json()
+        assert answer["fulfillmentResponse"]["mergeBehavior"] == "REPLACE"
+        (message,) = answer["fulfillmentResponse"]["messages"]
+        (text,) = message["text"]["text"]
+        merged = {**body["sessionInfo"]["parameters"]}
+        for name, value in answer["sessionInfo"]["parameters"].items():
+            if value is None:
+                merged.pop(name, None)
+            else:
+                merged[name] = value
+        self.parameters = merged
+        return text
+
+
+def test_cx_find_choose_confirm_books_and_job_status_reads_it_back(client, db, plumber):
+    caller = CxCaller(client)
+    day = days_ahead(1)
+    tomorrow_9 = {"year": day.year, "month": day.month, "day": day.day, "hours": 9}
+    heard = caller.say("FindProvider", "I need a plumber", service="plumbing")
+    assert heard == "In which city?"
+    assert "service" not in caller.parameters  # read once, then cleared
+    heard = caller.say(
+        "FindProvider",
+        "Chicago tomorrow at 9",
+        **{"geo-city": "Chicago", "date-time": tomorrow_9},
+    )
+    assert "Reyes Plumbing, free tomorrow at 9:00 AM" in heard
+    assert caller.parameters["offers"][0]["provider_id"] == plumber
+    assert caller.parameters["pending"]["ask"] == "book"
+    heard = caller.say("ChooseOption", "the first", ordinal=1)
+    assert heard == "Reyes Plumbing, tomorrow at 9:00 AM. Shall I book it?"
+    heard = caller.say("ConfirmBooking", "yes", confirmation="yes")
+    db.rollback()
+    booking = db.scalars(select(Booking)).one()
+    assert heard.startswith("Done. Reyes Plumbing is booked for tomorrow at 9:00 AM.")
+    assert booking.channel == Channel.GOOGLE
+    assert booking.status == BookingStatus.CONFIRMED
+    assert "offers" not in caller.parameters
+    heard = caller.say("JobStatus", "status of my job")
+    assert heard == (
+        f"Booking {booking.id}: Reyes Plumbing, tomorrow at 9:00 AM, confirmed."
+    )
+    db.rollback()
+    identity = db.scalars(
+        select(ChannelIdentity).where(ChannelIdentity.channel == Channel.GOOGLE)
+    ).one()
+    assert identity.external_id == CX_SESSION
+
+
+def test_cx_redelivery_books_once(client, db, plumber):
+    caller = CxCaller(client)
+    caller.say(
+        "BookService",
+        "book a plumber in Chicago tomorrow",
+        service="plumbing",
+        **{"geo-city": "Chicago", "date-time": _day(1)},
+    )
+    yes = caller.request("ConfirmBooking", "yes", confirmation="yes")
+    first, again = caller.post(yes), caller.post(yes)
+    assert again.get_json() == first.get_json()
+    assert _count(db, Booking) == 1
+
+
+# ---------------------------------------------------------------- refusals
+
+
+@pytest.mark.parametrize("edition", ["es", "cx"])
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN + "x"}],
+    ids=["missing", "wrong", "longer"],
+)
+def test_bad_auth_is_401_and_writes_nothing(client, db, edition, headers):
+    caller = EsCaller(client) if edition == "es" else CxCaller(client)
+    body = caller.request("JobStatus", "status")
+    response = caller.post(body, headers=headers)
+    assert response.status_code == 401
+    assert response.get_json()["error"]["code"] == "unauthorized"
+    assert _count(db, Message) == 0
+    assert _count(db, ChannelIdentity) == 0
+
+
+def test_the_auth_header_name_is_configurable(app, client, monkeypatch):
+    settings = app.config["BECKON"]
+    monkeypatch.setattr(settings, "DIALOGFLOW_AUTH_HEADER", "X-Beckon-Key")
+    monkeypatch.setattr(settings, "DIALOGFLOW_AUTH_VALUE", "s3cret")
+    body = EsCaller(client).request("Default Welcome Intent", "hello")
+    response = client.post("/webhooks/dialogflow/es", json=body, headers=AUTH)
+    assert response.status_code == 401
+    response = client.post(
+        "/webhooks/dialogflow/es", json=body, headers={"X-Beckon-Key": "s3cret"}
+    )
+    assert response.status_code == 200
+    assert response.get_json()["fulfillmentText"].startswith("Welcome")
+
+
+def test_unconfigured_endpoints_refuse_everything(app, client, db, monkeypatch):
+    monkeypatch.setattr(app.config["BECKON"], "DIALOGFLOW_AUTH_VALUE", "")
+    for edition in ("es", "cx"):
+        response = client.post(f"/webhooks/dialogflow/{edition}", json={}, headers=AUTH)
+        assert response.status_code == 503
+        assert response.get_json()["error"]["code"] == "not_configured"
+    assert _count(db, Message) == 0
+
+
+@pytest.mark.parametrize(
+    ("edition", "body", "says"),
+    [
+        ("es", "not json", "expected a Dialogflow ES WebhookRequest object"),
+        ("es", {"session": "s", "queryResult": {}}, "responseId is missing"),
+        (
+            "es",
+            {"responseId": "r", "session": "s", "queryResult": {"intent": {}}},
+            "queryResult.intent.displayName is missing",
+        ),
+        ("cx", [], "expected a Dialogflow CX WebhookRequest object"),
+        (
+            "cx",
+            {"detectIntentResponseId": "r", "sessionInfo": {"session": "s"}},
+            "fulfillmentInfo must be an object",
+        ),
+        (
+            "cx",
+            {"detectIntentResponseId": "r", "fulfillmentInfo": {"tag": "JobStatus"}},
+            "sessionInfo must be an object",
+        ),
+    ],
+)
+def test_malformed_requests_are_400_and_write_nothing(client, db, edition, body, says):
+    if isinstance(body, str):
+        response = client.post(
+            f"/webhooks/dialogflow/{edition}",
+            data=body,
+            headers={**AUTH, "Content-Type": "application/json"},
+        )
+    else:
+        response = client.post(
+            f"/webhooks/dialogflow/{edition}", json=body, headers=AUTH
+        )
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"] == says
+    assert _count(db, Message) == 0
+
+
+def test_a_failing_turn_says_sorry_and_keeps_nothing(client, db, monkeypatch):
+    from voice_skills.google.conversation import Dialog
+
+    def broken(self, turn):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(Dialog, "handle", broken)
+    caller = EsCaller(client)
+    caller.contexts = [
+        {
+            "name": "projects/p/agent/sessions/s/contexts/beckon-offers",
+            "lifespanCount": 4,
+            "parameters": {"words": "a plumber"},
+        }
+    ]
+    response = caller.post(caller.request("JobStatus", "status"))
+    assert response.status_code == 200
+    answer = response.get_json()
+    assert answer["fulfillmentText"] == (
+        "Sorry, something went wrong on my side. Please try again in a moment."
+    )
+    assert answer["outputContexts"][0]["parameters"] == {"words": "a plumber"}
+    assert _count(db, Message) == 0
+
+
+def test_unknown_intents_get_the_fallback(client, db):
+    caller = EsCaller(client)
+    heard = caller.say("favorite fake color", "blue grey coffee")
+    assert heard.startswith("Sorry, I didn't get that.")
+    db.rollback()
+    message = db.scalars(select(Message).where(Message.direction == Direction.IN)).one()
+    assert message.intent == "Default Fallback Intent"
+    assert message.payload["request"]["operation"] == "favorite fake color"

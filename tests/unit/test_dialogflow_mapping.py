@@ -1,0 +1,308 @@
+"""Reading Dialogflow requests and shaping answers, without a database.
+
+ES requests are the real ones of ../shared/fixtures/google/dialogflow_es_v2
+(actions-on-google-java and dialogflow-fulfillment-nodejs test bodies). CX
+shapes follow Google's published reference:
+https://cloud.google.com/dialogflow/cx/docs/reference/rest/v3/WebhookRequest and
+https://cloud.google.com/dialogflow/cx/docs/reference/rest/v3/WebhookResponse.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from tests.helpers import shared_fixture
+from voice_skills.google.conversation import (
+    CANCEL,
+    CHECK_IN,
+    CHOOSE,
+    CONFIRM,
+    FALLBACK,
+    FIND,
+    LINK,
+    RATE,
+    RESCHEDULE,
+    Answer,
+    Dialog,
+    Turn,
+    answer_of,
+    code_of,
+    int_of,
+    phone_of,
+    text_of,
+    when_of,
+)
+from voice_skills.google.dialogflow import (
+    BadRequest,
+    cx_response,
+    es_response,
+    read_cx,
+    read_es,
+)
+from voice_skills.when import dialogflow_window
+
+
+def _es(name: str) -> dict:
+    path = shared_fixture("google", "dialogflow_es_v2", "requests", name)
+    return json.loads(path.read_text())
+
+
+def _es_answer(name: str) -> dict:
+    path = shared_fixture("google", "dialogflow_es_v2", "responses", name)
+    return json.loads(path.read_text())
+
+
+def _cx(**changes) -> dict:
+    body = {
+        "detectIntentResponseId": "6b1a8b56-0c4a-4d7e-9e0b-1f2a3b4c5d6e",
+        "intentInfo": {
+            "lastMatchedIntent": "projects/p/locations/global/agents/a/intents/i",
+            "displayName": "book.service",
+            "parameters": {
+                "service": {"originalValue": "a plumber", "resolvedValue": "plumbing"}
+            },
+            "confidence": 0.93,
+        },
+        "pageInfo": {
+            "currentPage": "projects/p/locations/global/agents/a/flows/f/pages/p",
+            "displayName": "Book",
+        },
+        "sessionInfo": {
+            "session": "projects/p/locations/global/agents/a/sessions/s-1",
+            "parameters": {
+                "geo-city": "Austin",
+                "service": "plumber",
+                "offers": [{"provider_id": 1}],
+                "words": "a plumber",
+            },
+        },
+        "fulfillmentInfo": {"tag": "BookService"},
+        "text": "book a plumber in Austin",
+        "languageCode": "en",
+    }
+    body.update(changes)
+    return body
+
+
+# ---------------------------------------------------------------- ES
+
+
+def test_es_welcome_fixture_is_read_with_the_session_as_caller():
+    call = read_es(_es("aogjava_dialogflow_welcome.json"))
+    assert call.edition == "es"
+    assert call.turn.operation == "Default Welcome Intent"
+    assert call.turn.heard == "hello"
+    assert call.request_id == "d054eb88-f8bc-4d7b-a5c6-7462effd0f50"
+    assert call.user_id == call.session == "test"  # no user in the payload
+    assert call.locale == "en"
+    assert call.turn.state == {} and call.turn.params == {}
+
+
+def test_es_google_fixture_names_the_assistant_user():
+    body = _es("dffulfillment_mockGoogleV2Request.json")
+    call = read_es(body)
+    assert (
+        call.user_id == body["originalDetectIntentRequest"]["payload"]["user"]["userId"]
+    )
+    assert call.locale == "en-US"
+    assert call.session == "projects/stagent-f2236/agent/sessions/1515017715285"
+
+
+def test_es_reads_only_its_parameters_and_its_own_context():
+    body = _es("aogjava_dialogflow_with_conv_data.json")
+    result = body["queryResult"]
+    result["intent"]["displayName"] = "ChooseOption"
+    result["parameters"] = {"ordinal": 2, "number": "", "category": "history"}
+    offers = [{"provider_id": 7, "name": "A", "start": "x", "zone": "UTC"}]
+    result["outputContexts"].append(
+        {
+            "name": body["session"] + "/contexts/beckon-offers",
+            "lifespanCount": 4,
+            # Dialogflow copies the intent's parameters into active contexts
+            "parameters": {"offers": offers, "words": "a plumber", "ordinal": 2},
+        }
+    )
+    call = read_es(body)
+    assert call.turn.params == {"ordinal": 2, "number": ""}
+    assert call.turn.state == {"offers": offers, "words": "a plumber"}
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ([], "expected a Dialogflow ES WebhookRequest object"),
+        ({"session": "s", "queryResult": {}}, "responseId is missing"),
+        ({"responseId": "r", "queryResult": {}}, "session is missing"),
+        ({"responseId": "r", "session": "s"}, "queryResult must be an object"),
+        (
+            {"responseId": "r", "session": "s", "queryResult": {"intent": {}}},
+            "queryResult.intent.displayName is missing",
+        ),
+        (
+            {
+                "responseId": "r",
+                "session": "s",
+                "queryResult": {"intent": {"displayName": "X"}, "parameters": [1]},
+            },
+            "queryResult.parameters must be an object",
+        ),
+    ],
+)
+def test_es_malformed_requests_say_what_is_wrong(body, message):
+    with pytest.raises(BadRequest, match=message):
+        read_es(body)
+
+
+def test_es_answer_has_text_messages_and_the_context():
+    call = read_es(_es("dffulfillment_mockGoogleV2Request.json"))
+    state = {"offers": [{"provider_id": 1}], "pending": {"ask": "choice"}}
+    answer = es_response(call, Answer("Which one?", state, CHOOSE))
+    # the same keys and message shape as dialogflow-fulfillment's text answers
+    like = _es_answer("dffulfillment_responseSlackV2TextAndCard.json")
+    text = {k: v for k, v in like["fulfillmentMessages"][0].items() if k != "platform"}
+    assert set(_es_answer("dffulfillment_responseGoogleV2Text.json")) <= set(answer)
+    assert text.keys() == answer["fulfillmentMessages"][0].keys()
+    assert answer["fulfillmentText"] == "Which one?"
+    assert answer["fulfillmentMessages"] == [{"text": {"text": ["Which one?"]}}]
+    assert answer["outputContexts"] == [
+        {
+            "name": call.session + "/contexts/beckon-offers",
+            "lifespanCount": 5,
+            "parameters": state,
+        }
+    ]
+    ended = es_response(call, Answer("Done.", {}, CONFIRM))
+    assert ended["outputContexts"][0]["lifespanCount"] == 0
+
+
+# ---------------------------------------------------------------- CX
+
+
+def test_cx_request_is_read_from_tag_session_and_parameters():
+    call = read_cx(_cx())
+    assert call.edition == "cx"
+    assert call.turn.operation == "BookService"
+    assert call.request_id == "6b1a8b56-0c4a-4d7e-9e0b-1f2a3b4c5d6e"
+    assert call.user_id == call.session
+    assert call.session.endswith("/agents/a/sessions/s-1")
+    assert call.locale == "en"
+    assert call.turn.heard == "book a plumber in Austin"
+    # the intent's resolved value wins over the raw session parameter
+    assert call.turn.params == {"geo-city": "Austin", "service": "plumbing"}
+    assert call.turn.state == {"offers": [{"provider_id": 1}], "words": "a plumber"}
+    assert call.given == ["service", "geo-city"]
+
+
+def test_cx_answer_replaces_messages_keeps_state_and_clears_what_was_read():
+    call = read_cx(_cx())
+    state = {"words": "a plumber", "pending": {"ask": "city"}}
+    answer = cx_response(call, Answer("In which city?", state, FIND))
+    assert answer["fulfillmentResponse"] == {
+        "messages": [{"text": {"text": ["In which city?"]}}],
+        "mergeBehavior": "REPLACE",
+    }
+    assert answer["sessionInfo"]["parameters"] == {
+        "service": None,
+        "geo-city": None,
+        "offers": None,
+        "words": "a plumber",
+        "search": None,
+        "chosen": None,
+        "pending": {"ask": "city"},
+    }
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"detectIntentResponseId": ""}, "detectIntentResponseId is missing"),
+        ({"fulfillmentInfo": {}}, "fulfillmentInfo.tag is missing"),
+        ({"sessionInfo": {"parameters": {}}}, "sessionInfo.session is missing"),
+        (
+            {"sessionInfo": {"session": "s", "parameters": []}},
+            "sessionInfo.parameters must be an object",
+        ),
+    ],
+)
+def test_cx_malformed_requests_say_what_is_wrong(changes, message):
+    with pytest.raises(BadRequest, match=message):
+        read_cx(_cx(**changes))
+
+
+# ---------------------------------------------------------------- values
+
+
+def test_cx_date_structs_become_what_the_window_reads():
+    assert when_of({"year": 2026.0, "month": 11.0, "day": 22.0}) == "2026-11-22"
+    assert (
+        when_of({"year": 2026, "month": 11, "day": 22, "hours": 9, "minutes": 30})
+        == "2026-11-22T09:30:00"
+    )
+    assert when_of({"hours": 15.0, "minutes": 0.0}) == "15:00"
+    period = {
+        "startDateTime": {"year": 2026, "month": 11, "day": 22, "hours": 8},
+        "endDateTime": {"year": 2026, "month": 11, "day": 22, "hours": 12},
+    }
+    assert when_of(period) == {
+        "startDateTime": "2026-11-22T08:00:00",
+        "endDateTime": "2026-11-22T12:00:00",
+    }
+    now = datetime(2026, 11, 21, 15, tzinfo=UTC)
+    window = dialogflow_window(when_of(period), "America/Chicago", now)
+    assert (window.start.hour, window.end.hour) == (8, 12)
+    es = "2026-11-22T12:00:00-06:00"
+    assert when_of(es) == es and when_of("") is None and when_of([es]) == es
+
+
+@pytest.mark.parametrize(
+    ("spoken", "phone"),
+    [
+        ("(312) 555-0101", "+13125550101"),
+        ("312 555 0101", "+13125550101"),
+        ("1-312-555-0101", "+13125550101"),
+        ("+44 20 7946 0958", "+442079460958"),
+        ("555 0101", None),
+        ("", None),
+    ],
+)
+def test_spoken_phone_numbers(spoken, phone):
+    assert phone_of(spoken) == phone
+
+
+def test_numbers_codes_texts_and_answers():
+    assert int_of(2.0) == 2 and int_of("3") == 3 and int_of([4.0]) == 4
+    assert int_of("") is None and int_of(2.5) is None and int_of(None) is None
+    assert code_of(12345.0) == "012345" and code_of("123 456") == "123456"
+    assert code_of("") is None
+    assert text_of(" Austin ") == "Austin" and text_of(["Austin"]) == "Austin"
+    assert text_of("") is None and text_of({"city": "Austin"}) == "Austin"
+    assert answer_of({"confirmation": "yes"}, "") is True
+    assert answer_of({"confirmation": "no"}, "yes") is False
+    assert answer_of({}, "yeah sure") is True
+    assert answer_of({}, "no thanks") is False
+    assert answer_of({}, "maybe") is None
+
+
+@pytest.mark.parametrize(
+    ("operation", "ask", "params", "routed"),
+    [
+        (CHOOSE, "stars", {"number": 5}, RATE),
+        (CHOOSE, "cancel_which", {"number": 12}, CANCEL),
+        (CHOOSE, "reschedule_which", {"number": 12}, RESCHEDULE),
+        (CHOOSE, "job", {"number": 12}, CHECK_IN),
+        (CHOOSE, "code", {"number": 123456}, LINK),
+        (CHOOSE, "choice", {"ordinal": 2}, CHOOSE),
+        (FIND, "reschedule_when", {"date-time": "2026-11-22"}, RESCHEDULE),
+        (FIND, "reschedule_when", {"service": "plumbing"}, FIND),
+        (FALLBACK, "city", {}, FIND),
+        (FALLBACK, "book", {}, FALLBACK),
+        ("favorite fake color", None, {}, FALLBACK),
+    ],
+)
+def test_an_answer_goes_to_the_question_it_answers(operation, ask, params, routed):
+    dialog = Dialog(desk=None, customer=None, locale="en")  # routing only
+    state = {"pending": {"ask": ask}} if ask else {}
+    assert dialog._route(Turn(operation, params, state)) == routed

@@ -1,0 +1,698 @@
+"""One Dialogflow turn, whatever the edition: an operation with its parameters
+and what earlier turns kept, answered by the voice desk.
+
+Dialogflow ES names the operation by the matched intent's display name, CX by
+the fulfillment's tag; both go through :meth:`Dialog.handle`. What a later
+turn needs (the offers read out, the search so far, the question waiting for
+an answer) is the conversation's *state*, a plain dict the adapter keeps in
+an output context (ES) or in session parameters (CX). Its keys never clash
+with the agent's parameter names, which Dialogflow ES copies into every
+active context.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from backend.models import Booking, BookingStatus, CategoryKind, Customer
+from backend.services.errors import Conflict, Invalid, NotFound
+from backend.services.matching import provider_is_remote
+from backend.services.providers import find_category
+from voice_skills.desk import LIVE, Offer, VoiceDesk
+from voice_skills.speech import ORDINALS, say, spoken_time
+from voice_skills.when import dialogflow_window
+
+# the operations: ES intent display names, CX fulfillment tags
+FIND = "FindProvider"
+BOOK = "BookService"
+CHOOSE = "ChooseOption"
+CONFIRM = "ConfirmBooking"
+STATUS = "JobStatus"
+CANCEL = "CancelBooking"
+RESCHEDULE = "RescheduleBooking"
+RATE = "RateProvider"
+CHECK_IN = "ProviderCheckIn"
+LINK = "LinkPhone"
+WELCOME = "Default Welcome Intent"
+FALLBACK = "Default Fallback Intent"
+OPERATIONS = (
+    WELCOME,
+    FALLBACK,
+    FIND,
+    BOOK,
+    CHOOSE,
+    CONFIRM,
+    STATUS,
+    CANCEL,
+    RESCHEDULE,
+    RATE,
+    CHECK_IN,
+    LINK,
+)
+
+#: The agent's parameter names (ES intent parameters, CX session parameters).
+PARAMETERS = (
+    "service",
+    "geo-city",
+    "date-time",
+    "number",
+    "ordinal",
+    "phone-number",
+    "step",
+    "confirmation",
+    "code",
+)
+#: The state's keys (none of them a parameter name).
+STATE_KEYS = ("offers", "words", "search", "chosen", "pending")
+
+YES_WORDS = frozenset({"yes", "yeah", "yep", "sure", "ok", "okay", "please", "do"})
+NO_WORDS = frozenset({"no", "nope", "nah", "don't", "not", "cancel", "stop"})
+ONLINE_WORDS = frozenset({"online", "remote", "remotely", "phone", "video"})
+CHANGEABLE = (BookingStatus.HELD, BookingStatus.CONFIRMED)
+
+
+@dataclass
+class Turn:
+    """What Dialogflow understood this turn."""
+
+    operation: str
+    params: dict[str, Any]
+    state: dict[str, Any]
+    heard: str = ""
+
+
+@dataclass
+class Answer:
+    """What to say, and the state for the next turn (empty: forget it all)."""
+
+    text: str
+    state: dict[str, Any]
+    operation: str
+    end: bool = False
+
+
+# ---------------------------------------------------------------- parameters
+
+
+def text_of(value: Any) -> str | None:
+    """A parameter as text; None when Dialogflow left it empty."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, dict):  # a composite (e.g. a CX geo-city's struct)
+        value = value.get("city") or value.get("original") or None
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def int_of(value: Any) -> int | None:
+    """A number parameter (Dialogflow sends numbers as floats) as an int."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if value is None or value == "":
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        digits = re.sub(r"\D", "", str(value))
+        return int(digits) if digits else None
+    return int(number) if number.is_integer() else None
+
+
+def code_of(value: Any) -> str | None:
+    """A spoken six-digit code: digits as said (a number loses leading zeros)."""
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if value is None or value == "":
+        return None
+    if isinstance(value, float | int):
+        return f"{int(value):06d}"
+    digits = re.sub(r"\D", "", str(value))
+    return digits or None
+
+
+def phone_of(value: Any) -> str | None:
+    """A spoken phone number in E.164; ten digits are taken as a US number."""
+    text = text_of(value)
+    if not text:
+        return None
+    digits = re.sub(r"\D", "", text)
+    if text.startswith("+"):
+        phone = "+" + digits
+    elif len(digits) == 10:
+        phone = "+1" + digits
+    elif len(digits) == 11 and digits.startswith("1"):
+        phone = "+" + digits
+    else:
+        return None
+    return phone if re.fullmatch(r"\+[1-9]\d{7,14}", phone) else None
+
+
+def when_of(value: Any) -> Any:
+    """A date-time parameter in the shapes :func:`dialogflow_window` reads.
+
+    Dialogflow CX resolves ``@sys.date-time`` and ``@sys.date`` to structs of
+    numbers (``{"year": 2026, "month": 11, "day": 22, "hours": 9, ...}``);
+    those are made ISO text here. ES values pass unchanged.
+    """
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, dict):
+        if "date_time" in value:
+            return {"date_time": when_of(value["date_time"])}
+        if {"year", "month", "day"} <= value.keys():
+            day = f"{int(value['year']):04d}-{int(value['month']):02d}-"
+            day += f"{int(value['day']):02d}"
+            if "hours" not in value:
+                return day
+            clock = f"{int(value['hours']):02d}:{int(value.get('minutes') or 0):02d}"
+            return f"{day}T{clock}:00"
+        if {"hours", "minutes"} <= value.keys() and "year" not in value:
+            return f"{int(value['hours']):02d}:{int(value['minutes']):02d}"
+        return {k: when_of(v) for k, v in value.items()}
+    return value or None
+
+
+def answer_of(params: dict[str, Any], heard: str) -> bool | None:
+    """Yes (True), no (False) or neither, from the confirmation or the words."""
+    said = text_of(params.get("confirmation"))
+    words = set(re.findall(r"[a-z']+", (said or heard or "").lower()))
+    if words & NO_WORDS:
+        return False
+    if words & YES_WORDS:
+        return True
+    return None
+
+
+# ---------------------------------------------------------------- the dialog
+
+
+class Dialog:
+    """The answers to one caller's turns, on one desk."""
+
+    def __init__(self, desk: VoiceDesk, customer: Customer, locale: str | None):
+        self.desk = desk
+        self.customer = customer
+        self.locale = locale
+        self._handlers = {
+            WELCOME: self.welcome,
+            FALLBACK: self.fallback,
+            FIND: self.find,
+            BOOK: self.find,
+            CHOOSE: self.choose,
+            CONFIRM: self.confirm,
+            STATUS: self.status,
+            CANCEL: self.cancel,
+            RESCHEDULE: self.reschedule,
+            RATE: self.rate,
+            CHECK_IN: self.check_in,
+            LINK: self.link,
+        }
+
+    # ------------------------------------------------------------ helpers
+
+    def say(self, key: str, **context: Any) -> str:
+        return say(key, self.locale, **context)
+
+    def spoken(self, moment: datetime, zone: str) -> str:
+        return spoken_time(moment, zone, self.desk.now, self.locale)
+
+    def zone_of(self, booking: Booking) -> str:
+        """The clock a booking is told on: the job's place, or the caller's."""
+        if provider_is_remote(booking.provider):
+            return self.customer.timezone
+        return booking.provider.timezone
+
+    def _next(
+        self, turn: Turn, text: str, *, pending: dict | None = None, **changes: Any
+    ) -> Answer:
+        """The answer, with the state kept but for ``changes``; the question
+        waiting is ``pending`` (none if not given)."""
+        state = {k: v for k, v in turn.state.items() if k in STATE_KEYS}
+        state.update(changes)
+        state["pending"] = pending
+        state = {k: v for k, v in state.items() if v not in (None, [], {}, "")}
+        return Answer(text, state, turn.operation)
+
+    def _forget(self, turn: Turn, text: str, *, end: bool = False) -> Answer:
+        return Answer(text, {}, turn.operation, end=end)
+
+    # ------------------------------------------------------------ routing
+
+    def handle(self, turn: Turn) -> Answer:
+        """Answer ``turn``; an answer to a waiting question goes to the
+        operation that asked it, whichever intent Dialogflow matched."""
+        turn.operation = self._route(turn)
+        try:
+            return self._handlers[turn.operation](turn)
+        except NotFound as exc:
+            return self._next(turn, self.say("invalid", message=exc.message))
+        except (Invalid, Conflict) as exc:
+            return self._next(
+                turn,
+                self.say("invalid", message=exc.message),
+                pending=turn.state.get("pending"),
+            )
+
+    def _route(self, turn: Turn) -> str:
+        operation = turn.operation
+        if operation not in self._handlers:
+            return FALLBACK
+        ask = (turn.state.get("pending") or {}).get("ask")
+        params = turn.params
+        if operation == CHOOSE:
+            return {
+                "cancel_which": CANCEL,
+                "reschedule_which": RESCHEDULE,
+                "stars": RATE,
+                "job": CHECK_IN,
+                "code": LINK,
+            }.get(ask, CHOOSE)
+        if (
+            operation in (FIND, BOOK)
+            and ask == "reschedule_when"
+            and params.get("date-time")
+            and not text_of(params.get("service"))
+        ):
+            return RESCHEDULE
+        if operation == FALLBACK and ask in ("service", "city"):
+            return FIND  # free words: what the job is, or "online"
+        return operation
+
+    # ------------------------------------------------------------ small talk
+
+    def welcome(self, turn: Turn) -> Answer:
+        return self._forget(turn, self.say("welcome"))
+
+    def fallback(self, turn: Turn) -> Answer:
+        pending = turn.state.get("pending")
+        if pending and pending.get("prompt"):
+            text = self.say("fallback_reprompt") + " " + pending["prompt"]
+            return self._next(turn, text, pending=pending)
+        return self._next(turn, self.say("fallback"))
+
+    # ------------------------------------------------------------ finding
+
+    def find(self, turn: Turn) -> Answer:
+        params, state = turn.params, turn.state
+        ask = (state.get("pending") or {}).get("ask")
+        search = dict(state.get("search") or {})
+        words = state.get("words") or ""
+        service = text_of(params.get("service"))
+        if service:
+            if service != search.get("service"):
+                search = {"city": search.get("city"), "online": search.get("online")}
+            search["service"] = service
+            words = turn.heard or service
+        elif ask == "service" and turn.heard:
+            words = turn.heard  # the job in their own words
+        if city := text_of(params.get("geo-city")):
+            search["city"], search["online"] = city, False
+        elif ask == "city" and set(turn.heard.lower().split()) & ONLINE_WORDS:
+            search["city"], search["online"] = None, True
+        if params.get("date-time"):
+            search["when"] = when_of(params.get("date-time"))
+        return self._search(turn, search, words)
+
+    def _search(self, turn: Turn, search: dict[str, Any], words: str) -> Answer:
+        desk = self.desk
+        slug = desk.category(search.get("service"))
+        if not words and not slug:
+            return self._ask(turn, "service", search=search, words=words)
+        category = find_category(desk.session, slug) if slug else None
+        remote = bool(category and category.kind == CategoryKind.READING)
+        place = None
+        if search.get("city"):
+            try:
+                place = desk.place(search["city"])
+            except Invalid:
+                city = search.pop("city")
+                text = self.say("unknown_city", city=city)
+                return self._ask(turn, "city", text, search=search, words=words)
+        elif not (remote or search.get("online")):
+            return self._ask(turn, "city", search=search, words=words)
+        zone = (place.timezone if place else None) or self.customer.timezone
+        try:
+            window = dialogflow_window(search.get("when"), zone, desk.now)
+        except Invalid as exc:
+            search.pop("when", None)
+            text = self.say("invalid", message=exc.message) + " "
+            text += self.say("ask_when")
+            return self._ask(turn, "when", text, search=search, words=words)
+        found = desk.find(
+            self.customer, words, category=slug, place=place, window=window
+        )
+        label = place.label if place else None
+        what = category.name.lower() if category else found.words
+        if not found.offers:
+            if not found.matched:
+                text = self.say("no_one", what=what, place=label)
+                return self._next(turn, text, search=search, words=words)
+            search.pop("when", None)
+            text = self.say("no_one_free", place=label)
+            return self._ask(turn, "when", text, search=search, words=words)
+        count = len(found.offers)
+        lines = [self.say("offers_intro", count=count, place=label)]
+        for ordinal, offer in zip(ORDINALS, found.offers, strict=False):
+            lines.append(
+                self.say(
+                    "offer_line",
+                    ordinal=ordinal.capitalize(),
+                    name=offer.name,
+                    when=self.spoken(offer.starts_at, offer.zone),
+                    reasons=offer.reasons,
+                )
+            )
+        question = self.say(
+            "offers_question", count=count, ordinals=list(ORDINALS[:count])
+        )
+        lines.append(question)
+        offers = [o.as_dict() for o in found.offers]
+        pending = {"ask": "book" if count == 1 else "choice", "prompt": question}
+        return self._next(
+            turn,
+            " ".join(lines),
+            pending=pending,
+            search=search,
+            words=found.words,
+            offers=offers,
+            chosen=0 if count == 1 else None,
+        )
+
+    def _ask(
+        self, turn: Turn, ask: str, text: str | None = None, **changes: Any
+    ) -> Answer:
+        """Ask for a missing part of the search (service, city or when)."""
+        prompt = self.say(f"ask_{ask}")
+        return self._next(
+            turn,
+            text or prompt,
+            pending={"ask": ask, "prompt": prompt},
+            offers=None,
+            chosen=None,
+            **changes,
+        )
+
+    def choose(self, turn: Turn) -> Answer:
+        offers = turn.state.get("offers") or []
+        if not offers:
+            return self.fallback(turn)
+        index = int_of(turn.params.get("ordinal")) or int_of(turn.params.get("number"))
+        if index is None or not 1 <= index <= len(offers):
+            question = self.say("no_offer_chosen")
+            return self._next(
+                turn, question, pending={"ask": "choice", "prompt": question}
+            )
+        offer = Offer.from_dict(offers[index - 1])
+        when = self.spoken(offer.starts_at, offer.zone)
+        question = self.say("confirm_booking", name=offer.name, when=when)
+        prompt = self.say("confirm_booking_reprompt", name=offer.name, when=when)
+        return self._next(
+            turn, question, pending={"ask": "book", "prompt": prompt}, chosen=index - 1
+        )
+
+    # ------------------------------------------------------------ yes and no
+
+    def confirm(self, turn: Turn) -> Answer:
+        pending = turn.state.get("pending") or {}
+        ask = pending.get("ask")
+        if ask not in ("book", "search_again", "cancel", "reschedule"):
+            return self._next(turn, self.say("nothing_pending"))
+        yes = answer_of(turn.params, turn.heard)
+        if yes is None:
+            return self._next(turn, pending.get("prompt") or "", pending=pending)
+        if ask == "book":
+            return self._book(turn) if yes else self._declined(turn)
+        if ask == "search_again":
+            if not yes:
+                return self._declined(turn)
+            search = dict(turn.state.get("search") or {})
+            return self._search(turn, search, turn.state.get("words") or "")
+        if not yes:
+            return self._forget_pending(turn, self.say("kept"))
+        booking = self.desk.own_booking(self.customer, int(pending["booking"]))
+        zone = self.zone_of(booking)
+        if ask == "cancel":
+            try:
+                self.desk.cancel(self.customer, booking.id)
+            except Conflict:
+                return self._cannot_change(turn, booking)
+            text = self.say("cancelled", number=booking.id, name=booking.provider.name)
+            return self._forget_pending(turn, text)
+        start = datetime.fromisoformat(pending["start"])
+        try:
+            self.desk.reschedule(self.customer, booking.id, start)
+        except Conflict:
+            text = self.say("reschedule_none_free", name=booking.provider.name)
+            prompt = self.say("reschedule_ask_when", name=booking.provider.name)
+            return self._next(
+                turn,
+                text,
+                pending={
+                    "ask": "reschedule_when",
+                    "booking": booking.id,
+                    "prompt": prompt,
+                },
+            )
+        when = self.spoken(start, zone)
+        text = self.say("rescheduled", name=booking.provider.name, when=when)
+        return self._forget_pending(turn, text)
+
+    def _book(self, turn: Turn) -> Answer:
+        offers = turn.state.get("offers") or []
+        chosen = turn.state.get("chosen") or 0
+        if not 0 <= chosen < len(offers):
+            return self._next(turn, self.say("nothing_pending"))
+        offer = Offer.from_dict(offers[chosen])
+        try:
+            booking = self.desk.book(
+                self.customer, offer, turn.state.get("words") or ""
+            )
+        except Conflict as exc:
+            if exc.code not in ("slot_taken", "outside_working_hours"):
+                raise
+            question = self.say("slot_taken", name=offer.name)
+            return self._next(
+                turn,
+                question,
+                pending={"ask": "search_again", "prompt": question},
+                offers=None,
+                chosen=None,
+            )
+        when = self.spoken(offer.starts_at, offer.zone)
+        return self._forget(
+            turn, self.say("booked", name=offer.name, when=when, number=booking.id)
+        )
+
+    def _declined(self, turn: Turn) -> Answer:
+        return self._forget(turn, self.say("booking_declined"))
+
+    def _forget_pending(self, turn: Turn, text: str) -> Answer:
+        return self._next(turn, text)
+
+    # ------------------------------------------------------------ their bookings
+
+    def status(self, turn: Turn) -> Answer:
+        bookings = self.desk.upcoming(self.customer)
+        if not bookings:
+            return self._next(turn, self.say("status_none"))
+        lines = []
+        if len(bookings) > 1:
+            lines.append(self.say("status_more", count=len(bookings)))
+        for booking in bookings[:3]:
+            lines.append(
+                self.say(
+                    "status_line",
+                    number=booking.id,
+                    name=booking.provider.name,
+                    when=self.spoken(booking.starts_at, self.zone_of(booking)),
+                    state=self.say(f"state_{booking.status.value}"),
+                )
+            )
+        return self._next(turn, " ".join(lines))
+
+    def _which(self, turn: Turn, ask: str) -> Booking | Answer:
+        """The booking the caller means: the number said, their only one, or
+        a question naming up to three."""
+        number = int_of(turn.params.get("number"))
+        pending = turn.state.get("pending") or {}
+        if number is None and pending.get("ask") == f"{ask}_when":
+            number = int_of(pending.get("booking"))
+        if number is None:
+            bookings = [
+                b for b in self.desk.upcoming(self.customer) if b.status in CHANGEABLE
+            ]
+            if not bookings:
+                return self._next(turn, self.say("status_none"))
+            if len(bookings) > 1:
+                numbers = [b.id for b in bookings[:3]]
+                question = self.say("which_booking", numbers=numbers)
+                return self._next(
+                    turn,
+                    question,
+                    pending={"ask": f"{ask}_which", "prompt": question},
+                )
+            number = bookings[0].id
+        try:
+            booking = self.desk.own_booking(self.customer, number)
+        except NotFound:
+            return self._next(turn, self.say("not_your_booking", number=number))
+        if booking.status not in CHANGEABLE:
+            return self._cannot_change(turn, booking)
+        return booking
+
+    def _cannot_change(self, turn: Turn, booking: Booking) -> Answer:
+        state = (
+            self.say(f"state_{booking.status.value}")
+            if booking.status in LIVE
+            else (booking.status.value.replace("_", " "))
+        )
+        return self._next(
+            turn, self.say("cannot_change", number=booking.id, state=state)
+        )
+
+    def cancel(self, turn: Turn) -> Answer:
+        found = self._which(turn, "cancel")
+        if isinstance(found, Answer):
+            return found
+        when = self.spoken(found.starts_at, self.zone_of(found))
+        question = self.say(
+            "cancel_confirm", number=found.id, name=found.provider.name, when=when
+        )
+        pending = {
+            "ask": "cancel",
+            "booking": found.id,
+            "prompt": self.say("cancel_confirm_reprompt"),
+        }
+        return self._next(turn, question, pending=pending)
+
+    def reschedule(self, turn: Turn) -> Answer:
+        found = self._which(turn, "reschedule")
+        if isinstance(found, Answer):
+            return found
+        name = found.provider.name
+        asking = {
+            "ask": "reschedule_when",
+            "booking": found.id,
+            "prompt": self.say("reschedule_ask_when", name=name),
+        }
+        value = when_of(turn.params.get("date-time"))
+        if not value:
+            return self._next(turn, asking["prompt"], pending=asking)
+        zone = self.zone_of(found)
+        window = dialogflow_window(value, zone, self.desk.now)
+        start = self.desk.first_free(found, window)
+        if start is None:
+            text = self.say("reschedule_none_free", name=name)
+            return self._next(turn, text, pending=asking)
+        question = self.say(
+            "reschedule_confirm",
+            number=found.id,
+            name=name,
+            when=self.spoken(start, zone),
+        )
+        pending = {
+            "ask": "reschedule",
+            "booking": found.id,
+            "start": start.isoformat(),
+            "prompt": question,
+        }
+        return self._next(turn, question, pending=pending)
+
+    def rate(self, turn: Turn) -> Answer:
+        pending = turn.state.get("pending") or {}
+        if pending.get("ask") == "stars":
+            booking = self.desk.own_booking(self.customer, int(pending["booking"]))
+        else:
+            done = self.desk.to_review(self.customer)
+            if not done:
+                return self._next(turn, self.say("rate_nothing"))
+            booking = done[0]
+        name = booking.provider.name
+        asking = {
+            "ask": "stars",
+            "booking": booking.id,
+            "prompt": self.say("rate_ask_stars_reprompt"),
+        }
+        stars = int_of(turn.params.get("number"))
+        if stars is None:
+            return self._next(
+                turn, self.say("rate_ask_stars", name=name), pending=asking
+            )
+        if not 1 <= stars <= 5:
+            return self._next(turn, self.say("rate_bad_stars"), pending=asking)
+        try:
+            self.desk.rate(self.customer, booking.id, stars)
+        except Conflict as exc:
+            if exc.code != "already_reviewed":
+                raise
+            return self._next(turn, self.say("already_rated"))
+        return self._next(turn, self.say("rated", name=name, stars=stars))
+
+    # ------------------------------------------------------------ providers
+
+    def check_in(self, turn: Turn) -> Answer:
+        pending = turn.state.get("pending") or {}
+        waiting = pending if pending.get("ask") in ("job", "step") else {}
+        job = int_of(turn.params.get("number")) or int_of(waiting.get("job"))
+        step = (text_of(turn.params.get("step")) or waiting.get("step") or "").lower()
+        if job is None:
+            prompt = self.say("check_in_ask_job")
+            pending = {"ask": "job", "step": step or None, "prompt": prompt}
+            return self._next(turn, prompt, pending=pending)
+        if not step:
+            prompt = self.say("check_in_ask_step")
+            return self._next(
+                turn, prompt, pending={"ask": "step", "job": job, "prompt": prompt}
+            )
+        try:
+            self.desk.check_in(self.customer, job, step)
+        except NotFound:
+            return self._next(turn, self.say("job_not_found", number=job))
+        except Conflict as exc:
+            if exc.code == "not_the_provider":
+                return self._next(turn, self.say("check_in_not_provider"))
+            raise
+        return self._next(turn, self.say("check_in_done", step=step, number=job))
+
+    # ------------------------------------------------------------ phone link
+
+    def link(self, turn: Turn) -> Answer:
+        pending = turn.state.get("pending") or {}
+        said_phone = turn.params.get("phone-number")
+        if said_phone:
+            phone = phone_of(said_phone)
+            if phone is None:
+                prompt = self.say("link_ask_phone_reprompt")
+                return self._next(
+                    turn,
+                    self.say("link_bad_phone"),
+                    pending={"ask": "phone", "prompt": prompt},
+                )
+            self.desk.send_phone_code(self.customer, phone)
+            text = self.say("link_code_sent", last_digits=phone[-4:])
+            prompt = self.say("link_ask_code_reprompt")
+            return self._next(
+                turn, text, pending={"ask": "code", "phone": phone, "prompt": prompt}
+            )
+        code = code_of(turn.params.get("code")) or code_of(turn.params.get("number"))
+        if pending.get("ask") == "code" and code:
+            try:
+                self.customer = self.desk.confirm_phone_code(
+                    self.customer, pending["phone"], code
+                )
+            except Invalid:
+                return self._next(turn, self.say("link_wrong_code"), pending=pending)
+            except Conflict:
+                return self._next(turn, self.say("link_expired"))
+            return self._next(turn, self.say("linked"))
+        prompt = self.say("link_ask_phone")
+        return self._next(
+            turn,
+            prompt,
+            pending={"ask": "phone", "prompt": self.say("link_ask_phone_reprompt")},
+        )

@@ -1,0 +1,193 @@
+"""Dialogflow's webhook formats: requests read into a :class:`Turn`, answers
+shaped as each edition expects.
+
+- ES v2 ``WebhookRequest``: ``responseId``, ``session``, ``queryResult``
+  (``queryText``, ``parameters``, ``outputContexts``, ``intent.displayName``,
+  ``languageCode``), ``originalDetectIntentRequest.payload``. The answer has
+  ``fulfillmentText``, ``fulfillmentMessages`` and ``outputContexts``; the
+  state rides in the ``beckon-offers`` context.
+- CX v3 ``WebhookRequest``: ``detectIntentResponseId``, ``fulfillmentInfo.tag``,
+  ``sessionInfo`` (``session``, ``parameters``), ``intentInfo.parameters``,
+  ``text``/``transcript``, ``languageCode``. The answer has
+  ``fulfillmentResponse.messages`` and ``sessionInfo.parameters``; the state
+  rides in session parameters, and the parameters read are cleared so a later
+  turn never reads an old one
+  (https://cloud.google.com/dialogflow/cx/docs/reference/rest/v3/WebhookRequest,
+  https://cloud.google.com/dialogflow/cx/docs/reference/rest/v3/WebhookResponse).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from voice_skills.google.conversation import (
+    PARAMETERS,
+    STATE_KEYS,
+    Answer,
+    Turn,
+)
+
+#: The ES output context that carries the state between turns.
+CONTEXT = "beckon-offers"
+#: Turns the context outlives the last answer that set it.
+CONTEXT_LIFESPAN = 5
+
+
+class BadRequest(ValueError):
+    """A body that is not the edition's WebhookRequest."""
+
+
+@dataclass
+class Call:
+    """One webhook request, read."""
+
+    edition: str  # "es" | "cx"
+    request_id: str
+    session: str
+    user_id: str
+    locale: str | None
+    turn: Turn
+    #: the CX session parameters that were set (cleared in the answer)
+    given: list[str] = field(default_factory=list)
+
+    @property
+    def details(self) -> dict[str, Any]:
+        """What the conversation record keeps of the request."""
+        return {
+            "edition": self.edition,
+            "operation": self.turn.operation,
+            "parameters": self.turn.params,
+            "session": self.session,
+        }
+
+
+def _object(body: dict[str, Any], key: str, *, required: bool = True) -> dict:
+    value = body.get(key)
+    if value is None and not required:
+        return {}
+    if not isinstance(value, dict):
+        raise BadRequest(f"{key} must be an object")
+    return value
+
+
+def _string(body: dict[str, Any], key: str, where: str) -> str:
+    value = body.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise BadRequest(f"{where}{key} is missing")
+    return value
+
+
+# ---------------------------------------------------------------- ES v2
+
+
+def read_es(body: Any) -> Call:
+    """An ES v2 WebhookRequest; :class:`BadRequest` if it is not one."""
+    if not isinstance(body, dict):
+        raise BadRequest("expected a Dialogflow ES WebhookRequest object")
+    request_id = _string(body, "responseId", "")
+    session = _string(body, "session", "")
+    result = _object(body, "queryResult")
+    intent = _object(result, "intent")
+    operation = _string(intent, "displayName", "queryResult.intent.")
+    parameters = result.get("parameters")
+    parameters = {} if parameters is None else parameters
+    if not isinstance(parameters, dict):
+        raise BadRequest("queryResult.parameters must be an object")
+    state: dict[str, Any] = {}
+    for context in result.get("outputContexts") or []:
+        if isinstance(context, dict) and str(context.get("name", "")).endswith(
+            f"/contexts/{CONTEXT}"
+        ):
+            kept = context.get("parameters") or {}
+            state = {k: kept[k] for k in STATE_KEYS if k in kept}
+    payload = _object(
+        _object(body, "originalDetectIntentRequest", required=False),
+        "payload",
+        required=False,
+    )
+    user = payload.get("user") if isinstance(payload.get("user"), dict) else {}
+    return Call(
+        edition="es",
+        request_id=request_id,
+        session=session,
+        user_id=str(user.get("userId") or session),
+        locale=user.get("locale") or result.get("languageCode"),
+        turn=Turn(
+            operation=operation,
+            params={k: parameters[k] for k in PARAMETERS if k in parameters},
+            state=state,
+            heard=str(result.get("queryText") or ""),
+        ),
+    )
+
+
+def es_response(call: Call, answer: Answer) -> dict[str, Any]:
+    """The ES WebhookResponse: the text, and the state in its context (a
+    lifespan of 0 ends the context when nothing is left to keep)."""
+    return {
+        "fulfillmentText": answer.text,
+        "fulfillmentMessages": [{"text": {"text": [answer.text]}}],
+        "outputContexts": [
+            {
+                "name": f"{call.session}/contexts/{CONTEXT}",
+                "lifespanCount": CONTEXT_LIFESPAN if answer.state else 0,
+                "parameters": answer.state,
+            }
+        ],
+    }
+
+
+# ---------------------------------------------------------------- CX v3
+
+
+def read_cx(body: Any) -> Call:
+    """A CX v3 WebhookRequest; :class:`BadRequest` if it is not one."""
+    if not isinstance(body, dict):
+        raise BadRequest("expected a Dialogflow CX WebhookRequest object")
+    request_id = _string(body, "detectIntentResponseId", "")
+    operation = _string(_object(body, "fulfillmentInfo"), "tag", "fulfillmentInfo.")
+    info = _object(body, "sessionInfo")
+    session = _string(info, "session", "sessionInfo.")
+    kept = info.get("parameters")
+    kept = {} if kept is None else kept
+    if not isinstance(kept, dict):
+        raise BadRequest("sessionInfo.parameters must be an object")
+    matched = _object(body, "intentInfo", required=False).get("parameters") or {}
+    params = {k: kept[k] for k in PARAMETERS if kept.get(k) not in (None, "")}
+    for name in PARAMETERS:
+        value = matched.get(name) if isinstance(matched, dict) else None
+        if isinstance(value, dict) and value.get("resolvedValue") not in (None, ""):
+            params[name] = value["resolvedValue"]
+    heard = body.get("text") or body.get("transcript") or body.get("triggerEvent")
+    return Call(
+        edition="cx",
+        request_id=request_id,
+        session=session,
+        user_id=session,
+        locale=body.get("languageCode"),
+        turn=Turn(
+            operation=operation,
+            params=params,
+            state={k: kept[k] for k in STATE_KEYS if kept.get(k) is not None},
+            heard=str(heard or ""),
+        ),
+        given=[k for k in PARAMETERS if k in kept],
+    )
+
+
+def cx_response(call: Call, answer: Answer) -> dict[str, Any]:
+    """The CX WebhookResponse: the text, and the session parameters to keep
+    (a null removes one)."""
+    parameters: dict[str, Any] = {name: None for name in call.given}
+    parameters.update({key: answer.state.get(key) for key in STATE_KEYS})
+    return {
+        "fulfillmentResponse": {
+            "messages": [{"text": {"text": [answer.text]}}],
+            "mergeBehavior": "REPLACE",
+        },
+        "sessionInfo": {"parameters": parameters},
+    }
+
+
+EDITIONS = {"es": (read_es, es_response), "cx": (read_cx, cx_response)}
