@@ -258,6 +258,54 @@ def telegram_set_webhook(url: str | None) -> None:
     click.echo(f"Telegram will post updates to {url}")
 
 
+@main.group()
+def alexa() -> None:
+    """The Alexa skill's package."""
+
+
+@alexa.command("model")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where to write the ASK CLI skill package (default: the repo's own).",
+)
+@click.option(
+    "--endpoint",
+    default=None,
+    help="The skill's HTTPS endpoint (default: BECKON_PUBLIC_URL/webhooks/alexa).",
+)
+def alexa_model(out: Path | None, endpoint: str | None) -> None:
+    """Write skill.json and the en-US interaction model from the catalogue."""
+    from sqlalchemy import select
+
+    from backend.models import Category
+    from voice_skills.alexa.model import (
+        EXAMPLE_ENDPOINT,
+        SKILL_PACKAGE,
+        write_skill_package,
+    )
+
+    config = Config.from_env()
+    endpoint = endpoint or (
+        config.PUBLIC_URL + "/webhooks/alexa" if config.PUBLIC_URL else EXAMPLE_ENDPOINT
+    )
+    if not endpoint.startswith("https://"):
+        raise click.ClickException("Alexa needs an https endpoint")
+    from backend.services.providers import ensure_default_categories
+
+    with app_context():
+        session = _session()
+        ensure_default_categories(session)  # what every marketplace starts with
+        session.commit()
+        categories = [
+            {"slug": c.slug, "name": c.name, "synonyms": c.synonyms or []}
+            for c in session.scalars(select(Category))
+        ]
+    for path in write_skill_package(out or SKILL_PACKAGE, categories, endpoint):
+        click.echo(f"wrote {path}")
+
+
 @main.group("api-key")
 def api_key() -> None:
     """API keys for /api/v1."""

@@ -14,6 +14,8 @@ from typing import Any
 
 INVOCATION_NAME = "beckon"
 SKILL_PACKAGE = Path(__file__).resolve().parent / "skill-package"
+#: The endpoint written into the repo's own package; deployments pass theirs.
+EXAMPLE_ENDPOINT = "https://beckon.example.com/webhooks/alexa"
 
 SERVICE_TYPE = "ServiceType"
 STEP_TYPE = "CheckInStep"
@@ -63,11 +65,9 @@ INTENTS: dict[str, dict[str, Any]] = {
             "get me a {service} {date}",
             "schedule a {service} in {city} {date} at {time}",
         ],
-        # Alexa asks for these itself (Dialog.Delegate) with the prompts below
-        "required": {
-            "service": "What do you need done?",
-            "city": "In which city?",
-        },
+        # Alexa asks for these itself (Dialog.Delegate) with the prompts below;
+        # the city is asked by the skill, since a reading needs none
+        "required": {"service": "What do you need done?"},
     },
     "ChooseProviderIntent": {
         "slots": {"ordinal": "AMAZON.Ordinal", "number": "AMAZON.NUMBER"},
@@ -176,7 +176,9 @@ def interaction_model(categories: list[dict[str, Any]]) -> dict[str, Any]:
             "id": c["slug"],
             "name": {
                 "value": c["name"].lower(),
-                "synonyms": sorted({s.lower() for s in c.get("synonyms", [])}),
+                "synonyms": sorted(
+                    {s.lower() for s in c.get("synonyms", [])} - {c["name"].lower()}
+                ),
             },
         }
         for c in sorted(categories, key=lambda c: c["slug"])
