@@ -386,9 +386,79 @@ def test_es_phone_link_then_a_provider_checks_in(client, db, plumber, config):
     heard = caller.say("ProviderCheckIn", f"job {job.id}", number=job.id)
     assert heard == "Have you arrived, started, or are you done?"
     heard = caller.say("ProviderCheckIn", "I've arrived", step="arrived")
-    assert "check in on the day" in heard.lower()
+    assert heard == f"Job {job.id} starts tomorrow at 9:00 AM. Check in on the day."
     db.rollback()
     assert db.get(Booking, job.id).status == BookingStatus.CONFIRMED
+
+
+def _link(caller: EsCaller, config, spoken: str, phone: str) -> None:
+    """Tie the caller's Google account to ``phone`` with the texted code."""
+    caller.say("LinkPhone", f"my number is {spoken}", **{"phone-number": spoken})
+    sent = [json.loads(line) for line in config.NOTIFY_LOG.read_text().splitlines()]
+    code = [s["body"].split("code is ")[1][:6] for s in sent if s["to"] == phone][-1]
+    heard = caller.say("ChooseOption", code, number=float(code))
+    assert heard.startswith("Your phone is linked."), heard
+
+
+def test_a_provider_checks_in_and_finishes_then_the_customer_rates(client, db, config):
+    from datetime import datetime, timedelta
+
+    around_the_clock = {
+        d: [["00:00", "23:59"]]
+        for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+    }
+    make_provider(
+        db,
+        external_id="p-24",
+        name="Night Owl Plumbing",
+        phone="+13125550188",
+        hours=around_the_clock,
+    )
+    customer, provider = EsCaller(client), EsCaller(client)
+    provider.envelope["originalDetectIntentRequest"]["payload"]["user"]["userId"] = (
+        "provider-google-user"
+    )
+    now = datetime.now(CHICAGO)
+    soon = {
+        "startDateTime": now.isoformat(),
+        "endDateTime": (now + timedelta(hours=4)).isoformat(),
+    }
+    heard = customer.say(
+        "BookService",
+        "book a plumber in Chicago in the next few hours",
+        service="plumbing",
+        **{"geo-city": "Chicago", "date-time": soon},
+    )
+    assert "Night Owl Plumbing" in heard
+    customer.say("ConfirmBooking", "yes", confirmation="yes")
+    db.rollback()
+    job = db.scalars(select(Booking)).one()
+
+    _link(provider, config, "312-555-0188", "+13125550188")
+    heard = provider.say(
+        "ProviderCheckIn", f"arrived at job {job.id}", step="arrived", number=job.id
+    )
+    assert heard == f"Got it: you're at job {job.id}. It's now under way."
+    db.rollback()
+    assert db.get(Booking, job.id).status == BookingStatus.IN_PROGRESS
+    assert customer.say("JobStatus", "status").endswith("under way now.")
+    heard = provider.say("ProviderCheckIn", "done", step="done", number=job.id)
+    assert heard == f"Job {job.id} is marked done. Thanks!"
+    db.rollback()
+    assert db.get(Booking, job.id).status == BookingStatus.COMPLETED
+
+    heard = customer.say("RateProvider", "rate my provider")
+    assert heard == (
+        "How many stars, from one to five, would you give Night Owl Plumbing?"
+    )
+    assert customer.say("ChooseOption", "nine", number=9.0) == (
+        "Please give one to five stars."
+    )
+    heard = customer.say("ChooseOption", "five", number=5.0)
+    assert heard == "Thanks! I've given Night Owl Plumbing 5 stars."
+    assert customer.say("RateProvider", "rate my provider") == (
+        "You have no finished bookings to rate."
+    )
 
 
 # ---------------------------------------------------------------- CX

@@ -306,3 +306,15 @@ def test_an_answer_goes_to_the_question_it_answers(operation, ask, params, route
     dialog = Dialog(desk=None, customer=None, locale="en")  # routing only
     state = {"pending": {"ask": ask}} if ask else {}
     assert dialog._route(Turn(operation, params, state)) == routed
+
+
+def test_words_not_understood_repeat_the_open_question():
+    dialog = Dialog(desk=None, customer=None, locale="en")
+    pending = {"ask": "book", "prompt": "Shall I book it? Say yes or no."}
+    state = {"pending": pending, "words": "a plumber"}
+    answer = dialog.handle(Turn(FALLBACK, {}, state, heard="purple"))
+    assert answer.text == "Shall I book it? Say yes or no."
+    assert answer.state == state
+    answer = dialog.handle(Turn(FALLBACK, {}, {}, heard="purple"))
+    assert answer.text.startswith("Sorry, I didn't get that.")
+    assert answer.operation == FALLBACK

@@ -290,9 +290,8 @@ class Dialog:
 
     def fallback(self, turn: Turn) -> Answer:
         pending = turn.state.get("pending")
-        if pending and pending.get("prompt"):
-            text = self.say("fallback_reprompt") + " " + pending["prompt"]
-            return self._next(turn, text, pending=pending)
+        if pending and pending.get("prompt"):  # the question still stands
+            return self._next(turn, pending["prompt"], pending=pending)
         return self._next(turn, self.say("fallback"))
 
     # ------------------------------------------------------------ finding
@@ -656,7 +655,12 @@ class Dialog:
         except Conflict as exc:
             if exc.code == "not_the_provider":
                 return self._next(turn, self.say("check_in_not_provider"))
-            raise
+            booking = self.desk.session.get(Booking, job)
+            if exc.code == "too_early":
+                when = self.spoken(booking.starts_at, self.zone_of(booking))
+                text = self.say("check_in_too_early", number=job, when=when)
+                return self._next(turn, text)
+            return self._cannot_change(turn, booking)
         return self._next(turn, self.say("check_in_done", step=step, number=job))
 
     # ------------------------------------------------------------ phone link
