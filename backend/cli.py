@@ -409,10 +409,37 @@ def google() -> None:
     help="Put the DIALOGFLOW_AUTH_HEADER value in agent.json (a secret: "
     "keep the files private). Otherwise set it in the console after importing.",
 )
-def google_agent(out: Path, url: str | None, timezone: str, with_auth: bool) -> None:
+@click.option(
+    "--from-database",
+    is_flag=True,
+    help="Take the service entity from the database's categories (imports may "
+    "have added some) instead of the catalogue in backend/catalogue.py.",
+)
+def google_agent(
+    out: Path, url: str | None, timezone: str, with_auth: bool, from_database: bool
+) -> None:
     """Write the Dialogflow ES agent (intents, training phrases, the service
     entity from the catalogue) as files and a zip to import or restore."""
+    from backend.catalogue import DEFAULT_CATEGORIES, CategorySpec
     from voice_skills.google.agent import write_agent
+
+    categories = list(DEFAULT_CATEGORIES)
+    if from_database:
+        from sqlalchemy import select
+
+        from backend.models import Category
+
+        with app_context():
+            categories = [
+                CategorySpec(
+                    c.slug,
+                    c.name,
+                    c.kind.value,
+                    c.description or "",
+                    tuple(c.synonyms or ()),
+                )
+                for c in _session().scalars(select(Category))
+            ]
 
     config = Config.from_env()
     if url is None:
@@ -423,7 +450,11 @@ def google_agent(out: Path, url: str | None, timezone: str, with_auth: bool) -> 
             raise click.ClickException("set DIALOGFLOW_AUTH_VALUE first")
         headers[config.DIALOGFLOW_AUTH_HEADER] = config.DIALOGFLOW_AUTH_VALUE
     files, archive = write_agent(
-        out, webhook_url=url or "", headers=headers, timezone=timezone
+        out,
+        categories=categories,
+        webhook_url=url or "",
+        headers=headers,
+        timezone=timezone,
     )
     click.echo(f"wrote {len(files)} files under {out} and {archive}")
     if not url:

@@ -133,3 +133,41 @@ def test_the_command_writes_the_agent_with_the_webhook_url(tmp_path, monkeypatch
     )
     assert result.exit_code == 1
     assert "DIALOGFLOW_AUTH_VALUE" in result.output
+
+
+def test_the_service_entity_can_come_from_the_database(tmp_path, monkeypatch):
+    from backend.migrate import upgrade
+
+    database = f"sqlite:///{tmp_path / 'beckon.sqlite3'}"
+    monkeypatch.setenv("BECKON_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("DATABASE_URL", database)
+    upgrade(database)
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from backend.models import Category, CategoryKind
+    from backend.services.providers import ensure_default_categories
+
+    engine = create_engine(database)
+    with Session(engine) as session:
+        ensure_default_categories(session)
+        session.add(
+            Category(
+                slug="piano-tuning",
+                name="Piano tuning",
+                kind=CategoryKind.TRADE,
+                description="",
+                synonyms=["piano tuner"],
+            )
+        )
+        session.commit()
+    engine.dispose()
+    out = tmp_path / "agent"
+    result = CliRunner().invoke(
+        main, ["google", "agent", "--out", str(out), "--from-database"]
+    )
+    assert result.exit_code == 0, result.output
+    entries = json.loads((out / "entities" / "service_entries_en.json").read_text())
+    values = {e["value"]: e["synonyms"] for e in entries}
+    assert set(values) == {s.slug for s in DEFAULT_CATEGORIES} | {"piano-tuning"}
+    assert "piano tuner" in values["piano-tuning"]
