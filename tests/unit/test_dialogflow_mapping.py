@@ -294,6 +294,7 @@ def test_numbers_codes_texts_and_answers():
         (CHOOSE, "reschedule_which", {"number": 12}, RESCHEDULE),
         (CHOOSE, "job", {"number": 12}, CHECK_IN),
         (CHOOSE, "code", {"number": 123456}, LINK),
+        (CHOOSE, "phone", {"number": 3125550101}, LINK),
         (CHOOSE, "choice", {"ordinal": 2}, CHOOSE),
         (FIND, "reschedule_when", {"date-time": "2026-11-22"}, RESCHEDULE),
         (FIND, "reschedule_when", {"service": "plumbing"}, FIND),
@@ -318,3 +319,13 @@ def test_words_not_understood_repeat_the_open_question():
     answer = dialog.handle(Turn(FALLBACK, {}, {}, heard="purple"))
     assert answer.text.startswith("Sorry, I didn't get that.")
     assert answer.operation == FALLBACK
+
+
+def test_a_yes_to_which_one_asks_which_again():
+    dialog = Dialog(desk=None, customer=None, locale="en")
+    state = {"offers": [{}, {}], "pending": {"ask": "choice"}}
+    answer = dialog.handle(Turn(CONFIRM, {"confirmation": "yes"}, state))
+    assert answer.text == "Which one? Say the first, the second or the third."
+    assert answer.state["pending"] == {"ask": "choice"}
+    answer = dialog.handle(Turn(CONFIRM, {"confirmation": "yes"}, {}))
+    assert answer.text.startswith("There's nothing to say yes or no to")

@@ -271,6 +271,7 @@ class Dialog:
                 "stars": RATE,
                 "job": CHECK_IN,
                 "code": LINK,
+                "phone": LINK,
             }.get(ask, CHOOSE)
         if (
             operation in (FIND, BOOK)
@@ -419,6 +420,8 @@ class Dialog:
     def confirm(self, turn: Turn) -> Answer:
         pending = turn.state.get("pending") or {}
         ask = pending.get("ask")
+        if ask == "choice":  # a yes to "which one?"
+            return self._next(turn, self.say("no_offer_chosen"), pending=pending)
         if ask not in ("book", "search_again", "cancel", "reschedule"):
             return self._next(turn, self.say("nothing_pending"))
         yes = answer_of(turn.params, turn.heard)
@@ -668,6 +671,9 @@ class Dialog:
     def link(self, turn: Turn) -> Answer:
         pending = turn.state.get("pending") or {}
         said_phone = turn.params.get("phone-number")
+        if not said_phone and pending.get("ask") == "phone":
+            # ten digits heard as a number (ChooseOption's @sys.number)
+            said_phone = str(int_of(turn.params.get("number")) or "")
         if said_phone:
             phone = phone_of(said_phone)
             if phone is None:
