@@ -130,6 +130,12 @@ class Config:
     RASA_TOKEN: str = ""
     #: Proxies in front of the web app whose X-Forwarded-* headers are trusted.
     TRUSTED_PROXIES: int = 0
+    #: Where the console's login rate limit counts tries (Flask-Limiter
+    #: storage URI); several web processes need a shared one (redis://...).
+    RATELIMIT_STORAGE_URI: str = "memory://"
+    #: Rasa's SQL tracker store (SQLAlchemy URL), if it has one: erasing a
+    #: customer deletes their events there (Rasa's API only appends to it).
+    RASA_TRACKER_DB_URL: str = ""
     TESTING: bool = False
 
     @classmethod
@@ -192,6 +198,10 @@ class Config:
             RASA_TIMEOUT=_env_number("BECKON_RASA_TIMEOUT", 8.0, float),
             RASA_TOKEN=os.environ.get("BECKON_RASA_TOKEN", ""),
             TRUSTED_PROXIES=_env_number("BECKON_TRUSTED_PROXIES", 0),
+            RATELIMIT_STORAGE_URI=os.environ.get(
+                "BECKON_RATELIMIT_STORAGE_URI", "memory://"
+            ),
+            RASA_TRACKER_DB_URL=os.environ.get("RASA_TRACKER_DB_URL", ""),
         )
         known = {f.name for f in fields(cls)}
         for key, value in overrides.items():

@@ -344,6 +344,16 @@ class Booking(TimestampMixin, Base):
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         Index("ix_bookings_provider_starts", "provider_id", "starts_at"),
         Index("ix_bookings_status_starts", "status", "starts_at"),
+        # the console: the list by time, the dashboard by day and channel
+        Index("ix_bookings_starts_at", "starts_at"),
+        Index(
+            "ix_bookings_dashboard",
+            "created_at",
+            "channel",
+            "status",
+            "match_rank",
+            "provider_id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -369,6 +379,9 @@ class Booking(TimestampMixin, Base):
     )
     notes: Mapped[str] = mapped_column(Text, default="")
     cancel_reason: Mapped[str | None] = mapped_column(String(300))
+    #: The provider's place (1 = first) in the customer's latest match request
+    #: before booking; 0 if that match did not propose them; None: no match.
+    match_rank: Mapped[int | None] = mapped_column(Integer)
 
     provider: Mapped[Provider] = relationship(lazy="joined")
     customer: Mapped[Customer | None] = relationship(back_populates="bookings")
@@ -407,7 +420,10 @@ class BookingEvent(Base):
 
 class Review(Base):
     __tablename__ = "reviews"
-    __table_args__ = (CheckConstraint("stars BETWEEN 1 AND 5", name="stars_range"),)
+    __table_args__ = (
+        CheckConstraint("stars BETWEEN 1 AND 5", name="stars_range"),
+        Index("ix_reviews_created_at", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     booking_id: Mapped[int] = mapped_column(
@@ -426,6 +442,29 @@ class Review(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     booking: Mapped[Booking] = relationship(back_populates="review")
+
+
+class MatchLog(Base):
+    """One request for a provider and what matching proposed (the funnel's
+    first two steps, and the rank a later booking is measured by)."""
+
+    __tablename__ = "match_requests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int | None] = mapped_column(
+        ForeignKey("customers.id", ondelete="SET NULL"), index=True
+    )
+    text: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str | None] = mapped_column(String(64))
+    city: Mapped[str | None] = mapped_column(String(120))
+    #: the proposed providers' ids, best first
+    provider_ids: Mapped[list[int]] = mapped_column(JSON, default=list)
+    result_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    __table_args__ = (
+        Index("ix_match_requests_created_results", "created_at", "result_count"),
+    )
 
 
 # ---------------------------------------------------------------- messaging
@@ -540,6 +579,9 @@ class AdminUser(Base):
     )
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     last_login_at: Mapped[datetime | None]
+    #: Part of the console's session id: a new one on logout ends every
+    #: session signed with the old (the cookie alone is not enough).
+    session_token: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

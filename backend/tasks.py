@@ -244,3 +244,66 @@ def answer_message(message_id: int, sender: str) -> int:
             sent += 1
         db.session.commit()
     return sent
+
+
+@shared_task(name="beckon.send_console_reply", **TASK_RETRY)
+def send_console_reply(message_id: int) -> str:
+    """Send a reply an admin wrote in the console on its conversation's
+    channel; returns the message's status. Sent once: only a "queued" message
+    is sent, under a key of its own."""
+    from datetime import timedelta
+
+    from sqlalchemy import select
+
+    from backend.db import utcnow
+    from backend.models import Direction, Message
+    from backend.services.conversations import reply_address
+
+    message = db.session.get(Message, message_id)
+    if message is None or message.direction != Direction.OUT:
+        return "missing"
+    if message.status != "queued":
+        return message.status
+    to = reply_address(db.session, message)
+    if not to:
+        message.status, message.error_code = "failed", "no_address"
+        db.session.commit()
+        return message.status
+    channel = message.channel
+    tag = None
+    if channel.value == "messenger":
+        last_in = db.session.scalar(
+            select(Message.created_at)
+            .where(
+                Message.conversation_id == message.conversation_id,
+                Message.direction == Direction.IN,
+            )
+            .order_by(Message.id.desc())
+            .limit(1)
+        )
+        if last_in is None or utcnow() - last_in > timedelta(hours=24):
+            tag = "HUMAN_AGENT"  # Meta allows a person 7 days to answer
+    outgoing = Outgoing(
+        channel=channel,
+        to=to,
+        body=message.text,
+        key=f"console:{message.id}",
+        since=message.created_at,
+        tag=tag,
+    )
+    notifier = _notifiers().for_channel(channel)
+    retried = bool((message.payload or {}).get("attempted"))
+    message.payload = {**(message.payload or {}), "attempted": True}
+    db.session.commit()
+    try:
+        # an earlier attempt may have got through before its worker died
+        receipt = (retried and notifier.find_sent(outgoing)) or notifier.send(outgoing)
+    except DeliveryError as exc:
+        if not exc.permanent:
+            raise ConnectionError(str(exc)) from exc  # Celery retries with backoff
+        message.status, message.error_code = "failed", exc.code or "failed"
+    else:
+        message.status, message.external_id = receipt.status, receipt.external_id
+    message.status_at = utcnow()
+    db.session.commit()
+    return message.status

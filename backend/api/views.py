@@ -47,6 +47,7 @@ from backend.services import (
     customers,
     jobs,
     matching,
+    matchlog,
     providers,
     reviews,
 )
@@ -447,6 +448,15 @@ def matching_index() -> matching.MatchingIndex:
 def matches_json(request: matching.MatchRequest) -> dict[str, Any]:
     """Run a match and shape it: the one path every request for a provider takes."""
     results = matching_index().match(db.session, request, rules())
+    matchlog.record_match(  # the console's funnel and match acceptance
+        db.session,
+        request.text,
+        [r.provider.id for r in results],
+        customer_id=request.customer_id,
+        category=request.category,
+        city=request.place.name if request.place else None,
+    )
+    commit()
     return {
         "place": None if request.place is None else place_json(request.place),
         "window": {"from": iso(request.start), "to": iso(request.end)},

@@ -28,7 +28,7 @@ from backend.models import (
     Service,
 )
 from backend.schemas import BookingCreate
-from backend.services import followups
+from backend.services import followups, matchlog
 from backend.services.availability import (
     busy_intervals,
     exceptions_for,
@@ -221,6 +221,7 @@ def create_booking(
         hold_expires_at=None
         if data.confirm
         else now + timedelta(minutes=rules.hold_minutes),
+        match_rank=matchlog.rank_of(session, data.customer_id, provider.id, now=now),
     )
     session.add(booking)
     record_event(booking, "create", S.HELD, actor=data.channel.value)

@@ -8,8 +8,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from backend.db import utcnow
-from backend.models import Channel, Conversation
+from backend.models import (
+    Channel,
+    ChannelIdentity,
+    Conversation,
+    ConversationStatus,
+    Customer,
+    Direction,
+    Message,
+)
 from backend.services.customers import get_customer
+from backend.services.errors import Conflict, Invalid, NotFound
 
 
 def conversation_of(
@@ -50,3 +59,124 @@ def request_human(session: Session, customer_id: int, channel: Channel) -> Conve
     conversation = conversation_of(session, channel, customer_id=customer_id)
     conversation.flagged = True
     return conversation
+
+
+# ---------------------------------------------------------------- the console
+
+
+def get_conversation(session: Session, conversation_id: int) -> Conversation:
+    conversation = session.get(Conversation, conversation_id)
+    if conversation is None:
+        raise NotFound(f"conversation {conversation_id} not found")
+    return conversation
+
+
+def take_over(session: Session, conversation_id: int, admin_id: int) -> Conversation:
+    """A person answers from now on: the assistant is no longer asked (the
+    channels hold each message for the console)."""
+    conversation = get_conversation(session, conversation_id)
+    if conversation.customer_id is None:
+        raise Conflict("only a conversation with a customer can be taken over")
+    if (
+        conversation.status == ConversationStatus.HUMAN
+        and conversation.taken_over_by_id not in (None, admin_id)
+    ):
+        raise Conflict(
+            "another admin has taken this conversation over", code="taken_over"
+        )
+    conversation.status = ConversationStatus.HUMAN
+    conversation.taken_over_by_id = admin_id
+    conversation.flagged = False
+    session.flush()
+    return conversation
+
+
+def hand_back(session: Session, conversation_id: int) -> Conversation:
+    """The assistant answers again."""
+    conversation = get_conversation(session, conversation_id)
+    if conversation.status != ConversationStatus.HUMAN:
+        raise Conflict("this conversation is not taken over", code="not_taken_over")
+    conversation.status = ConversationStatus.BOT
+    conversation.taken_over_by_id = None
+    session.flush()
+    return conversation
+
+
+#: The longest reply a person may type in the console.
+REPLY_LIMIT = 1600
+
+
+def console_reply(
+    session: Session,
+    conversation_id: int,
+    admin_id: int,
+    text: str,
+    *,
+    now: datetime | None = None,
+) -> Message:
+    """Record a person's reply in a conversation they took over, to be sent
+    on its channel (status "queued"; a task sends it)."""
+    conversation = get_conversation(session, conversation_id)
+    text = text.strip()
+    if not text:
+        raise Invalid("write a reply", field="text")
+    if len(text) > REPLY_LIMIT:
+        raise Invalid(
+            f"a reply may have at most {REPLY_LIMIT} characters", field="text"
+        )
+    if (
+        conversation.status != ConversationStatus.HUMAN
+        or conversation.taken_over_by_id != admin_id
+    ):
+        raise Conflict(
+            "take the conversation over before replying", code="not_taken_over"
+        )
+    now = now or utcnow()
+    message = Message(
+        conversation=conversation,
+        direction=Direction.OUT,
+        channel=conversation.channel,
+        text=text,
+        payload={"by_admin": admin_id},
+        status="queued",
+        created_at=now,
+        status_at=now,
+    )
+    session.add(message)
+    # the held messages it answers are answered now
+    for held in session.scalars(
+        select(Message).where(
+            Message.conversation_id == conversation.id,
+            Message.direction == Direction.IN,
+            Message.status == "held",
+        )
+    ):
+        held.status = "answered"
+    conversation.last_message_at = now
+    conversation.flagged = False
+    session.flush()
+    return message
+
+
+def reply_address(session: Session, message: Message) -> str | None:
+    """Where a console reply goes on its channel: the customer's identity there."""
+    conversation = message.conversation
+    if conversation.customer_id is None:
+        return None
+    external_id = session.scalar(
+        select(ChannelIdentity.external_id).where(
+            ChannelIdentity.customer_id == conversation.customer_id,
+            ChannelIdentity.channel == conversation.channel,
+        )
+    )
+    if external_id is None and conversation.channel == Channel.SMS:
+        external_id = session.scalar(
+            select(Customer.phone).where(Customer.id == conversation.customer_id)
+        )
+    if (
+        external_id
+        and conversation.channel == Channel.WHATSAPP
+        and not external_id.startswith("whatsapp:")
+    ):
+        external_id = "whatsapp:" + external_id
+    return external_id

@@ -217,6 +217,15 @@ def deactivate_provider(session: Session, provider_id: int) -> Provider:
     return provider
 
 
+def reactivate_provider(session: Session, provider_id: int) -> Provider:
+    """Put a deactivated provider back on the marketplace."""
+    provider = get_provider(session, provider_id)
+    provider.active = True
+    provider.updated_at = utcnow()
+    session.flush()
+    return provider
+
+
 def verify_provider(
     session: Session,
     provider_id: int,
