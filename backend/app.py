@@ -36,6 +36,10 @@ def create_app(config: Config | None = None) -> Flask:
 
     app.register_blueprint(api_bp)
 
+    from backend.admin import init_admin
+
+    init_admin(app)
+
     from webhooks import webhooks_bp
     from webhooks.webchat import chat_page
 

@@ -62,3 +62,15 @@ class Database:
 
 
 db = Database()
+
+
+# the admin console's sessions, CSRF tokens and login rate limit (bound in
+# backend.admin.init_admin)
+from flask_limiter import Limiter  # noqa: E402
+from flask_limiter.util import get_remote_address  # noqa: E402
+from flask_login import LoginManager  # noqa: E402
+from flask_wtf.csrf import CSRFProtect  # noqa: E402
+
+login_manager = LoginManager()
+csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address)

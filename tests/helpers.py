@@ -115,3 +115,35 @@ def shared_fixture(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is not beside this checkout")
     return path
+
+
+# ---------------------------------------------------------------- the console
+
+ADMIN_PASSWORD = "correct horse battery"
+
+
+def make_admin(session, email: str = "ops@example.com", role: str = "admin"):
+    from backend.services.access import create_admin
+
+    user = create_admin(session, email, ADMIN_PASSWORD, role)
+    session.commit()
+    return user
+
+
+def csrf_token_of(html: str) -> str:
+    """The CSRF token of the first form on a console page."""
+    import re
+
+    found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', html)
+    assert found, "no CSRF token on the page"
+    return found.group(1)
+
+
+def console_login(client, email: str = "ops@example.com", password=ADMIN_PASSWORD):
+    """Log the test client into the console; returns the login response."""
+    page = client.get("/admin/login")
+    token = csrf_token_of(page.get_data(as_text=True))
+    return client.post(
+        "/admin/login",
+        data={"email": email, "password": password, "csrf_token": token},
+    )

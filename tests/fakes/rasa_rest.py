@@ -26,6 +26,8 @@ class FakeRasa:
         self.delay = 0.0
         #: what the tracker API says the latest message meant
         self.intent = "greet"
+        #: trackers replaced with PUT /conversations/<id>/tracker/events
+        self.replaced: dict[str, list] = {}
         self._server = None
 
     def start(self) -> FakeRasa:
@@ -48,6 +50,17 @@ class FakeRasa:
         request = Request(environ)
         if request.method == "GET" and request.path.startswith("/conversations/"):
             tracker = {"latest_message": {"intent": {"name": self.intent}}}
+            return Response(json.dumps(tracker), mimetype="application/json")(
+                environ, start_response
+            )
+        if request.method == "PUT" and request.path.endswith("/tracker/events"):
+            if self.failing:
+                return Response("unavailable", 503)(environ, start_response)
+            sender = request.path.removeprefix("/conversations/").removesuffix(
+                "/tracker/events"
+            )
+            self.replaced[sender] = request.get_json()
+            tracker = {"sender_id": sender, "events": self.replaced[sender]}
             return Response(json.dumps(tracker), mimetype="application/json")(
                 environ, start_response
             )

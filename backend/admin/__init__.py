@@ -1,0 +1,64 @@
+"""The admin console: a server-rendered web app for running the marketplace.
+
+Sessions by Flask-Login in a signed cookie (Secure outside development,
+HttpOnly, SameSite=Lax) that also carries the admin's session token, so
+logging out ends the session for good; a CSRF token on every form
+(Flask-WTF); the login rate-limited per address (Flask-Limiter); two roles,
+``admin`` and ``support`` (support cannot change providers, erase data or
+manage API keys). Every change goes through a service call.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Blueprint, Flask
+
+admin_bp = Blueprint(
+    "admin",
+    __name__,
+    url_prefix="/admin",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
+
+
+def init_admin(app: Flask) -> None:
+    """Bind the console's extensions to ``app`` and mount it at /admin."""
+    from backend.extensions import csrf, limiter, login_manager
+
+    config = app.config["BECKON"]
+    app.config.update(
+        SESSION_COOKIE_SECURE=config.ENV != "development",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_SECURE=config.ENV != "development",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=12),
+        # CSRF is checked on the console's requests only (the API and the
+        # webhooks authenticate otherwise): see auth.check_csrf
+        WTF_CSRF_CHECK_DEFAULT=False,
+        WTF_CSRF_TIME_LIMIT=12 * 3600,
+        RATELIMIT_STORAGE_URI=config.RATELIMIT_STORAGE_URI,
+        RATELIMIT_HEADERS_ENABLED=True,
+    )
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "admin.login"
+    login_manager.login_message = "Log in to use the console."
+    login_manager.login_message_category = "info"
+
+    from backend.admin import (  # noqa: F401 - registers the views
+        auth,
+        bookings,
+        conversations,
+        customers,
+        dashboard,
+        operations,
+        providers,
+    )
+
+    app.register_blueprint(admin_bp)

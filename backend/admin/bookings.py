@@ -1,0 +1,321 @@
+"""Bookings: the list, one booking and its actions, a provider's calendar, CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user, login_required
+from sqlalchemy import and_, select
+from sqlalchemy.orm import joinedload, raiseload
+
+from backend.admin import admin_bp
+from backend.admin.common import fail
+from backend.admin.forms import ActionForm, RescheduleForm
+from backend.admin.paging import paginate
+from backend.extensions import db
+from backend.models import Booking, BookingStatus, Channel, Customer, Provider
+from backend.services import bookings as booking_service
+from backend.services.errors import DomainError
+
+SORTS = {
+    "starts": Booking.starts_at,
+    "created": Booking.created_at,
+    "id": Booking.id,
+}
+ACTIONS = {
+    "confirm": "Confirm",
+    "cancel": "Cancel",
+    "no_show": "Mark no-show",
+    "check_in": "Check in",
+    "complete": "Complete",
+}
+CSV_LIMIT = 200_000
+
+
+def _filtered():  # noqa: ANN202
+    """Bookings as ``?status=&channel=&provider=&customer=&from=&to=`` filter them."""
+    args = request.args
+    conditions = []
+    if args.get("status") in {s.value for s in BookingStatus}:
+        conditions.append(Booking.status == BookingStatus(args["status"]))
+    if args.get("channel") in {c.value for c in Channel}:
+        conditions.append(Booking.channel == Channel(args["channel"]))
+    for name, column in (
+        ("provider", Booking.provider_id),
+        ("customer", Booking.customer_id),
+    ):
+        if (args.get(name) or "").isdigit():
+            conditions.append(column == int(args[name]))
+    if (args.get("q") or "").strip().lstrip("#").isdigit():
+        conditions.append(Booking.id == int(args["q"].strip().lstrip("#")))
+    for name, op in (("from", "ge"), ("to", "lt")):
+        raw = args.get(name)
+        if raw:
+            try:
+                day = date.fromisoformat(raw) + timedelta(days=1 if op == "lt" else 0)
+            except ValueError:
+                continue
+            moment = datetime.combine(day, time.min, ZoneInfo("UTC"))
+            conditions.append(
+                Booking.starts_at >= moment
+                if op == "ge"
+                else Booking.starts_at < moment
+            )
+    return and_(True, *conditions)
+
+
+@admin_bp.get("/bookings")
+@login_required
+def bookings():
+    stmt = (
+        select(Booking)
+        .where(_filtered())
+        .options(
+            joinedload(Booking.provider).raiseload("*"),
+            joinedload(Booking.customer).raiseload("*"),
+            raiseload(Booking.job),
+        )
+    )
+    page = paginate(db.session, stmt, SORTS, "starts")
+    provider = None
+    if (request.args.get("provider") or "").isdigit():
+        provider = db.session.get(Provider, int(request.args["provider"]))
+    return render_template(
+        "bookings/list.html",
+        page=page,
+        statuses=list(BookingStatus),
+        channels=list(Channel),
+        provider=provider,
+    )
+
+
+@admin_bp.get("/bookings.csv")
+@login_required
+def bookings_csv():
+    """Every booking the filters select, as CSV (streamed)."""
+    where = _filtered()
+    factory = db.session_factory
+    app = current_app._get_current_object()
+
+    def rows() -> Iterator[str]:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(
+            [
+                "id",
+                "status",
+                "channel",
+                "provider_id",
+                "provider",
+                "customer_id",
+                "starts_at",
+                "ends_at",
+                "price_cents",
+                "created_at",
+                "cancel_reason",
+            ]
+        )
+        with app.app_context(), factory() as session:
+            stmt = (
+                select(
+                    Booking.id,
+                    Booking.status,
+                    Booking.channel,
+                    Booking.provider_id,
+                    Provider.name,
+                    Booking.customer_id,
+                    Booking.starts_at,
+                    Booking.ends_at,
+                    Booking.price_cents,
+                    Booking.created_at,
+                    Booking.cancel_reason,
+                )
+                .join(Provider, Provider.id == Booking.provider_id)
+                .where(where)
+                .order_by(Booking.starts_at.desc(), Booking.id.desc())
+                .limit(CSV_LIMIT)
+                .execution_options(yield_per=2000)
+            )
+            for n, row in enumerate(session.execute(stmt)):
+                writer.writerow(
+                    [
+                        row[0],
+                        row[1].value,
+                        row[2].value,
+                        row[3],
+                        row[4],
+                        row[5] or "",
+                        row[6].isoformat(),
+                        row[7].isoformat(),
+                        "" if row[8] is None else row[8],
+                        row[9].isoformat(),
+                        row[10] or "",
+                    ]
+                )
+                if n % 500 == 0:
+                    yield out.getvalue()
+                    out.seek(0)
+                    out.truncate()
+        yield out.getvalue()
+
+    stamp = datetime.now().strftime("%Y%m%d-%H%M")
+    return Response(
+        rows(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="bookings-{stamp}.csv"'},
+    )
+
+
+def _booking(booking_id: int) -> Booking:
+    booking = db.session.get(Booking, booking_id)
+    if booking is None:
+        abort(404)
+    return booking
+
+
+def _render(
+    booking: Booking, reschedule_form: RescheduleForm | None = None, status: int = 200
+):  # noqa: E501
+    if reschedule_form is None:
+        local = booking.starts_at.astimezone(ZoneInfo(booking.provider.timezone))
+        reschedule_form = RescheduleForm(data={"start": local.replace(tzinfo=None)})
+    allowed = [
+        (action, label)
+        for action, label in ACTIONS.items()
+        if booking.status in booking_service.TRANSITIONS[action][0]
+    ]
+    customer = (
+        db.session.get(Customer, booking.customer_id) if booking.customer_id else None
+    )
+    return render_template(
+        "bookings/detail.html",
+        booking=booking,
+        customer=customer,
+        allowed=allowed,
+        action_form=ActionForm(),
+        reschedule_form=reschedule_form,
+        can_reschedule=booking.status in booking_service.TRANSITIONS["reschedule"][0],
+    ), status
+
+
+@admin_bp.get("/bookings/<int:booking_id>")
+@login_required
+def booking(booking_id: int):
+    return _render(_booking(booking_id))
+
+
+@admin_bp.post("/bookings/<int:booking_id>/<action>")
+@login_required
+def booking_action(booking_id: int, action: str):
+    if action not in ACTIONS:
+        abort(404)
+    booking = _booking(booking_id)
+    form = ActionForm()
+    if form.validate_on_submit():
+        try:
+            booking_service.transition(
+                db.session,
+                booking.id,
+                action,
+                actor=f"console:{current_user.email}",
+                reason=form.reason.data or "",
+                follow_ups=current_app.extensions["beckon.follow_up_rules"],
+            )
+            db.session.commit()
+        except DomainError as exc:
+            fail(None, exc)
+        else:
+            flash(f"Booking {booking_id}: {ACTIONS[action].lower()} done.", "success")
+    else:
+        flash("; ".join(e for errors in form.errors.values() for e in errors), "error")
+    return redirect(url_for("admin.booking", booking_id=booking_id))
+
+
+@admin_bp.post("/bookings/<int:booking_id>/reschedule")
+@login_required
+def booking_reschedule(booking_id: int):
+    booking = _booking(booking_id)
+    form = RescheduleForm()
+    if not form.validate_on_submit():
+        return _render(booking, form, 400)
+    zone = ZoneInfo(booking.provider.timezone)
+    start = form.start.data.replace(tzinfo=zone)
+    try:
+        booking_service.reschedule(
+            db.session,
+            booking.id,
+            start,
+            current_app.extensions["beckon.rules"],
+            actor=f"console:{current_user.email}",
+            reason=form.reason.data or "",
+            follow_ups=current_app.extensions["beckon.follow_up_rules"],
+        )
+        db.session.commit()
+    except DomainError as exc:
+        db.session.rollback()
+        form.start.errors = [*form.start.errors, exc.message]
+        return _render(_booking(booking_id), form, 400)
+    flash(
+        f"Booking {booking_id} moved to {start:%a %b %-d, %H:%M} ({zone.key}).",
+        "success",
+    )
+    return redirect(url_for("admin.booking", booking_id=booking_id))
+
+
+@admin_bp.get("/providers/<int:provider_id>/calendar")
+@login_required
+def calendar(provider_id: int):
+    """A provider's week, in their own time zone."""
+    provider = db.session.get(Provider, provider_id)
+    if provider is None:
+        abort(404)
+    zone = ZoneInfo(provider.timezone)
+    today = datetime.now(zone).date()
+    try:
+        start = date.fromisoformat(request.args.get("week", ""))
+    except ValueError:
+        start = today
+    start = start - timedelta(days=start.weekday())
+    since = datetime.combine(start, time.min, zone)
+    until = since + timedelta(days=7)
+    rows = db.session.scalars(
+        select(Booking)
+        .where(
+            Booking.provider_id == provider.id,
+            Booking.starts_at >= since,
+            Booking.starts_at < until,
+        )
+        .order_by(Booking.starts_at)
+    ).all()
+    days = [start + timedelta(n) for n in range(7)]
+    by_day: dict[date, list[tuple[Booking, datetime, datetime]]] = {d: [] for d in days}
+    for b in rows:
+        local_start = b.starts_at.astimezone(zone)
+        by_day.setdefault(local_start.date(), []).append(
+            (b, local_start, b.ends_at.astimezone(zone))
+        )
+    return render_template(
+        "bookings/calendar.html",
+        provider=provider,
+        days=days,
+        by_day=by_day,
+        today=today,
+        previous=(start - timedelta(days=7)).isoformat(),
+        following=(start + timedelta(days=7)).isoformat(),
+        hours=provider.weekly_hours or {},
+        zone=zone.key,
+    )

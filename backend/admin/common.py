@@ -1,0 +1,74 @@
+"""Helpers the console's views share."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import current_app, flash
+from flask_wtf import FlaskForm
+from sqlalchemy import func, select
+
+from backend.admin import admin_bp
+from backend.extensions import db
+from backend.models import Conversation
+from backend.services.errors import DomainError, Invalid
+
+
+def fail(form: FlaskForm | None, exc: DomainError) -> None:
+    """Show a service's refusal: next to its fields when it names them."""
+    db.session.rollback()
+    placed = False
+    if form is not None and isinstance(exc, Invalid):
+        for detail in exc.details or []:
+            name = detail.get("field") if isinstance(detail, dict) else None
+            if name and name in form._fields:
+                form._fields[name].errors = [
+                    *form._fields[name].errors,
+                    detail.get("message", exc.message),
+                ]
+                placed = True
+    if not placed:
+        flash(exc.message[:1].upper() + exc.message[1:], "error")
+
+
+def reach_index() -> None:
+    """Provider changes reach this process's matching index now (the others
+    catch up on their next sync)."""
+    index = current_app.extensions.get("beckon.matching")
+    if index is not None and getattr(index, "_ready", False):
+        index.sync(db.session)
+        index.save_if_due()
+
+
+@admin_bp.app_template_filter("when")
+def when(moment: Any, fmt: str = "%b %-d, %Y %H:%M") -> str:
+    """An instant in UTC, as the console shows it."""
+    if moment is None:
+        return "—"
+    return moment.strftime(fmt)
+
+
+@admin_bp.app_template_filter("money")
+def money(cents: int | None, currency: str = "USD") -> str:
+    if cents is None:
+        return "—"
+    symbol = {"USD": "$", "EUR": "€", "GBP": "£"}.get(currency, currency + " ")
+    return f"{symbol}{cents / 100:,.2f}"
+
+
+@admin_bp.context_processor
+def console_context() -> dict[str, Any]:
+    from flask_login import current_user
+
+    if not current_user.is_authenticated:
+        return {}
+    flagged = db.session.scalar(
+        select(func.count()).select_from(Conversation).where(Conversation.flagged)
+    )
+    return {"flagged_count": flagged or 0}
+
+
+@admin_bp.app_template_filter("tz")
+def tz(name: str) -> ZoneInfo:
+    return ZoneInfo(name)

@@ -1,0 +1,215 @@
+"""Reviews to moderate, follow-ups to watch and retry, API keys."""
+
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import login_required
+from sqlalchemy import func, select
+
+from backend.admin import admin_bp
+from backend.admin.auth import admin_only
+from backend.admin.common import fail
+from backend.admin.forms import ActionForm, ApiKeyForm, ModerateForm
+from backend.admin.paging import paginate
+from backend.extensions import db
+from backend.models import (
+    ApiKey,
+    FollowUp,
+    FollowUpState,
+    ModerationState,
+    Provider,
+    Review,
+)
+from backend.services import access, followups
+from backend.services import reviews as review_service
+from backend.services.errors import DomainError
+
+# ---------------------------------------------------------------- reviews
+
+
+@admin_bp.get("/reviews")
+@login_required
+def reviews():
+    stmt = select(Review)
+    state = request.args.get("state", "")
+    if state in {s.value for s in ModerationState}:
+        stmt = stmt.where(Review.moderation == ModerationState(state))
+    if (request.args.get("provider") or "").isdigit():
+        stmt = stmt.where(Review.provider_id == int(request.args["provider"]))
+    if (request.args.get("stars") or "").isdigit():
+        stmt = stmt.where(Review.stars == int(request.args["stars"]))
+    page = paginate(
+        db.session,
+        stmt,
+        {"created": Review.created_at, "stars": (Review.stars, Review.id)},
+        "created",
+    )
+    names = dict(
+        db.session.execute(
+            select(Provider.id, Provider.name).where(
+                Provider.id.in_({r.provider_id for r in page.items})
+            )
+        ).all()
+    )
+    return render_template(
+        "reviews.html",
+        page=page,
+        names=names,
+        states=list(ModerationState),
+        state=state,
+        forms={
+            r.id: ModerateForm(
+                prefix=f"r{r.id}",
+                data={
+                    "state": "hidden"
+                    if r.moderation.value == "published"
+                    else "published",
+                    "reason": r.moderation_reason or "",
+                },
+            )
+            for r in page.items
+        },  # noqa: E501
+        errors={},
+    )
+
+
+@admin_bp.post("/reviews/<int:review_id>/moderate")
+@login_required
+def review_moderate(review_id: int):
+    form = ModerateForm(prefix=f"r{review_id}")
+    if form.validate_on_submit():
+        try:
+            review_service.moderate_review(
+                db.session,
+                review_id,
+                ModerationState(form.state.data),
+                (form.reason.data or "").strip(),
+            )
+            db.session.commit()
+        except DomainError as exc:
+            fail(None, exc)
+        else:
+            flash(f"Review {review_id} is {form.state.data}.", "success")
+    else:
+        errors = "; ".join(e for errs in form.errors.values() for e in errs)
+        flash(f"Review {review_id} not changed: {errors}.", "error")
+    return redirect(request.referrer or url_for("admin.reviews"))
+
+
+# ---------------------------------------------------------------- follow-ups
+
+QUEUES = {
+    "pending": ("Queue", [FollowUpState.PENDING, FollowUpState.CLAIMED]),
+    "failed": ("Failed", [FollowUpState.FAILED]),
+    "sent": ("Sent", [FollowUpState.SENT]),
+    "skipped": ("Skipped", [FollowUpState.SKIPPED, FollowUpState.CANCELLED]),
+}
+
+
+@admin_bp.get("/follow-ups")
+@login_required
+def follow_ups():
+    queue = request.args.get("queue", "pending")
+    if queue not in QUEUES:
+        queue = "pending"
+    stmt = select(FollowUp).where(FollowUp.state.in_(QUEUES[queue][1]))
+    if request.args.get("kind"):
+        stmt = stmt.where(FollowUp.kind == request.args["kind"])
+    page = paginate(
+        db.session,
+        stmt,
+        {"due": FollowUp.due_at, "attempts": (FollowUp.attempts, FollowUp.id)},
+        "due",
+        default_direction="asc" if queue == "pending" else "desc",
+    )
+    counts = dict(
+        db.session.execute(
+            select(FollowUp.state, func.count()).group_by(FollowUp.state)
+        ).all()
+    )
+    totals = {
+        key: sum(counts.get(s, 0) for s in states)
+        for key, (_, states) in QUEUES.items()
+    }
+    kinds = db.session.scalars(
+        select(FollowUp.kind).distinct().order_by(FollowUp.kind)
+    ).all()
+    return render_template(
+        "follow_ups.html",
+        page=page,
+        queue=queue,
+        queues=QUEUES,
+        totals=totals,
+        kinds=kinds,
+        action_form=ActionForm(),
+    )
+
+
+@admin_bp.post("/follow-ups/<int:follow_up_id>/retry")
+@login_required
+def follow_up_retry(follow_up_id: int):
+    if ActionForm().validate_on_submit():
+        try:
+            followups.retry_failed(db.session, follow_up_id)
+            db.session.commit()
+        except DomainError as exc:
+            fail(None, exc)
+        else:
+            flash(f"Follow-up {follow_up_id} is back in the queue.", "success")
+    return redirect(request.referrer or url_for("admin.follow_ups", queue="failed"))
+
+
+# ---------------------------------------------------------------- API keys
+
+
+def _keys_page(form: ApiKeyForm, token: str | None = None, status: int = 200):
+    page = paginate(
+        db.session,
+        select(ApiKey),
+        {
+            "created": ApiKey.created_at,
+            "name": ApiKey.name,
+            "used": ApiKey.last_used_at,
+        },
+        "created",
+    )
+    return render_template(
+        "api_keys.html", page=page, form=form, token=token, action_form=ActionForm()
+    ), status
+
+
+@admin_bp.get("/api-keys")
+@admin_only
+def api_keys():
+    return _keys_page(ApiKeyForm())
+
+
+@admin_bp.post("/api-keys")
+@admin_only
+def api_key_create():
+    form = ApiKeyForm()
+    if not form.validate_on_submit():
+        return _keys_page(form, status=400)
+    try:
+        key, token = access.create_api_key(db.session, form.name.data)
+        db.session.commit()
+    except DomainError as exc:
+        fail(form, exc)
+        return _keys_page(form, status=400)
+    # shown once, in this answer only (never in the session cookie)
+    flash(f"Key “{key.name}” created. Copy it now: it is not shown again.", "success")
+    return _keys_page(ApiKeyForm(formdata=None), token=token, status=201)
+
+
+@admin_bp.post("/api-keys/<int:key_id>/revoke")
+@admin_only
+def api_key_revoke(key_id: int):
+    if ActionForm().validate_on_submit():
+        try:
+            key = access.revoke_api_key(db.session, key_id)
+            db.session.commit()
+        except DomainError as exc:
+            fail(None, exc)
+        else:
+            flash(f"Key “{key.name}” is revoked.", "success")
+    return redirect(url_for("admin.api_keys"))

@@ -1,0 +1,674 @@
+"""The console's pages and actions against a real database: every change
+through its service, forms that show errors next to their fields, lists that
+page and sort, the dashboard's figures, takeover, export and erasure."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import create_engine, func, select, text
+
+from backend.admin.stats import Range, dashboard
+from backend.models import (
+    ApiKey,
+    Booking,
+    BookingStatus,
+    Channel,
+    ChannelIdentity,
+    Conversation,
+    ConversationStatus,
+    Customer,
+    Direction,
+    FollowUp,
+    FollowUpState,
+    MatchLog,
+    Message,
+    ModerationState,
+    Provider,
+    Review,
+    VerificationState,
+)
+from backend.schemas import BookingCreate, ReviewCreate
+from backend.services import bookings, matchlog, reviews
+from backend.services.rules import BookingRules
+from tests.helpers import (
+    config_for_test,
+    console_login,
+    csrf_token_of,
+    make_admin,
+    make_customer,
+    make_provider,
+)
+
+NOW = datetime(2026, 11, 2, 15, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def config(database_url, tmp_path, model_cache, rasa):
+    return config_for_test(
+        database_url, tmp_path, model_cache, RASA_URL=rasa.url, RASA_TIMEOUT=1.0
+    )
+
+
+@pytest.fixture
+def console(client, db):
+    make_admin(db)
+    assert console_login(client).status_code == 302
+    return client
+
+
+def _post(client, page_path: str, path: str, data: dict | None = None, prefix=""):
+    """Submit a form of ``page_path`` to ``path`` with the page's CSRF token."""
+    token = csrf_token_of(client.get(page_path).get_data(as_text=True))
+    return client.post(path, data={**(data or {}), f"{prefix}csrf_token": token})
+
+
+def _book(db, provider, customer, start, **kw):
+    booking = bookings.create_booking(
+        db,
+        BookingCreate(
+            provider_id=provider.id, customer_id=customer.id, start=start, **kw
+        ),
+        BookingRules(minimum_notice_minutes=0),
+        now=start - timedelta(days=1),
+    )
+    db.commit()
+    return booking
+
+
+# ---------------------------------------------------------------- dashboard
+
+
+def test_the_dashboard_counts_the_funnel_and_match_acceptance(db):
+    provider = make_provider(db)
+    other = make_provider(db, external_id="p-2", name="Other Plumbing")
+    customer = make_customer(db)
+    start = NOW + timedelta(days=1)
+    # a match that proposed the provider first, then a booking of it
+    matchlog.record_match(
+        db, "leaking sink", [provider.id, other.id], customer_id=customer.id, now=NOW
+    )
+    matchlog.record_match(db, "nothing found", [], customer_id=customer.id, now=NOW)
+    matchlog.record_match(
+        db, "sink again", [other.id, provider.id], customer_id=customer.id, now=NOW
+    )
+    db.commit()
+    first = bookings.create_booking(
+        db,
+        BookingCreate(
+            provider_id=provider.id,
+            customer_id=customer.id,
+            start=start,
+            confirm=True,
+            channel="sms",
+        ),
+        BookingRules(),
+        now=NOW + timedelta(minutes=5),
+    )
+    db.commit()
+    assert first.match_rank == 2  # the latest match proposed it second
+    second = bookings.create_booking(
+        db,
+        BookingCreate(
+            provider_id=provider.id,
+            customer_id=customer.id,
+            start=start + timedelta(days=3, hours=3),
+            confirm=True,
+            channel="whatsapp",
+        ),
+        BookingRules(),
+        now=NOW + timedelta(days=2),  # long after any match
+    )
+    db.commit()
+    assert second.match_rank is None
+    bookings.transition(db, first.id, "complete", now=start + timedelta(hours=2))
+    reviews.leave_review(
+        db, first.id, ReviewCreate(stars=4, text="good"), now=start + timedelta(hours=3)
+    )
+    db.commit()
+
+    rng = Range(date(2026, 10, 20), date(2026, 11, 10))
+    # bookings are counted on the day they were made (created_at, UTC)
+    db.execute(
+        Booking.__table__.update()
+        .where(Booking.id == first.id)
+        .values(created_at=NOW + timedelta(minutes=5))
+    )
+    db.execute(
+        Booking.__table__.update()
+        .where(Booking.id == second.id)
+        .values(created_at=NOW + timedelta(days=2))
+    )
+    db.commit()
+    figures = dashboard(db, rng)
+    assert figures.funnel == [
+        ("Requests", 3),
+        ("Matches", 2),
+        ("Bookings", 2),
+        ("Completed", 1),
+        ("Reviewed", 1),
+    ]
+    assert figures.acceptance == 1.0 and figures.matched_bookings == 1
+    assert figures.average_rating == 4.0
+    day = rng.days.index(NOW.date())
+    assert figures.per_day["sms"][day] == 1
+    assert figures.per_day["whatsapp"][day + 2] == 1
+    assert figures.categories == [("Plumbing", 2)]
+    assert figures.cities == [("Chicago", 2)]
+
+
+def test_the_dashboard_page_and_its_date_range(console):
+    page = console.get("/admin/?from=2026-10-01&to=2026-10-31")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "Oct 1, 2026 – Oct 31, 2026" in html
+    assert "vendor/chart-4.6.1.umd.min.js" in html and "cdn" not in html.lower()
+    bad = console.get("/admin/?from=2026-10-31&to=2026-10-01").get_data(as_text=True)
+    assert "the range ends before it starts" in bad
+    assert console.get("/admin/static/vendor/chart-4.6.1.umd.min.js").status_code == 200
+
+
+# ---------------------------------------------------------------- providers
+
+
+def test_providers_list_filters_sorts_and_pages(console, db):
+    for n in range(30):
+        make_provider(
+            db,
+            external_id=f"p-{n}",
+            name=f"Plumber {n:02d}",
+            rating=3 + (n % 3),
+            verified=n % 2 == 0,
+        )
+    html = console.get("/admin/providers?sort=name&dir=asc").get_data(as_text=True)
+    assert "1–25 of 30 providers" in html
+    assert html.index("Plumber 00") < html.index("Plumber 01")
+    second = console.get("/admin/providers?sort=name&dir=asc&page=2").get_data(
+        as_text=True
+    )
+    assert "26–30 of 30" in second and "Plumber 29" in second
+    verified = console.get("/admin/providers?verified=verified&rating=5").get_data(
+        as_text=True
+    )
+    assert "of 5 providers" in verified  # even n with n % 3 == 2
+
+
+def test_edit_shows_errors_next_to_fields_then_saves(console, db):
+    provider = make_provider(db)
+    path = f"/admin/providers/{provider.id}/edit"
+    response = _post(
+        console,
+        path,
+        path,
+        {
+            "name": "",
+            "radius_km": "30",
+            "timezone": "Mars/Olympus",
+            "languages": "en",
+            "phone": "555",
+        },
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'data-error-for="name"' in html
+    assert 'data-error-for="timezone"' in html and "IANA time zone" in html
+    assert 'data-error-for="phone"' in html
+    response = _post(
+        console,
+        path,
+        path,
+        {
+            "name": "Reyes Plumbing & Heating",
+            "description": "Leaks, heaters, boilers.",
+            "city": "Chicago",
+            "radius_km": "40",
+            "timezone": "America/Chicago",
+            "languages": "en, es",
+            "phone": "+13125550101",
+            "email": "office@reyes.example",
+        },
+    )
+    assert response.status_code == 302
+    db.rollback()  # a fresh look: a new transaction
+    db.expire_all()
+    saved = db.get(Provider, provider.id)
+    assert saved.name == "Reyes Plumbing & Heating" and saved.radius_km == 40
+    assert saved.languages == ["en", "es"] and saved.email == "office@reyes.example"
+
+
+def test_edits_reach_the_matching_index(console, db, app):
+    provider = make_provider(db)
+    index = app.extensions["beckon.matching"]
+    with app.app_context():
+        from backend.extensions import db as database
+
+        index.rebuild(database.session)
+    before = index.matcher.profile(provider.id)
+    path = f"/admin/providers/{provider.id}/edit"
+    _post(
+        console,
+        path,
+        path,
+        {
+            "name": "Reyes Drains",
+            "description": "Clogged drains and sewer lines only.",
+            "city": "Chicago",
+            "radius_km": "30",
+            "timezone": "America/Chicago",
+            "languages": "en",
+        },
+    )
+    after = index.matcher.profile(provider.id)
+    assert after != before and "sewer lines" in after.text
+    _post(
+        console,
+        f"/admin/providers/{provider.id}",
+        f"/admin/providers/{provider.id}/deactivate",
+    )
+    assert index.matcher.profile(provider.id).active is False
+
+
+def test_verification_needs_the_checklist_and_records_who_and_when(console, db):
+    provider = make_provider(db, verified=False)
+    page = f"/admin/providers/{provider.id}"
+    path = f"{page}/verify"
+    response = _post(
+        console, page, path, {"identity": "y", "decision": "approve", "notes": ""}
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'data-error-for="licence"' in html and 'data-error-for="insurance"' in html
+    db.rollback()  # a fresh look: a new transaction
+    db.expire_all()
+    assert (
+        db.get(Provider, provider.id).verification_state != VerificationState.VERIFIED
+    )
+    response = _post(
+        console,
+        page,
+        path,
+        {
+            "licence": "y",
+            "insurance": "y",
+            "identity": "y",
+            "decision": "approve",
+            "notes": "all good",
+        },
+    )
+    assert response.status_code == 302
+    db.rollback()  # a fresh look: a new transaction
+    db.expire_all()
+    checked = db.get(Provider, provider.id)
+    assert checked.verification_state == VerificationState.VERIFIED
+    assert checked.verification_notes["by"] == "ops@example.com"
+    assert checked.verification_notes["notes"] == "all good"
+    assert "Last checked by" in console.get(page).get_data(as_text=True)
+
+
+def test_deactivate_and_reactivate(console, db):
+    provider = make_provider(db)
+    page = f"/admin/providers/{provider.id}"
+    _post(console, page, f"{page}/deactivate")
+    db.rollback()  # a fresh look: a new transaction
+    db.expire_all()
+    assert db.get(Provider, provider.id).active is False
+    _post(console, page, f"{page}/deactivate")
+    db.rollback()  # a fresh look: a new transaction
+    db.expire_all()
+    assert db.get(Provider, provider.id).active is True
+
+
+# ---------------------------------------------------------------- bookings
+
+
+def test_bookings_actions_reschedule_calendar_and_csv(console, db):
+    provider = make_provider(db)
+    customer = make_customer(db)
+    start = (datetime.now(UTC) + timedelta(days=3)).replace(
+        hour=16, minute=0, second=0, microsecond=0
+    )
+    booking = _book(db, provider, customer, start, channel="sms")
+    page = f"/admin/bookings/{booking.id}"
+    assert "Confirm" in console.get(page).get_data(as_text=True)
+    assert _post(console, page, f"{page}/confirm").status_code == 302
+    db.rollback()  # a fresh look: a new transaction
+    db.expire_all()
+    assert db.get(Booking, booking.id).status == BookingStatus.CONFIRMED
+    # a no-show before the start is refused with the service's reason
+    _post(console, page, f"{page}/no_show")
+    assert "has not started yet" in console.get(page).get_data(as_text=True)
+
+    # reschedule: an empty time is an error next to the field
+    response = _post(console, page, f"{page}/reschedule", {"start": ""})
+    assert response.status_code == 400
+    assert 'data-error-for="start"' in response.get_data(as_text=True)
+    moved = (start + timedelta(days=1)).astimezone(provider_zone(provider))
+    response = _post(
+        console,
+        page,
+        f"{page}/reschedule",
+        {"start": moved.strftime("%Y-%m-%dT%H:%M"), "reason": "asked"},
+    )
+    assert response.status_code == 302
+    db.rollback()  # a fresh look: a new transaction
+    db.expire_all()
+    assert db.get(Booking, booking.id).starts_at == start + timedelta(days=1)
+
+    calendar = console.get(
+        f"/admin/providers/{provider.id}/calendar?week={moved.date().isoformat()}"
+    ).get_data(as_text=True)
+    assert f"#{booking.id}" in calendar
+
+    _post(console, page, f"{page}/cancel")
+    db.rollback()  # a fresh look: a new transaction
+    db.expire_all()
+    assert db.get(Booking, booking.id).status == BookingStatus.CANCELLED
+
+    listed = console.get("/admin/bookings?status=cancelled&channel=sms")
+    assert f"/admin/bookings/{booking.id}" in listed.get_data(as_text=True)
+    exported = console.get("/admin/bookings.csv?status=cancelled")
+    assert exported.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(exported.get_data(as_text=True))))
+    assert [r["id"] for r in rows] == [str(booking.id)]
+    assert rows[0]["provider"] == provider.name and rows[0]["channel"] == "sms"
+
+
+def provider_zone(provider):
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(provider.timezone)
+
+
+# ---------------------------------------------------------------- conversations
+
+
+def test_take_over_holds_messages_reply_goes_out_then_hand_back(app, console, db, rasa):
+    from backend import tasks
+    from backend.extensions import db as database
+    from webhooks.relay import converse
+
+    phone = "+13125550123"
+    with app.test_request_context():
+        converse(Channel.SMS, phone, "hello", message_id="SM1")
+    conversation = db.scalar(select(Conversation))
+    page = f"/admin/conversations/{conversation.id}"
+    assert "Take over" in console.get(page).get_data(as_text=True)
+    # replying before taking over is not possible
+    response = _post(console, page, f"{page}/reply", {"text": "hi"})
+    assert "take the conversation over" in response.get_data(as_text=True).lower()
+
+    _post(console, page, f"{page}/take-over")
+    db.rollback()  # a fresh look: a new transaction
+    db.expire_all()
+    conversation = db.get(Conversation, conversation.id)
+    assert conversation.status == ConversationStatus.HUMAN
+    asked = len(rasa.received)
+    with app.test_request_context():
+        replies = converse(Channel.SMS, phone, "is anyone there?", message_id="SM2")
+    assert replies == [] and len(rasa.received) == asked  # the assistant is quiet
+    db.rollback()
+    held = db.scalar(select(Message).where(Message.external_id == "SM2"))
+    assert held.status == "held"
+
+    response = _post(console, page, f"{page}/reply", {"text": ""})
+    assert response.status_code == 400
+    assert 'data-error-for="text"' in response.get_data(as_text=True)
+    _post(console, page, f"{page}/reply", {"text": "Yes! Sam here, how can I help?"})
+    db.rollback()
+    db.expire_all()
+    reply = db.scalar(
+        select(Message).where(
+            Message.direction == Direction.OUT, Message.text.like("Yes! Sam%")
+        )
+    )
+    assert reply.status == "queued" and reply.payload["by_admin"]
+    assert db.get(Message, held.id).status == "answered"
+    assert tasks.send_console_reply(reply.id) == "logged"
+    assert tasks.send_console_reply(reply.id) == "logged"  # sent once
+    log = app.extensions["beckon.notifiers"].log
+    sent = [r for r in log.sent if r["key"] == f"console:{reply.id}"]
+    assert len(sent) == 1 and sent[0]["to"] == phone and sent[0]["channel"] == "sms"
+
+    _post(console, page, f"{page}/hand-back")
+    with app.test_request_context():
+        converse(Channel.SMS, phone, "thanks", message_id="SM3")
+    assert len(rasa.received) == asked + 1
+    with app.app_context():
+        database.session.rollback()
+
+
+def test_flagged_conversations_are_listed(app, console, db, rasa):
+    from webhooks.relay import converse
+
+    rasa.failing = True
+    with app.test_request_context():
+        converse(Channel.SMS, "+13125550124", "help me", message_id="SM9")
+    db.rollback()
+    html = console.get("/admin/conversations?view=flagged").get_data(as_text=True)
+    assert "flagged" in html and "+13125550124" in html
+    conversation = db.scalar(select(Conversation).where(Conversation.flagged))
+    detail = console.get(f"/admin/conversations/{conversation.id}").get_data(
+        as_text=True
+    )
+    assert "assistant unreachable" in detail
+    assert "No conversations here." in console.get(
+        "/admin/conversations?view=human"
+    ).get_data(as_text=True)
+
+
+# ---------------------------------------------------------------- customers
+
+
+def _customer_with_history(app, db):
+    from webhooks.relay import converse
+
+    provider = make_provider(db)
+    customer = make_customer(db, phone="+13125550150")
+    customer.display_name = "Dana Whitfield"
+    customer.email = "dana@example.com"
+    db.commit()
+    start = (datetime.now(UTC) - timedelta(days=3)).replace(
+        hour=16, minute=0, second=0, microsecond=0
+    )
+    booking = bookings.create_booking(
+        db,
+        BookingCreate(
+            provider_id=provider.id,
+            customer_id=customer.id,
+            start=start,
+            confirm=True,
+            notes="gate code 1234",
+        ),
+        BookingRules(minimum_notice_minutes=0),
+        now=start - timedelta(days=1),
+    )
+    bookings.transition(db, booking.id, "complete", now=start + timedelta(hours=2))
+    reviews.leave_review(db, booking.id, ReviewCreate(stars=5, text="Dana loved it"))
+    matchlog.record_match(
+        db, "sink at 12 Elm St", [provider.id], customer_id=customer.id
+    )
+    db.commit()
+    with app.test_request_context():
+        converse(Channel.SMS, "+13125550150", "my name is Dana", message_id="SM20")
+    return customer, booking
+
+
+def test_export_is_one_json_of_everything(app, console, db):
+    customer, booking = _customer_with_history(app, db)
+    response = console.get(f"/admin/customers/{customer.id}/export.json")
+    assert response.status_code == 200
+    assert "attachment" in response.headers["Content-Disposition"]
+    document = json.loads(response.get_data(as_text=True))
+    assert document["profile"]["display_name"] == "Dana Whitfield"
+    assert document["identities"][0]["external_id"] == "+13125550150"
+    assert document["bookings"][0]["id"] == booking.id
+    assert document["bookings"][0]["notes"] == "gate code 1234"
+    assert document["reviews"][0]["text"] == "Dana loved it"
+    texts = [m["text"] for c in document["conversations"] for m in c["messages"]]
+    assert "my name is Dana" in texts
+    assert any(r["text"] == "sink at 12 Elm St" for r in document["requests"])
+
+
+def test_erasure_anonymises_here_and_in_the_tracker_store(
+    app, console, db, rasa, tmp_path, monkeypatch
+):
+    customer, booking = _customer_with_history(app, db)
+    # Rasa's SQL tracker store, as its `events` table is
+    tracker_db = f"sqlite:///{tmp_path / 'tracker.sqlite3'}"
+    engine = create_engine(tracker_db)
+    with engine.begin() as conn:
+        conn.execute(
+            text(
+                "CREATE TABLE events "
+                "(id INTEGER PRIMARY KEY, sender_id TEXT, data TEXT)"
+            )
+        )
+        conn.execute(
+            text(
+                "INSERT INTO events (sender_id, data) VALUES (:s, 'x'), ('other', 'y')"
+            ),
+            {"s": "+13125550150"},
+        )
+    monkeypatch.setattr(app.config["BECKON"], "RASA_TRACKER_DB_URL", tracker_db)
+    page = f"/admin/customers/{customer.id}"
+
+    response = _post(console, page, f"{page}/erase", {"confirm": "erase"})
+    assert response.status_code == 400
+    assert 'data-error-for="confirm"' in response.get_data(as_text=True)
+
+    rasa.failing = True  # the assistant cannot be reached: nothing is erased
+    _post(console, page, f"{page}/erase", {"confirm": "ERASE"})
+    db.rollback()  # a fresh look: a new transaction
+    db.expire_all()
+    assert db.get(Customer, customer.id).erased_at is None
+    assert "Not erased" in console.get(page).get_data(as_text=True)
+
+    rasa.failing = False
+    response = _post(console, page, f"{page}/erase", {"confirm": "ERASE"})
+    assert response.status_code == 302
+    assert rasa.replaced == {"+13125550150": []}
+    with engine.connect() as conn:
+        left = conn.execute(text("SELECT sender_id FROM events")).scalars().all()
+    assert left == ["other"]
+    db.rollback()  # a fresh look: a new transaction
+    db.expire_all()
+    erased = db.get(Customer, customer.id)
+    assert erased.erased_at and erased.phone is None and erased.display_name is None
+    assert erased.email is None
+    assert db.scalar(select(func.count()).select_from(ChannelIdentity)) == 0
+    assert db.scalar(select(func.count()).select_from(Conversation)) == 0
+    assert db.scalar(select(func.count()).select_from(Message)) == 0
+    kept = db.get(Booking, booking.id)
+    assert kept.status == BookingStatus.REVIEWED and kept.notes == ""
+    assert kept.customer_id == customer.id and kept.price_cents == booking.price_cents
+    review = db.scalar(select(Review))
+    assert review.text == "" and review.stars == 5
+    assert db.scalar(select(MatchLog.text)) == "[erased]"
+    pending = db.scalars(
+        select(FollowUp.state).where(FollowUp.customer_id == customer.id)
+    ).all()
+    assert FollowUpState.PENDING not in pending
+    engine.dispose()
+
+
+# ---------------------------------------------------------------- the rest
+
+
+def test_moderation_needs_a_reason_to_hide_and_moves_the_rating(console, db):
+    provider = make_provider(db, rating=0, review_count=0)
+    customer = make_customer(db)
+    start = (datetime.now(UTC) - timedelta(days=2)).replace(
+        hour=16, minute=0, second=0, microsecond=0
+    )
+    booking = _book(db, provider, customer, start, confirm=True)
+    bookings.transition(db, booking.id, "complete", now=start + timedelta(hours=2))
+    review = reviews.leave_review(db, booking.id, ReviewCreate(stars=2, text="rude"))
+    db.commit()
+    prefix = f"r{review.id}"
+    path = f"/admin/reviews/{review.id}/moderate"
+    _post(
+        console,
+        "/admin/reviews",
+        path,
+        {f"{prefix}-state": "hidden"},
+        prefix=f"{prefix}-",
+    )
+    assert "say why the review is hidden" in console.get("/admin/reviews").get_data(
+        as_text=True
+    )
+    _post(
+        console,
+        "/admin/reviews",
+        path,
+        {f"{prefix}-state": "hidden", f"{prefix}-reason": "abusive words"},
+        prefix=f"{prefix}-",
+    )
+    db.rollback()  # a fresh look: a new transaction
+    db.expire_all()
+    hidden = db.get(Review, review.id)
+    assert hidden.moderation == ModerationState.HIDDEN
+    assert hidden.moderation_reason == "abusive words"
+    assert db.get(Provider, provider.id).review_count == 0
+    listed = console.get("/admin/reviews?state=hidden").get_data(as_text=True)
+    assert "abusive words" in listed
+
+
+def test_a_failed_follow_up_is_retried(console, db):
+    provider = make_provider(db)
+    customer = make_customer(db)
+    start = (datetime.now(UTC) + timedelta(days=2)).replace(
+        hour=16, minute=0, second=0, microsecond=0
+    )
+    booking = _book(db, provider, customer, start, confirm=True)
+    row = db.scalar(select(FollowUp).where(FollowUp.booking_id == booking.id))
+    row.state, row.last_error, row.attempts = FollowUpState.FAILED, "21211: bad To", 5
+    db.commit()
+    html = console.get("/admin/follow-ups?queue=failed").get_data(as_text=True)
+    assert "21211: bad To" in html
+    _post(
+        console, "/admin/follow-ups?queue=failed", f"/admin/follow-ups/{row.id}/retry"
+    )
+    db.rollback()  # a fresh look: a new transaction
+    db.expire_all()
+    retried = db.get(FollowUp, row.id)
+    assert retried.state == FollowUpState.PENDING and retried.attempts == 0
+
+
+def test_api_keys_are_shown_once_and_revoked(console, db, client):
+    response = _post(console, "/admin/api-keys", "/admin/api-keys", {"name": ""})
+    assert response.status_code == 400
+    response = _post(console, "/admin/api-keys", "/admin/api-keys", {"name": "partner"})
+    html = response.get_data(as_text=True)
+    token = html.split('data-test="new-key">')[1].split("<")[0]
+    assert token.startswith("bk_")
+    assert token not in console.get("/admin/api-keys").get_data(as_text=True)
+    auth = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/categories", headers=auth).status_code == 200
+    key = db.scalar(select(ApiKey).where(ApiKey.name == "partner"))
+    _post(console, "/admin/api-keys", f"/admin/api-keys/{key.id}/revoke")
+    assert client.get("/api/v1/categories", headers=auth).status_code == 401
+
+
+def test_every_page_renders(console, db):
+    provider = make_provider(db)
+    customer = make_customer(db)
+    for path in (
+        "/admin/",
+        "/admin/providers",
+        f"/admin/providers/{provider.id}",
+        f"/admin/providers/{provider.id}/edit",
+        f"/admin/providers/{provider.id}/calendar",
+        "/admin/bookings",
+        "/admin/conversations",
+        "/admin/customers",
+        f"/admin/customers/{customer.id}",
+        "/admin/reviews",
+        "/admin/follow-ups",
+        "/admin/api-keys",
+    ):
+        assert console.get(path).status_code == 200, path
+    assert console.get("/admin/providers/999999").status_code == 404
