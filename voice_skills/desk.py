@@ -25,7 +25,11 @@ from backend.schemas import BookingCreate, IdentityInput, ReviewCreate
 from backend.services import bookings, customers, reviews
 from backend.services.availability import provider_free_slots
 from backend.services.errors import Conflict, Invalid, NotFound
-from backend.services.matching import MatchingIndex, match_request
+from backend.services.matching import (
+    MatchingIndex,
+    match_request,
+    provider_is_remote,
+)
 from backend.services.places import Place, resolve_city
 from backend.services.providers import find_category
 from backend.services.rules import BookingRules, FollowUpRules
@@ -233,6 +237,14 @@ class VoiceDesk:
                 .limit(3)
             )
         )
+
+    @staticmethod
+    def clock_of(booking: Booking, customer: Customer) -> str:
+        """The zone a booking's time is told in: the job's place for a visit,
+        the caller's own for a session by phone or video."""
+        if provider_is_remote(booking.provider):
+            return customer.timezone
+        return booking.provider.timezone
 
     def own_booking(self, customer: Customer, booking_id: int) -> Booking:
         """The caller's booking ``booking_id``; someone else's is not found."""

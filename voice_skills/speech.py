@@ -72,3 +72,25 @@ def spoken_time(moment: datetime, zone: str, now: datetime, locale: str | None) 
     else:
         day = say("on_day", locale, day=format_skeleton("MMMMd", local, locale=loc))
     return say("day_at_time", locale, day=day, clock=clock)
+
+
+def offers_read_out(
+    offers: list, place: str | None, now: datetime, locale: str | None
+) -> tuple[str, str]:
+    """What is said of the offers found (``desk.Offer``), each on its clock, and
+    the question that follows them."""
+    count = len(offers)
+    lines = [say("offers_intro", locale, count=count, place=place)]
+    for ordinal, offer in zip(ORDINALS, offers, strict=False):
+        lines.append(
+            say(
+                "offer_line",
+                locale,
+                ordinal=ordinal.capitalize(),
+                name=offer.name,
+                when=spoken_time(offer.starts_at, offer.zone, now, locale),
+                reasons=offer.reasons,
+            )
+        )
+    question = say("offers_question", locale, count=count, ordinals=ORDINALS[:count])
+    return " ".join(lines), question

@@ -189,53 +189,56 @@ def send_progressive(handler_input: HandlerInput, text: str) -> threading.Thread
 # ------------------------------------------------------------------ start and help
 
 
-class LaunchRequestHandler(AbstractRequestHandler):
+class SpokenHandler(AbstractRequestHandler):
+    """A request answered by one catalogue entry, asked again by another."""
+
+    request_type: str | None = None
+    intents: tuple[str, ...] = ()
+    key = ""
+    reprompt_key = ""
+
     def can_handle(self, handler_input):
-        return is_request_type("LaunchRequest")(handler_input)
+        if self.request_type:
+            return is_request_type(self.request_type)(handler_input)
+        return any(is_intent_name(name)(handler_input) for name in self.intents)
 
     def handle(self, handler_input):
         t = turn_of(handler_input)
-        return answer(
-            handler_input, t.say("welcome"), reprompt=t.say("welcome_reprompt")
-        )
+        return answer(handler_input, t.say(self.key), reprompt=t.say(self.reprompt_key))
 
 
-class HelpIntentHandler(AbstractRequestHandler):
-    def can_handle(self, handler_input):
-        return is_intent_name("AMAZON.HelpIntent")(handler_input)
-
-    def handle(self, handler_input):
-        t = turn_of(handler_input)
-        return answer(handler_input, t.say("help"), reprompt=t.say("help_reprompt"))
+class LaunchRequestHandler(SpokenHandler):
+    request_type = "LaunchRequest"
+    key, reprompt_key = "welcome", "welcome_reprompt"
 
 
 class NavigateHomeIntentHandler(LaunchRequestHandler):
-    def can_handle(self, handler_input):
-        return is_intent_name("AMAZON.NavigateHomeIntent")(handler_input)
+    request_type = None
+    intents = ("AMAZON.NavigateHomeIntent",)
+
+
+class HelpIntentHandler(SpokenHandler):
+    intents = ("AMAZON.HelpIntent",)
+    key, reprompt_key = "help", "help_reprompt"
+
+
+class FallbackIntentHandler(SpokenHandler):
+    intents = ("AMAZON.FallbackIntent",)
+    key, reprompt_key = "fallback", "fallback_reprompt"
 
 
 class StopIntentHandler(AbstractRequestHandler):
     """Stop and Cancel both end the session (Cancel is not "cancel my booking")."""
 
+    intents = ("AMAZON.StopIntent", "AMAZON.CancelIntent")
+
     def can_handle(self, handler_input):
-        return is_intent_name("AMAZON.StopIntent")(handler_input) or is_intent_name(
-            "AMAZON.CancelIntent"
-        )(handler_input)
-
-    def handle(self, handler_input):
-        turn_of(handler_input).attributes.clear()
-        return answer(handler_input, turn_of(handler_input).say("goodbye"), end=True)
-
-
-class FallbackIntentHandler(AbstractRequestHandler):
-    def can_handle(self, handler_input):
-        return is_intent_name("AMAZON.FallbackIntent")(handler_input)
+        return any(is_intent_name(name)(handler_input) for name in self.intents)
 
     def handle(self, handler_input):
         t = turn_of(handler_input)
-        return answer(
-            handler_input, t.say("fallback"), reprompt=t.say("fallback_reprompt")
-        )
+        t.attributes.clear()
+        return answer(handler_input, t.say("goodbye"), end=True)
 
 
 class SessionEndedRequestHandler(AbstractRequestHandler):
@@ -356,21 +359,10 @@ def read_offers(
     t.attributes["offers"] = [o.as_dict() for o in search.offers]
     t.attributes["words"] = search.words
     count = len(search.offers)
-    lines = [t.say("offers_intro", count=count, place=place)]
-    for ordinal, offer in zip(speech.ORDINALS, search.offers, strict=False):
-        lines.append(
-            t.say(
-                "offer_line",
-                ordinal=ordinal.capitalize(),
-                name=offer.name,
-                when=t.when(offer.starts_at, offer.zone),
-                reasons=offer.reasons,
-            )
-        )
-    ordinals = list(speech.ORDINALS[:count])
+    said, question = speech.offers_read_out(search.offers, place, t.now, t.locale)
     if count == 1:
         t.attributes["pending"] = {"action": "book", "offer": 0}
-    lines.append(t.say("offers_question", count=count, ordinals=ordinals))
+    lines = [said, question]
     return answer(
         handler_input,
         " ".join(lines),
@@ -497,10 +489,7 @@ class NoIntentHandler(AbstractRequestHandler):
 
 
 def zone_of(booking: Booking, t: Turn) -> str:
-    """A visit is told on the provider's clock, a session on the caller's."""
-    from backend.services.followups import is_session
-
-    return t.customer.timezone if is_session(booking) else booking.provider.timezone
+    return t.desk.clock_of(booking, t.customer)
 
 
 def state_words(t: Turn, booking: Booking) -> str:

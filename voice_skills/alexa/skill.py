@@ -25,6 +25,7 @@ from flask import Blueprint, current_app, g, jsonify, request
 from backend.db import utcnow
 from backend.extensions import db
 from backend.models import Channel
+from backend.services import inbound
 from voice_skills import records
 from voice_skills.alexa.handlers import EXCEPTION_HANDLERS, REQUEST_HANDLERS
 from voice_skills.alexa.verification import VerificationFailed, verifier_from_config
@@ -139,31 +140,32 @@ def alexa_webhook():
     req = envelope["request"]
     locale = req.get("locale")
 
-    def record():
-        return records.receive(
-            db.session,
-            Channel.ALEXA,
-            user_id,
-            heard_of(envelope),
-            request_id=req.get("requestId"),
-            locale=locale,
-            details={"type": req.get("type")},
-        )
-
-    received = record()
+    received = records.receive(
+        db.session,
+        Channel.ALEXA,
+        user_id,
+        heard_of(envelope),
+        request_id=req.get("requestId"),
+        locale=locale,
+        details={"type": req.get("type")},
+    )
     if received.duplicate:
         earlier = records.earlier_response(received)
         db.session.rollback()
         if earlier is not None:
             return jsonify(earlier)
         return _refuse(409, "in_progress", "this request is being answered")
+    # the request is kept before the skill runs, in a transaction of its own: a
+    # redelivery meanwhile is known, and a failed handler loses only its work
+    db.session.commit()
+    message_id = received.message.id
     g.alexa_failed = False
     response = skill.serializer.serialize(
         skill.invoke(request_envelope=request_envelope, context=None)
     )
     if g.alexa_failed:
         db.session.rollback()  # what the failed handler did is not kept
-        received = record()
+    received = inbound.received_by_id(db.session, message_id, user_id)
     intent = ((req.get("intent") or {}).get("name")) or req.get("type")
     records.answer(
         db.session,

@@ -19,10 +19,9 @@ from typing import Any
 
 from backend.models import Booking, BookingStatus, CategoryKind, Customer
 from backend.services.errors import Conflict, Invalid, NotFound
-from backend.services.matching import provider_is_remote
 from backend.services.providers import find_category
 from voice_skills.desk import LIVE, Offer, VoiceDesk
-from voice_skills.speech import ORDINALS, say, spoken_time
+from voice_skills.speech import offers_read_out, say, spoken_time
 from voice_skills.when import dialogflow_window
 
 # the operations: ES intent display names, CX fulfillment tags
@@ -222,10 +221,7 @@ class Dialog:
         return spoken_time(moment, zone, self.desk.now, self.locale)
 
     def zone_of(self, booking: Booking) -> str:
-        """The clock a booking is told on: the job's place, or the caller's."""
-        if provider_is_remote(booking.provider):
-            return self.customer.timezone
-        return booking.provider.timezone
+        return self.desk.clock_of(booking, self.customer)
 
     def _next(
         self, turn: Turn, text: str, *, pending: dict | None = None, **changes: Any
@@ -356,21 +352,8 @@ class Dialog:
             text = self.say("no_one_free", place=label)
             return self._ask(turn, "when", text, search=search, words=words)
         count = len(found.offers)
-        lines = [self.say("offers_intro", count=count, place=label)]
-        for ordinal, offer in zip(ORDINALS, found.offers, strict=False):
-            lines.append(
-                self.say(
-                    "offer_line",
-                    ordinal=ordinal.capitalize(),
-                    name=offer.name,
-                    when=self.spoken(offer.starts_at, offer.zone),
-                    reasons=offer.reasons,
-                )
-            )
-        question = self.say(
-            "offers_question", count=count, ordinals=list(ORDINALS[:count])
-        )
-        lines.append(question)
+        said, question = offers_read_out(found.offers, label, desk.now, self.locale)
+        lines = [said, question]
         offers = [o.as_dict() for o in found.offers]
         pending = {"ask": "book" if count == 1 else "choice", "prompt": question}
         return self._next(
