@@ -14,13 +14,18 @@ wsgi_app = "backend.app:create_app()"
 # them until the assistant times out (benchmarks/webhooks.py).
 threads = int(os.environ.get("BECKON_THREADS", "16"))
 accesslog = "-"
+# a worker loads the matching model before it serves (post_worker_init); the
+# first start may also export it to ONNX, which takes longer than gunicorn's 30 s
+timeout = int(os.environ.get("BECKON_WORKER_TIMEOUT", "120"))
 
 
 def post_worker_init(worker):
     app = worker.wsgi
     config = app.config["BECKON"]
+    # ready before the worker serves: a voice platform allows seconds, and the
+    # first request must not load the model inside its transaction
     app.extensions["beckon.matching"].start_background_sync(
-        config.DATABASE_URL, config.INDEX_SYNC_SECONDS
+        config.DATABASE_URL, config.INDEX_SYNC_SECONDS, ready_first=True
     )
 
 

@@ -126,7 +126,9 @@ def export_onnx(model_path: Path, target: Path) -> Path:
     sample = torch.ones(2, 8, dtype=torch.long)
     inputs = ("input_ids", "attention_mask", "token_type_ids")
     target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_suffix(".partial")
+    # a name of this process's own: two processes exporting at once (web
+    # workers starting together) must not rename each other's file away
+    partial = target.with_suffix(f".{os.getpid()}.partial")
     import warnings
 
     with warnings.catch_warnings(), torch.no_grad():

@@ -270,34 +270,44 @@ class MatchingIndex:
         ):
             self.save()
 
-    def start_background_sync(self, database_url: str, every: float) -> None:
+    def start_background_sync(
+        self, database_url: str, every: float, *, ready_first: bool = False
+    ) -> None:
         """Poll the providers table every ``every`` seconds in a daemon thread.
 
         The thread reads through an engine of its own whose transactions never
-        take SQLite's write lock, and encodes after its read has ended.
+        take SQLite's write lock, and encodes after its read has ended. With
+        ``ready_first`` the index is loaded and the model warmed before this
+        returns (a web worker: no request pays for it, or holds a transaction
+        open while it happens).
         """
         if self._thread is not None or every <= 0:
             return
         engine = make_engine(database_url, sqlite_begin="DEFERRED")
         reader = make_session_factory(engine)
 
+        def sync_once() -> None:
+            try:
+                with unit_of_work(reader) as session:
+                    if not self._ready:
+                        self.ensure_ready(session)
+                        self.warm_up()
+                        return
+                    found = self.changes(session)
+                self.apply(*found)
+                self.save_if_due()
+            except Exception:  # keep syncing through a database blip
+                log.exception("matching index sync failed; retrying")
+
         def loop() -> None:
-            first = True
-            while first or not self._stop.wait(every):
-                first = False
-                try:
-                    with unit_of_work(reader) as session:
-                        if not self._ready:
-                            self.ensure_ready(session)
-                            self.warm_up()
-                            continue
-                        found = self.changes(session)
-                    self.apply(*found)
-                    self.save_if_due()
-                except Exception:  # keep syncing through a database blip
-                    log.exception("matching index sync failed; retrying")
+            if not ready_first:
+                sync_once()
+            while not self._stop.wait(every):
+                sync_once()
             engine.dispose()
 
+        if ready_first:
+            sync_once()
         self._thread = threading.Thread(target=loop, name="matching-sync", daemon=True)
         self._thread.start()
 
