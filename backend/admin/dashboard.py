@@ -2,19 +2,43 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import date, timedelta
 
-from flask import render_template, request
+from flask import current_app, render_template, request
 from flask_login import login_required
 
 from backend.admin import admin_bp
-from backend.admin.stats import Range
+from backend.admin.stats import Dashboard, Range
 from backend.admin.stats import dashboard as figures
 from backend.db import utcnow
 from backend.extensions import db
 
 PRESETS = (7, 30, 90)
 MAX_DAYS = 366
+#: The figures of a range are reused this long (the whole range is read
+#: again after it, or at once with ?fresh=1).
+CACHE_SECONDS = 30
+_cache_lock = threading.Lock()
+
+
+def cached_figures(rng: Range, fresh: bool = False) -> Dashboard:
+    """The dashboard's figures for ``rng``, at most CACHE_SECONDS old."""
+    cache: dict[tuple[date, date], tuple[float, Dashboard]]
+    cache = current_app.extensions.setdefault("beckon.dashboard_cache", {})
+    key = (rng.start, rng.end)
+    now = time.monotonic()
+    with _cache_lock:
+        hit = cache.get(key)
+    if hit and not fresh and now - hit[0] < CACHE_SECONDS:
+        return hit[1]
+    data = figures(db.session, rng)
+    with _cache_lock:
+        for old in [k for k, (at, _) in cache.items() if now - at >= CACHE_SECONDS]:
+            del cache[old]
+        cache[key] = (now, data)
+    return data
 
 
 def chosen_range() -> tuple[Range, str | None]:
@@ -48,7 +72,7 @@ def chosen_range() -> tuple[Range, str | None]:
 @login_required
 def dashboard():
     rng, error = chosen_range()
-    data = figures(db.session, rng)
+    data = cached_figures(rng, fresh=request.args.get("fresh") == "1")
     preset = None
     if not request.args.get("from") and not request.args.get("to"):
         preset = (rng.end - rng.start).days + 1

@@ -30,6 +30,12 @@ from backend.services.errors import DomainError
 @admin_bp.get("/reviews")
 @login_required
 def reviews():
+    return _reviews_page()
+
+
+def _reviews_page(failed: tuple[int, ModerateForm] | None = None, status: int = 200):
+    """The list as ``request.args`` select it; ``failed``: a review's form
+    that did not validate, shown with its errors."""
     stmt = select(Review)
     state = request.args.get("state", "")
     if state in {s.value for s in ModerationState}:
@@ -51,49 +57,48 @@ def reviews():
             )
         ).all()
     )
+    forms = {
+        r.id: ModerateForm(
+            prefix=f"r{r.id}",
+            data={
+                "state": "hidden" if r.moderation.value == "published" else "published",
+                "reason": r.moderation_reason or "",
+            },
+        )
+        for r in page.items
+    }
+    if failed is not None:
+        forms[failed[0]] = failed[1]
     return render_template(
         "reviews.html",
         page=page,
         names=names,
         states=list(ModerationState),
         state=state,
-        forms={
-            r.id: ModerateForm(
-                prefix=f"r{r.id}",
-                data={
-                    "state": "hidden"
-                    if r.moderation.value == "published"
-                    else "published",
-                    "reason": r.moderation_reason or "",
-                },
-            )
-            for r in page.items
-        },  # noqa: E501
-        errors={},
-    )
+        forms=forms,
+    ), status
 
 
 @admin_bp.post("/reviews/<int:review_id>/moderate")
 @login_required
 def review_moderate(review_id: int):
     form = ModerateForm(prefix=f"r{review_id}")
-    if form.validate_on_submit():
-        try:
-            review_service.moderate_review(
-                db.session,
-                review_id,
-                ModerationState(form.state.data),
-                (form.reason.data or "").strip(),
-            )
-            db.session.commit()
-        except DomainError as exc:
-            fail(None, exc)
-        else:
-            flash(f"Review {review_id} is {form.state.data}.", "success")
+    back = url_for("admin.reviews", **request.args)
+    if not form.validate_on_submit():
+        return _reviews_page((review_id, form), 400)
+    try:
+        review_service.moderate_review(
+            db.session,
+            review_id,
+            ModerationState(form.state.data),
+            (form.reason.data or "").strip(),
+        )
+        db.session.commit()
+    except DomainError as exc:
+        fail(None, exc)
     else:
-        errors = "; ".join(e for errs in form.errors.values() for e in errs)
-        flash(f"Review {review_id} not changed: {errors}.", "error")
-    return redirect(request.referrer or url_for("admin.reviews"))
+        flash(f"Review {review_id} is {form.state.data}.", "success")
+    return redirect(back)
 
 
 # ---------------------------------------------------------------- follow-ups

@@ -61,6 +61,7 @@ class Dashboard:
     cities: list[tuple[str, int]] = field(default_factory=list)
     bookings: int = 0
     cancelled: int = 0
+    computed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def chart_data(self) -> dict[str, Any]:
         return {

@@ -590,16 +590,17 @@ def test_moderation_needs_a_reason_to_hide_and_moves_the_rating(console, db):
     db.commit()
     prefix = f"r{review.id}"
     path = f"/admin/reviews/{review.id}/moderate"
-    _post(
+    response = _post(
         console,
         "/admin/reviews",
         path,
         {f"{prefix}-state": "hidden"},
         prefix=f"{prefix}-",
     )
-    assert "say why the review is hidden" in console.get("/admin/reviews").get_data(
-        as_text=True
-    )
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert f'data-error-for="{prefix}-reason"' in html
+    assert "say why the review is hidden" in html
     _post(
         console,
         "/admin/reviews",
