@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,6 +41,8 @@ from twilio.request_validator import RequestValidator
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from benchmarks.serving import free_port, wait_for  # noqa: E402
 
 TOKEN, PUBLIC = "bench-twilio-token", "https://beckon.example.com"
 PATH = "/webhooks/twilio/sms"
@@ -65,23 +66,6 @@ RECORDED = [
         ],
     }
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for(url: str, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            requests.get(url, timeout=2)
-            return
-        except requests.RequestException:
-            time.sleep(0.5)
-    raise SystemExit(f"{url} did not answer in {seconds} s")
 
 
 # ---------------------------------------------------------------- load process

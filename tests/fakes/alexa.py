@@ -138,6 +138,29 @@ class SigningChain:
             .sign(self.root_key, hashes.SHA256())
         )
 
+    def save(self, directory: Path) -> None:
+        """Keys and certificates as PEM files (another process loads them)."""
+        pem = serialization.Encoding.PEM
+        private = serialization.PrivateFormat.PKCS8
+        plain = serialization.NoEncryption()
+        (directory / "key.pem").write_bytes(self.key.private_bytes(pem, private, plain))
+        (directory / "chain.pem").write_bytes(self.chain_pem)
+        self.write_root(directory / "root.pem")
+
+    @classmethod
+    def load(cls, directory: Path) -> SigningChain:
+        chain = cls.__new__(cls)
+        chain.key = serialization.load_pem_private_key(
+            (directory / "key.pem").read_bytes(), password=None
+        )
+        chain.leaf = x509.load_pem_x509_certificate(
+            (directory / "chain.pem").read_bytes()
+        )
+        chain.root = x509.load_pem_x509_certificate(
+            (directory / "root.pem").read_bytes()
+        )
+        return chain
+
     @property
     def chain_pem(self) -> bytes:
         return self.leaf.public_bytes(serialization.Encoding.PEM)
@@ -212,9 +235,26 @@ def envelope(
 
 
 def _slot(name: str, value: Any) -> dict[str, Any]:
-    """A slot as Alexa sends it; ``(words, id)`` adds an ER_SUCCESS_MATCH."""
+    """A slot as Alexa sends it; ``(words, id)`` adds an ER_SUCCESS_MATCH,
+    ``(words, None)`` an ER_SUCCESS_NO_MATCH."""
     if isinstance(value, tuple):
         words, value_id = value
+        if value_id is None:  # words the slot type does not know
+            return {
+                "name": name,
+                "value": words,
+                "confirmationStatus": "NONE",
+                "resolutions": {
+                    "resolutionsPerAuthority": [
+                        {
+                            "authority": (
+                                f"amzn1.er-authority.echo-sdk.{SKILL_ID}.{name}"
+                            ),
+                            "status": {"code": "ER_SUCCESS_NO_MATCH"},
+                        }
+                    ]
+                },
+            }
         return {
             "name": name,
             "value": words,

@@ -508,6 +508,22 @@ def test_reschedule_to_the_day_after(client, db, chain, fetched, austin) -> None
 # ------------------------------------------------------------------ the rest
 
 
+def test_words_the_slot_type_does_not_know_are_matched_as_said(
+    client, chain, fetched, austin
+) -> None:
+    echo = Echo(client, chain, "amzn1.ask.account.WORDS")
+    found = echo.intent(
+        "FindProviderIntent",
+        service=("someone for the water dripping from my ceiling", None),
+        city="Austin",
+    )
+    said = spoken(found)
+    # the words alone rank the plumbers before the electrician
+    assert said.index("Reyes Plumbing") < said.index("Volt Electric")
+    assert said.index("Lone Star Plumbing") < said.index("Volt Electric")
+    assert echo.attributes["words"] == "someone for the water dripping from my ceiling"
+
+
 def test_nothing_found_a_bad_city_and_a_past_day(client, db, chain, fetched, austin):
     echo = Echo(client, chain, "amzn1.ask.account.EDGES")
     nowhere = echo.intent(
