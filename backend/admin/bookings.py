@@ -20,7 +20,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 from sqlalchemy import and_, select
-from sqlalchemy.orm import joinedload, raiseload
+from sqlalchemy.orm import raiseload, selectinload
 
 from backend.admin import admin_bp
 from backend.admin.common import fail
@@ -84,9 +84,12 @@ def bookings():
     stmt = (
         select(Booking)
         .where(_filtered())
+        # the page's providers and customers in one query each, after it: a
+        # join would be made for every row before the page is cut (PostgreSQL)
         .options(
-            joinedload(Booking.provider).raiseload("*"),
-            joinedload(Booking.customer).raiseload("*"),
+            selectinload(Booking.provider).raiseload("*"),
+            selectinload(Booking.customer).raiseload("*"),
+            selectinload(Booking.service),
             raiseload(Booking.job),
         )
     )

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import Date, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from backend.models import (
@@ -75,10 +75,15 @@ class Dashboard:
 
 
 def _day(session: Session, column):  # noqa: ANN001, ANN202
-    """The UTC day of an instant column, as 'YYYY-MM-DD' text."""
+    """The UTC day of an instant column: a date on PostgreSQL, 'YYYY-MM-DD'
+    text on SQLite (which stores UTC text); read it with :func:`_day_text`."""
     if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD")
+        return cast(func.timezone("UTC", column), Date)
     return func.substr(column, 1, 10)
+
+
+def _day_text(value: date | str) -> str:
+    return value.isoformat() if isinstance(value, date) else str(value)[:10]
 
 
 def dashboard(session: Session, rng: Range, top: int = 8) -> Dashboard:
@@ -105,6 +110,7 @@ def dashboard(session: Session, rng: Range, top: int = 8) -> Dashboard:
         .group_by(day, Booking.channel, Booking.status)
     ):
         series = out.per_day.setdefault(channel.value, [0] * len(index))
+        day_text = _day_text(day_text)
         if day_text in index:
             series[index[day_text]] += n
         by_status[status] = by_status.get(status, 0) + n
