@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Date, and_, case, cast, func, or_, select
+from sqlalchemy import Date, Select, and_, case, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from backend.models import (
@@ -86,19 +87,34 @@ def _day_text(value: date | str) -> str:
     return value.isoformat() if isinstance(value, date) else str(value)[:10]
 
 
-def dashboard(session: Session, rng: Range, top: int = 8) -> Dashboard:
-    out = Dashboard(rng)
-    in_range = and_(Booking.created_at >= rng.since, Booking.created_at < rng.until)
+Runner = Callable[[dict[str, Select]], dict[str, list[Any]]]
 
-    # one pass over the range's bookings (the covering index answers it):
-    # per day, channel and status, with how many followed a match and how
-    # many of those chose one of its top 3
+
+def run_in_session(session: Session) -> Runner:
+    """Run the statements one after another in ``session``."""
+
+    def run(statements: dict[str, Select]) -> dict[str, list[Any]]:
+        return {name: session.execute(stmt).all() for name, stmt in statements.items()}
+
+    return run
+
+
+def statements(session: Session, rng: Range) -> dict[str, Select]:
+    """The dashboard's queries, each independent of the others."""
+    in_range = and_(Booking.created_at >= rng.since, Booking.created_at < rng.until)
     day = _day(session, Booking.created_at)
-    index = {d.isoformat(): i for i, d in enumerate(rng.days)}
-    by_status: dict[BookingStatus, int] = {}
-    top3 = after_match = 0
-    for day_text, channel, status, n, chose_top3, matched in session.execute(
-        select(
+    opted_out = and_(
+        FollowUp.state == FollowUpState.SKIPPED,
+        or_(
+            FollowUp.last_error.ilike("%opted out%"),
+            FollowUp.last_error.ilike("%unsubscribed%"),
+        ),
+    )
+    return {
+        # one pass over the range's bookings (the covering index answers it):
+        # per day, channel and status, with how many followed a match and how
+        # many of those chose one of its top 3
+        "bookings": select(
             day,
             Booking.channel,
             Booking.status,
@@ -107,58 +123,21 @@ def dashboard(session: Session, rng: Range, top: int = 8) -> Dashboard:
             func.count(Booking.match_rank),
         )
         .where(in_range)
-        .group_by(day, Booking.channel, Booking.status)
-    ):
-        series = out.per_day.setdefault(channel.value, [0] * len(index))
-        day_text = _day_text(day_text)
-        if day_text in index:
-            series[index[day_text]] += n
-        by_status[status] = by_status.get(status, 0) + n
-        top3 += int(chose_top3 or 0)
-        after_match += int(matched or 0)
-
-    # the funnel: requests -> matches -> bookings -> completed -> reviewed
-    requests, matched = session.execute(
-        select(
+        .group_by(day, Booking.channel, Booking.status),
+        # bookings per provider (the index again), for categories and cities
+        "per_provider": select(Booking.provider_id, func.count())
+        .where(in_range)
+        .group_by(Booking.provider_id),
+        "requests": select(
             func.count(),
             func.coalesce(func.sum(case((MatchLog.result_count > 0, 1), else_=0)), 0),
-        ).where(MatchLog.created_at >= rng.since, MatchLog.created_at < rng.until)
-    ).one()
-    out.bookings = sum(by_status.values())
-    out.cancelled = by_status.get(BookingStatus.CANCELLED, 0)
-    completed = sum(by_status.get(s, 0) for s in DONE)
-    out.funnel = [
-        ("Requests", int(requests)),
-        ("Matches", int(matched)),
-        ("Bookings", out.bookings),
-        ("Completed", completed),
-        ("Reviewed", by_status.get(BookingStatus.REVIEWED, 0)),
-    ]
-    out.matched_bookings = after_match
-    out.acceptance = top3 / after_match if after_match else None
-
-    # reviews
-    avg, count = session.execute(
-        select(func.avg(Review.stars), func.count()).where(
+        ).where(MatchLog.created_at >= rng.since, MatchLog.created_at < rng.until),
+        "reviews": select(func.avg(Review.stars), func.count()).where(
             Review.created_at >= rng.since,
             Review.created_at < rng.until,
             Review.moderation == ModerationState.PUBLISHED,
-        )
-    ).one()
-    out.average_rating = float(avg) if avg is not None else None
-    out.review_count = int(count)
-
-    # follow-up delivery
-    due = and_(FollowUp.due_at >= rng.since, FollowUp.due_at < rng.until)
-    opted_out = and_(
-        FollowUp.state == FollowUpState.SKIPPED,
-        or_(
-            FollowUp.last_error.ilike("%opted out%"),
-            FollowUp.last_error.ilike("%unsubscribed%"),
         ),
-    )
-    sent, failed, opted = session.execute(
-        select(
+        "follow_ups": select(
             func.coalesce(
                 func.sum(case((FollowUp.state == FollowUpState.SENT, 1), else_=0)), 0
             ),
@@ -167,37 +146,71 @@ def dashboard(session: Session, rng: Range, top: int = 8) -> Dashboard:
             ),
             func.coalesce(func.sum(case((opted_out, 1), else_=0)), 0),
         ).where(
-            due,
+            FollowUp.due_at >= rng.since,
+            FollowUp.due_at < rng.until,
             FollowUp.state.in_(
                 [FollowUpState.SENT, FollowUpState.FAILED, FollowUpState.SKIPPED]
             ),
-        )
-    ).one()
+        ),
+        "cities": select(Provider.id, Provider.city),
+        "categories": select(provider_categories.c.provider_id, Category.name).join(
+            Category, Category.id == provider_categories.c.category_id
+        ),
+    }
+
+
+def dashboard(
+    session: Session, rng: Range, top: int = 8, run: Runner | None = None
+) -> Dashboard:
+    """The figures of ``rng``; ``run`` runs the queries (default: one after
+    another in ``session``; in parallel sessions they were slower on SQLite,
+    whose transactions here begin IMMEDIATE, and no faster on PostgreSQL)."""
+    out = Dashboard(rng)
+    rows = (run or run_in_session(session))(statements(session, rng))
+
+    index = {d.isoformat(): i for i, d in enumerate(rng.days)}
+    by_status: dict[BookingStatus, int] = {}
+    top3 = after_match = 0
+    for day_value, channel, status, n, chose_top3, matched in rows["bookings"]:
+        series = out.per_day.setdefault(channel.value, [0] * len(index))
+        day_text = _day_text(day_value)
+        if day_text in index:
+            series[index[day_text]] += n
+        by_status[status] = by_status.get(status, 0) + n
+        top3 += int(chose_top3 or 0)
+        after_match += int(matched or 0)
+
+    # the funnel: requests -> matches -> bookings -> completed -> reviewed
+    requests, matched = rows["requests"][0]
+    out.bookings = sum(by_status.values())
+    out.cancelled = by_status.get(BookingStatus.CANCELLED, 0)
+    out.funnel = [
+        ("Requests", int(requests)),
+        ("Matches", int(matched)),
+        ("Bookings", out.bookings),
+        ("Completed", sum(by_status.get(s, 0) for s in DONE)),
+        ("Reviewed", by_status.get(BookingStatus.REVIEWED, 0)),
+    ]
+    out.matched_bookings = after_match
+    out.acceptance = top3 / after_match if after_match else None
+
+    avg, count = rows["reviews"][0]
+    out.average_rating = float(avg) if avg is not None else None
+    out.review_count = int(count)
+
+    sent, failed, opted = rows["follow_ups"][0]
     out.follow_ups = {"Sent": int(sent), "Failed": int(failed), "Opted out": int(opted)}
 
-    # busiest categories and cities: bookings per provider (the index again),
-    # then the providers' categories and cities
-    per_provider = dict(
-        session.execute(
-            select(Booking.provider_id, func.count())
-            .where(in_range)
-            .group_by(Booking.provider_id)
-        ).all()
-    )
-    categories: dict[str, int] = {}
+    per_provider = dict(rows["per_provider"])
     cities: dict[str, int] = {}
-    if per_provider:
-        for provider_id, city in session.execute(select(Provider.id, Provider.city)):
-            if provider_id in per_provider:
-                key = city or "(none)"
-                cities[key] = cities.get(key, 0) + per_provider[provider_id]
-        for provider_id, name in session.execute(
-            select(provider_categories.c.provider_id, Category.name).join(
-                Category, Category.id == provider_categories.c.category_id
-            )
-        ):
-            if provider_id in per_provider:
-                categories[name] = categories.get(name, 0) + per_provider[provider_id]
+    for provider_id, city in rows["cities"]:
+        if provider_id in per_provider:
+            key = city or "(none)"
+            cities[key] = cities.get(key, 0) + per_provider[provider_id]
+    categories: dict[str, int] = {}
+    for provider_id, name in rows["categories"]:
+        if provider_id in per_provider:
+            categories[name] = categories.get(name, 0) + per_provider[provider_id]
     out.categories = sorted(categories.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
     out.cities = sorted(cities.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
     return out
