@@ -673,3 +673,45 @@ def test_every_page_renders(console, db):
     ):
         assert console.get(path).status_code == 200, path
     assert console.get("/admin/providers/999999").status_code == 404
+
+
+def test_the_api_records_each_match_and_a_booking_keeps_its_rank(api, db):
+    provider = make_provider(db)
+    make_provider(
+        db,
+        external_id="p-2",
+        name="Lakeview Drains",
+        description="Drain cleaning and leak repair.",
+    )
+    customer = make_customer(db)
+    found = api.post(
+        "/api/v1/matches",
+        json={
+            "text": "my sink is leaking",
+            "city": "Chicago",
+            "customer_id": customer.id,
+        },
+    ).get_json()["matches"]
+    db.rollback()
+    db.expire_all()
+    logged = db.scalar(select(MatchLog))
+    assert logged.customer_id == customer.id and logged.text == "my sink is leaking"
+    assert logged.provider_ids == [m["provider"]["id"] for m in found]
+    assert logged.result_count == len(found) and logged.city == "Chicago"
+    start = (datetime.now(UTC) + timedelta(days=2)).replace(
+        hour=16, minute=0, second=0, microsecond=0
+    )
+    booked = api.post(
+        "/api/v1/bookings",
+        json={
+            "provider_id": provider.id,
+            "customer_id": customer.id,
+            "start": start.isoformat(),
+            "confirm": True,
+        },
+    )
+    assert booked.status_code == 201, booked.get_json()
+    db.rollback()
+    db.expire_all()
+    rank = db.scalar(select(Booking.match_rank))
+    assert rank == logged.provider_ids.index(provider.id) + 1
