@@ -172,6 +172,24 @@ def test_the_dashboard_page_and_its_date_range(console):
     assert console.get("/admin/static/vendor/chart-4.6.1.umd.min.js").status_code == 200
 
 
+def test_the_dashboard_reuses_its_figures_until_refreshed(console, db):
+    def booked() -> str:
+        html = console.get(path).get_data(as_text=True)
+        return html.split('data-test="kpi-bookings">')[1].split("<")[0]
+
+    path = "/admin/?days=7"
+    assert booked() == "0"
+    _book(
+        db,
+        make_provider(db),
+        make_customer(db),
+        (datetime.now(UTC) + timedelta(days=2)).replace(hour=16, minute=0),
+    )
+    assert booked() == "0"  # from the cache, at most 30 s old
+    path = "/admin/?days=7&fresh=1"
+    assert booked() == "1"
+
+
 # ---------------------------------------------------------------- providers
 
 
