@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, Response
 
 admin_bp = Blueprint(
     "admin",
@@ -62,3 +62,24 @@ def init_admin(app: Flask) -> None:
     )
 
     app.register_blueprint(admin_bp)
+
+
+#: Scripts, styles and fonts from this app only; no framing; forms post here.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+@admin_bp.after_request
+def security_headers(response: Response) -> Response:
+    """Every console answer: a strict CSP, no framing, no sniffing; pages
+    (personal data) are not kept in caches."""
+    response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    if response.mimetype in ("text/html", "application/json", "text/csv"):
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response

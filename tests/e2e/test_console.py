@@ -139,8 +139,28 @@ def page(browser, served):
         base_url=base, viewport={"width": 1440, "height": 960}, accept_downloads=True
     )
     page = context.new_page()
+    problems: list[str] = []  # script errors, CSP refusals, failed loads
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on(
+        "console",
+        lambda message: (
+            problems.append(message.text)
+            if message.type == "error" and "Failed to load resource" not in message.text
+            else None
+        ),
+    )
+    # a form answered 400 or 401 is meant (errors shown); anything else is not
+    page.on(
+        "response",
+        lambda response: (
+            problems.append(f"{response.status} {response.url}")
+            if response.status >= 400 and response.request.resource_type != "document"
+            else None
+        ),
+    )
     yield page
     context.close()
+    assert problems == [], problems
 
 
 def _shot(page, name: str) -> None:

@@ -176,3 +176,16 @@ def test_next_only_goes_to_console_pages(client, admin):
         data={"email": admin.email, "password": ADMIN_PASSWORD, "csrf_token": token},
     )
     assert response.headers["Location"] == "/admin/"
+
+
+def test_console_answers_carry_security_headers(client, admin):
+    console_login(client)
+    for path in ("/admin/login", "/admin/", "/admin/providers"):
+        response = client.get(path)
+        csp = response.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert response.headers["X-Frame-Options"] == "DENY"
+        assert response.headers["Cache-Control"] == "no-store"
+        assert "<script>" not in response.get_data(as_text=True)  # no inline JS
+    # the API and webhooks keep their own headers
+    assert "Content-Security-Policy" not in client.get("/healthz").headers
