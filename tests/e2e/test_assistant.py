@@ -731,3 +731,42 @@ def test_a_messenger_conversation_books_a_provider_through_the_send_api(stack, g
     assert booked, said
     row = _row(stack, "SELECT channel FROM bookings WHERE id = :id", id=int(booked[1]))
     assert row["channel"] == "messenger"
+
+
+def test_a_web_chat_visitor_books_a_reading_from_the_page(stack):
+    """The page `beckon run` serves at /chat, its visitor token, and the real
+    assistant behind /webhooks/webchat, to a confirmed remote session."""
+    with urllib.request.urlopen(f"{stack['api']}/chat", timeout=30) as page:
+        html = page.read().decode()
+    token = re.search(r'\|\| "([^"]+)"', html)[1]
+    said = iter(range(1, 100))
+
+    def chat(text: str) -> list[dict]:
+        return _post(
+            f"{stack['api']}/webhooks/webchat",
+            {"sender": token, "message": text, "message_id": f"w{next(said)}"},
+        )
+
+    first = chat("I'd like a tarot reading about my career, online, next week")
+    joined = " ".join(r.get("text", "") for r in first)
+    assert "who can do it" in joined.lower(), joined
+    assert any(r.get("buttons") for r in first), first
+    visitor = first[0]["recipient_id"]
+    assert chat("the first one")[-1]["text"].startswith("Book ")
+    booked = re.search(r"Booked! #(\d+)", " ".join(r["text"] for r in chat("yes")))
+    assert booked
+    row = _row(
+        stack,
+        "SELECT b.status, b.channel FROM bookings b WHERE b.id = :id",
+        id=int(booked[1]),
+    )
+    assert row["status"] == "confirmed" and row["channel"] == "webchat"
+    kept = _row(
+        stack,
+        "SELECT COUNT(*) AS n FROM messages m JOIN conversations c "
+        "ON c.id = m.conversation_id JOIN channel_identities i "
+        "ON i.customer_id = c.customer_id WHERE i.external_id = :visitor "
+        "AND m.channel = 'webchat' AND m.direction = 'in'",
+        visitor=visitor,
+    )
+    assert kept["n"] == 3
