@@ -72,3 +72,24 @@ def console_context() -> dict[str, Any]:
 @admin_bp.app_template_filter("tz")
 def tz(name: str) -> ZoneInfo:
     return ZoneInfo(name)
+
+
+#: How channels are written for people.
+CHANNEL_NAMES = {
+    "sms": "SMS",
+    "whatsapp": "WhatsApp",
+    "voice": "Phone call",
+    "messenger": "Messenger",
+    "telegram": "Telegram",
+    "webchat": "Web chat",
+    "alexa": "Alexa",
+    "google": "Google",
+    "api": "API",
+    "console": "Console",
+}
+
+
+@admin_bp.app_template_filter("channel")
+def channel_name(channel: Any) -> str:
+    value = getattr(channel, "value", channel)
+    return CHANNEL_NAMES.get(value, str(value))

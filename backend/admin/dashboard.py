@@ -10,6 +10,7 @@ from flask import current_app, render_template, request
 from flask_login import login_required
 
 from backend.admin import admin_bp
+from backend.admin.common import CHANNEL_NAMES
 from backend.admin.stats import Dashboard, Range
 from backend.admin.stats import dashboard as figures
 from backend.db import utcnow
@@ -82,5 +83,6 @@ def dashboard():
         rng=rng,
         error=error,
         presets=PRESETS,
+        channel_names=CHANNEL_NAMES,
         preset=preset,
     )

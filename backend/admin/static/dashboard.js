@@ -1,6 +1,7 @@
 // The dashboard's charts (Chart.js, served from this app).
 (function () {
   const data = JSON.parse(document.getElementById("chart-data").textContent);
+  const names = JSON.parse(document.getElementById("channel-names").textContent);
   const palette = {
     sms: "#6366f1", whatsapp: "#22c55e", voice: "#f59e0b", messenger: "#3b82f6",
     telegram: "#06b6d4", webchat: "#a855f7", alexa: "#0ea5e9", google: "#ef4444",
@@ -20,7 +21,7 @@
     data: {
       labels,
       datasets: Object.entries(data.perDay).map(([channel, values]) => ({
-        label: channel, data: values, backgroundColor: palette[channel] || "#94a3b8",
+        label: names[channel] || channel, data: values, backgroundColor: palette[channel] || "#94a3b8",
         borderRadius: 3, maxBarThickness: 26,
       })),
     },
