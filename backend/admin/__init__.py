@@ -42,6 +42,9 @@ def init_admin(app: Flask) -> None:
         WTF_CSRF_CHECK_DEFAULT=False,
         WTF_CSRF_TIME_LIMIT=12 * 3600,
         RATELIMIT_STORAGE_URI=config.RATELIMIT_STORAGE_URI,
+        # any 60 seconds, not the clock's minutes: a burst across a minute's
+        # turn is counted as one
+        RATELIMIT_STRATEGY="moving-window",
         RATELIMIT_HEADERS_ENABLED=True,
     )
     csrf.init_app(app)
