@@ -31,6 +31,7 @@ from sqlalchemy.engine import make_url
 from backend import assistant
 from tests.conftest import PG_ADMIN_URL, _postgres_reachable
 from tests.fakes.messenger_api import FakeSendApi
+from tests.fakes.telegram_api import FakeTelegram
 from tests.helpers import prepare_served_data
 from tests.integration.test_worker import _redis_problem
 
@@ -41,6 +42,7 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 pytestmark = [pytest.mark.assistant, pytest.mark.slow]
 TWILIO_TOKEN, PUBLIC = "e2e-twilio-token", "https://beckon.example.com"
 MESSENGER_SECRET = "e2e-messenger-secret"
+TELEGRAM_TOKEN, TELEGRAM_SECRET = "123456:e2e-telegram-token", "e2e-telegram-secret"
 
 
 def _free_port() -> int:
@@ -122,7 +124,15 @@ def graph():
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory, graph):
+def telegram():
+    """Telegram's Bot API, stood in at its HTTP boundary for the worker's replies."""
+    fake = FakeTelegram(TELEGRAM_TOKEN)
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory, graph, telegram):
     """`beckon run` with the assistant, on free ports, on a seeded SQLite;
     Rasa keeps its conversations in PostgreSQL and its locks in Redis."""
     if not assistant.installed():
@@ -144,6 +154,9 @@ def stack(tmp_path_factory, graph):
         "MESSENGER_APP_SECRET": MESSENGER_SECRET,
         "MESSENGER_PAGE_ACCESS_TOKEN": "e2e-page-token",
         "MESSENGER_API_BASE_URL": graph.url,
+        "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
+        "TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET,
+        "TELEGRAM_API_BASE_URL": telegram.url,
         "BECKON_ACTIONS_PORT": str(_free_port()),
         "BECKON_INTERNAL_API_PORT": str(_free_port()),
     }
@@ -770,3 +783,85 @@ def test_a_web_chat_visitor_books_a_reading_from_the_page(stack):
         visitor=visitor,
     )
     assert kept["n"] == 3
+
+
+def test_a_telegram_chat_books_a_provider_with_the_inline_keyboard(stack, telegram):
+    """Updates with Telegram's secret header; the worker answers through the
+    Bot API with an inline keyboard, and a button's callback books."""
+    chat_id, updates = 5550001, iter(range(1, 100))
+
+    def update(text: str | None = None, button: str | None = None) -> list[dict]:
+        n = next(updates)
+        user = {"id": chat_id, "is_bot": False, "first_name": "Dana"}
+        chat = {"id": chat_id, "first_name": "Dana", "type": "private"}
+        if button:
+            body = {
+                "update_id": 864200000 + n,
+                "callback_query": {
+                    "id": f"cb-e2e-{n}",
+                    "from": user,
+                    "message": {
+                        "message_id": 3000 + n,
+                        "from": {"id": 7000000001, "is_bot": True, "first_name": "B"},
+                        "chat": chat,
+                        "date": 1763719200 + n,
+                        "text": "Which one?",
+                    },
+                    "chat_instance": "-8123456789012345678",
+                    "data": button,
+                },
+            }
+        else:
+            body = {
+                "update_id": 864200000 + n,
+                "message": {
+                    "message_id": 3000 + n,
+                    "from": user,
+                    "chat": chat,
+                    "date": 1763719200 + n,
+                    "text": text,
+                },
+            }
+        before = len(telegram.calls)
+        request = urllib.request.Request(
+            f"{stack['api']}/webhooks/telegram",
+            data=json.dumps(body).encode(),
+            headers={
+                "Content-Type": "application/json",
+                "X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET,
+            },
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            assert response.status == 200
+        deadline = time.monotonic() + 60  # the worker answers through the Bot API
+        while time.monotonic() < deadline:
+            sent = [
+                body
+                for method, body in telegram.calls[before:]
+                if method == "sendMessage" and str(body.get("chat_id")) == str(chat_id)
+            ]
+            if sent:
+                time.sleep(0.5)  # the rest of this answer
+                return [
+                    body
+                    for method, body in telegram.calls[before:]
+                    if method == "sendMessage"
+                    and str(body.get("chat_id")) == str(chat_id)
+                ]
+            time.sleep(0.2)
+        pytest.fail(f"no answer to {text or button!r}")
+
+    replies = update("I need a plumber in Chicago next week")
+    offers = next(r for r in replies if r.get("reply_markup"))
+    assert "Here's who can do it" in offers["text"], replies
+    first = offers["reply_markup"]["inline_keyboard"][0][0]
+    assert first["callback_data"].startswith("/choose_option")
+    confirm = update(button=first["callback_data"])
+    assert confirm[-1]["text"].startswith("Book "), confirm
+    said = "\n".join(r["text"] for r in update("yes"))
+    booked = re.search(r"Booked! #(\d+)", said)
+    assert booked, said
+    row = _row(stack, "SELECT channel FROM bookings WHERE id = :id", id=int(booked[1]))
+    assert row["channel"] == "telegram"
+    answered = [b for m, b in telegram.calls if m == "answerCallbackQuery"]
+    assert answered, "the button's spinner was never stopped"
