@@ -22,7 +22,7 @@ from backend.db import utcnow
 from backend.models import Booking, BookingStatus, Channel, Customer, Provider
 from backend.notifiers import Notifiers, send_phone_code
 from backend.schemas import BookingCreate, IdentityInput, ReviewCreate
-from backend.services import bookings, customers, reviews
+from backend.services import bookings, customers, matchlog, reviews
 from backend.services.availability import provider_free_slots
 from backend.services.errors import Conflict, Invalid, NotFound
 from backend.services.matching import (
@@ -189,9 +189,18 @@ class VoiceDesk:
                     remote=remote,
                 )
             )
-        return Search(
-            words, category, place, window, offers[:MAX_OFFERS], matched=len(results)
+        offers = offers[:MAX_OFFERS]
+        # what was proposed, for the console's funnel and match acceptance
+        matchlog.record_match(
+            self.session,
+            words,
+            [o.provider_id for o in offers],
+            customer_id=customer.id,
+            category=request.category,
+            city=place.name if place else None,
+            now=self.now,
         )
+        return Search(words, category, place, window, offers, matched=len(results))
 
     def book(self, customer: Customer, offer: Offer, words: str = "") -> Booking:
         """Confirm ``offer`` for ``customer`` at once (a spoken yes was the

@@ -361,6 +361,7 @@ def test_book_a_plumber_in_austin_tomorrow_morning(
     assert booking.channel == Channel.ALEXA
     assert booking.provider_id == austin["reyes"]
     assert booking.starts_at.astimezone(AUSTIN).hour == 8
+    assert booking.match_rank == 1  # the first offer read out, for the console
     assert f"number is {booking.id}" in said
 
     # a new session: "what's the status of my job?"
