@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import socket
+import subprocess
+import sys
 import time
 
 import requests
@@ -25,3 +28,15 @@ def wait_for(url: str, seconds: float) -> None:
         except requests.RequestException:
             time.sleep(0.5)
     raise SystemExit(f"{url} did not answer in {seconds} s")
+
+
+def run_in_own_process(script: str, *args: object) -> dict:
+    """``script --load args...`` in a process of its own (so the load does not
+    share the measuring process's GIL); the JSON it printed last."""
+    out = subprocess.run(
+        [sys.executable, script, "--load", *map(str, args)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])

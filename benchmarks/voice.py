@@ -36,7 +36,7 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.serving import free_port, wait_for  # noqa: E402
+from benchmarks.serving import free_port, run_in_own_process, wait_for  # noqa: E402
 from tests.fakes.alexa import SKILL_ID, SigningChain, envelope  # noqa: E402
 
 KINDS = ("find", "status", "launch")
@@ -128,21 +128,8 @@ def load(url: str, chain_dir: str, devices: int, turns: int) -> dict:
 
 
 def run_load(url: str, chain_dir: Path, devices: int, turns: int) -> dict:
-    out = subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--load",
-            url,
-            str(chain_dir),
-            str(devices),
-            str(turns),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    """The load, from a separate process (so the client does not share our GIL)."""
+    return run_in_own_process(__file__, url, chain_dir, devices, turns)
 
 
 def fresh_postgres(url: str) -> str:

@@ -42,7 +42,7 @@ from twilio.request_validator import RequestValidator
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.serving import free_port, wait_for  # noqa: E402
+from benchmarks.serving import free_port, run_in_own_process, wait_for  # noqa: E402
 
 TOKEN, PUBLIC = "bench-twilio-token", "https://beckon.example.com"
 PATH = "/webhooks/twilio/sms"
@@ -130,21 +130,7 @@ def load(url_base: str, senders: int, messages: int, first_phone: int) -> dict:
 
 def run_load(url_base: str, senders: int, messages: int, first_phone: int) -> dict:
     """The load, from a separate process (so the client does not share our GIL)."""
-    out = subprocess.run(
-        [
-            sys.executable,
-            __file__,
-            "--load",
-            url_base,
-            str(senders),
-            str(messages),
-            str(first_phone),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    return run_in_own_process(__file__, url_base, senders, messages, first_phone)
 
 
 # ---------------------------------------------------------------- recorded Rasa

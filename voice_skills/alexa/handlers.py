@@ -550,20 +550,23 @@ def pick_booking(
     )
 
 
+def changeable_booking(handler_input: HandlerInput, t: Turn) -> Booking | Response:
+    """The booking to cancel or move (one not under way yet), or what to say."""
+    upcoming = [
+        b for b in t.desk.upcoming(t.customer) if b.status != BookingStatus.IN_PROGRESS
+    ]
+    if not upcoming and t.slot("number") is None:
+        return answer(handler_input, t.say("status_none"))
+    return pick_booking(handler_input, t, upcoming)
+
+
 class CancelBookingIntentHandler(AbstractRequestHandler):
     def can_handle(self, handler_input):
         return is_intent_name("CancelBookingIntent")(handler_input)
 
     def handle(self, handler_input):
         t = turn_of(handler_input)
-        upcoming = [
-            b
-            for b in t.desk.upcoming(t.customer)
-            if b.status != BookingStatus.IN_PROGRESS
-        ]
-        if not upcoming and t.slot("number") is None:
-            return answer(handler_input, t.say("status_none"))
-        booking = pick_booking(handler_input, t, upcoming)
+        booking = changeable_booking(handler_input, t)
         if isinstance(booking, Response):
             return booking
         t.attributes["pending"] = {"action": "cancel", "booking": booking.id}
@@ -585,14 +588,7 @@ class RescheduleIntentHandler(AbstractRequestHandler):
 
     def handle(self, handler_input):
         t = turn_of(handler_input)
-        upcoming = [
-            b
-            for b in t.desk.upcoming(t.customer)
-            if b.status != BookingStatus.IN_PROGRESS
-        ]
-        if not upcoming and t.slot("number") is None:
-            return answer(handler_input, t.say("status_none"))
-        booking = pick_booking(handler_input, t, upcoming)
+        booking = changeable_booking(handler_input, t)
         if isinstance(booking, Response):
             return booking
         name = booking.provider.name
