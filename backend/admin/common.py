@@ -93,3 +93,15 @@ CHANNEL_NAMES = {
 def channel_name(channel: Any) -> str:
     value = getattr(channel, "value", channel)
     return CHANNEL_NAMES.get(value, str(value))
+
+
+def latest_bookings(where: Any, limit: int) -> tuple[list[Any], int]:
+    """The latest bookings matching ``where`` (newest start first) and how many
+    there are in all: what a customer's or a provider's page shows."""
+    from backend.models import Booking
+
+    rows = db.session.scalars(
+        select(Booking).where(where).order_by(Booking.starts_at.desc()).limit(limit)
+    ).all()
+    total = db.session.scalar(select(func.count()).select_from(Booking).where(where))
+    return list(rows), total

@@ -19,7 +19,7 @@ from sqlalchemy import func, or_, select
 
 from backend.admin import admin_bp
 from backend.admin.auth import admin_only
-from backend.admin.common import fail
+from backend.admin.common import fail, latest_bookings
 from backend.admin.forms import EraseForm
 from backend.admin.paging import paginate
 from backend.admin.tracker import TrackerError, erase_trackers
@@ -86,17 +86,7 @@ def _customer(customer_id: int) -> Customer:
 
 
 def _render(customer: Customer, erase_form: EraseForm | None = None, status: int = 200):  # noqa: E501
-    bookings = db.session.scalars(
-        select(Booking)
-        .where(Booking.customer_id == customer.id)
-        .order_by(Booking.starts_at.desc())
-        .limit(25)
-    ).all()
-    booking_count = db.session.scalar(
-        select(func.count())
-        .select_from(Booking)
-        .where(Booking.customer_id == customer.id)
-    )
+    bookings, booking_count = latest_bookings(Booking.customer_id == customer.id, 25)
     conversations = db.session.scalars(
         select(Conversation)
         .where(Conversation.customer_id == customer.id)

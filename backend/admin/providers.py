@@ -8,7 +8,7 @@ from sqlalchemy import func, or_, select
 
 from backend.admin import admin_bp
 from backend.admin.auth import admin_only
-from backend.admin.common import fail, reach_index
+from backend.admin.common import fail, latest_bookings, reach_index
 from backend.admin.forms import ActionForm, ProviderForm, VerifyForm
 from backend.admin.paging import paginate
 from backend.extensions import db
@@ -109,17 +109,7 @@ def _detail(provider: Provider, **forms):  # noqa: ANN003, ANN202
             "notes": notes.get("notes", ""),
         }
     )
-    bookings = db.session.scalars(
-        select(Booking)
-        .where(Booking.provider_id == provider.id)
-        .order_by(Booking.starts_at.desc())
-        .limit(10)
-    ).all()
-    booking_count = db.session.scalar(
-        select(func.count())
-        .select_from(Booking)
-        .where(Booking.provider_id == provider.id)
-    )
+    bookings, booking_count = latest_bookings(Booking.provider_id == provider.id, 10)
     reviews = db.session.scalars(
         select(Review)
         .where(Review.provider_id == provider.id)
