@@ -31,13 +31,18 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
-def _zone(value: str) -> str:
+def is_time_zone(value: str) -> bool:
+    """Whether ``value`` names an IANA time zone (America/Chicago)."""
     try:
         ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(
-            f"'{value}' is not an IANA time zone such as America/Chicago"
-        ) from exc
+    except (ZoneInfoNotFoundError, ValueError):
+        return False
+    return True
+
+
+def _zone(value: str) -> str:
+    if not is_time_zone(value):
+        raise ValueError(f"'{value}' is not an IANA time zone such as America/Chicago")
     return value
 
 

@@ -22,7 +22,7 @@ from backend.models import (
     PhoneVerification,
     Review,
 )
-from backend.schemas import IdentityInput
+from backend.schemas import IdentityInput, is_time_zone
 from backend.services.errors import Conflict, Invalid, NotFound
 
 PHONE_CHANNELS = (Channel.SMS, Channel.WHATSAPP, Channel.VOICE)
@@ -245,4 +245,17 @@ def set_opt_out(
     customer.opt_outs = sorted(channels)
     customer.updated_at = utcnow()
     session.flush()
+    return customer
+
+
+def set_timezone(session: Session, customer_id: int, zone: str) -> Customer:
+    """Keep the customer's own clock (an IANA zone, e.g. from their device), on
+    which remote sessions and spoken times are told."""
+    customer = get_customer(session, customer_id)
+    if not is_time_zone(zone):
+        raise Invalid(f"unknown time zone {zone!r}", field="timezone")
+    if customer.timezone != zone:
+        customer.timezone = zone
+        customer.updated_at = utcnow()
+        session.flush()
     return customer
