@@ -1,8 +1,8 @@
 """Standing in for Amazon: a signing chain Alexa's could be, requests signed
 with it, and the directive API a progressive response goes to.
 
-The chain is a test root CA and an end certificate issued to
-echo-api.amazon.com, as Amazon's is; the app trusts the root through
+The chain is a test root CA, an intermediate and an end certificate issued
+to echo-api.amazon.com, as Amazon's is; the app trusts the root through
 ``ALEXA_EXTRA_TRUST_ROOTS`` and fetches the chain from the URL in the
 request's header (``fetch_certificate_chain`` is replaced, the HTTP boundary).
 Requests are the envelopes of ../shared/fixtures/alexa with our intent,
@@ -43,99 +43,133 @@ def _key() -> rsa.RSAPrivateKey:
     return rsa.generate_private_key(public_exponent=65537, key_size=2048)
 
 
+def _key_usage(*, signs_certificates: bool) -> x509.KeyUsage:
+    return x509.KeyUsage(
+        digital_signature=not signs_certificates,
+        content_commitment=False,
+        key_encipherment=not signs_certificates,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=signs_certificates,
+        crl_sign=signs_certificates,
+        encipher_only=False,
+        decipher_only=False,
+    )
+
+
+def _ca(
+    name: x509.Name,
+    key: rsa.RSAPrivateKey,
+    issuer: tuple[x509.Certificate, rsa.RSAPrivateKey] | None,
+    now: datetime,
+) -> x509.Certificate:
+    """A CA certificate: self-signed (a root) or issued by ``issuer``."""
+    issuer_name = issuer[0].subject if issuer else name
+    issuer_key = issuer[1] if issuer else key
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(issuer_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=1))
+        .not_valid_after(now + timedelta(days=365))
+        .add_extension(
+            x509.BasicConstraints(ca=True, path_length=None if not issuer else 0),
+            True,
+        )
+        .add_extension(_key_usage(signs_certificates=True), True)
+        .add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False
+        )
+    )
+    if issuer:
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
+            False,
+        )
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+def _leaf(
+    domain: str,
+    key: rsa.RSAPrivateKey,
+    issuer: tuple[x509.Certificate, rsa.RSAPrivateKey],
+    now: datetime,
+    starts: timedelta,
+    ends: timedelta,
+    san: bool,
+) -> x509.Certificate:
+    """The signing certificate for ``domain``, valid from now+starts to now+ends."""
+    issuer_cert, issuer_key = issuer
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(_name(domain))
+        .issuer_name(issuer_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now + starts)
+        .not_valid_after(now + ends)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), True)
+        .add_extension(_key_usage(signs_certificates=False), True)
+        .add_extension(
+            x509.ExtendedKeyUsage(
+                [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
+            ),
+            False,
+        )
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()),
+            False,
+        )
+    )
+    if san:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.DNSName(domain)]), False
+        )
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
 class SigningChain:
-    """A root CA and a certificate for ``domain`` it issued, valid now."""
+    """A root CA, an intermediate it issued and a certificate for ``domain``
+    the intermediate issued, as Amazon's chain is (root -> intermediate ->
+    echo-api.amazon.com); ``intermediate=False`` lets the root sign the leaf.
+
+    ``starts`` and ``ends`` place the leaf's validity around now (a leaf that
+    has expired, or is not valid yet); ``san=False`` leaves out its
+    subjectAltName (the name is then only in the subject's CN).
+    """
 
     def __init__(
         self,
         domain: str = DOMAIN,
         *,
-        expired: bool = False,
+        intermediate: bool = True,
+        starts: timedelta = timedelta(days=-1),
+        ends: timedelta = timedelta(days=90),
+        san: bool = True,
         issued_by: SigningChain | None = None,
     ) -> None:
         now = datetime.now(UTC)
         self.key = _key()
-        root_name = _name("Beckon Test Root CA")
         if issued_by is not None:
             self.root_key, self.root = issued_by.root_key, issued_by.root
         else:
             self.root_key = _key()
-            self.root = self._make_root(root_name, now)
-        self.leaf = self._make_leaf(domain, root_name, now, expired)
-
-    def _make_root(self, root_name: x509.Name, now: datetime) -> x509.Certificate:
-        return (
-            x509.CertificateBuilder()
-            .subject_name(root_name)
-            .issuer_name(root_name)
-            .public_key(self.root_key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(days=1))
-            .not_valid_after(now + timedelta(days=365))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=False,
-                    content_commitment=False,
-                    key_encipherment=False,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=True,
-                    crl_sign=True,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                True,
+            self.root = _ca(_name("Beckon Test Root CA"), self.root_key, None, now)
+        self.intermediates: list[x509.Certificate] = []
+        signer_key, signer = self.root_key, self.root
+        if intermediate:
+            signer_key = _key()
+            signer = _ca(
+                _name("Beckon Test Intermediate CA"),
+                signer_key,
+                (self.root, self.root_key),
+                now,
             )
-            .add_extension(
-                x509.SubjectKeyIdentifier.from_public_key(self.root_key.public_key()),
-                False,
-            )
-            .sign(self.root_key, hashes.SHA256())
-        )
-
-    def _make_leaf(
-        self, domain: str, root_name: x509.Name, now: datetime, expired: bool
-    ) -> x509.Certificate:
-        start = now - timedelta(days=30 if expired else 1)
-        end = now - timedelta(days=1) if expired else now + timedelta(days=90)
-        return (
-            x509.CertificateBuilder()
-            .subject_name(_name(domain))
-            .issuer_name(root_name)
-            .public_key(self.key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(start)
-            .not_valid_after(end)
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(domain)]), False)
-            .add_extension(x509.BasicConstraints(ca=False, path_length=None), True)
-            .add_extension(
-                x509.KeyUsage(
-                    digital_signature=True,
-                    content_commitment=False,
-                    key_encipherment=True,
-                    data_encipherment=False,
-                    key_agreement=False,
-                    key_cert_sign=False,
-                    crl_sign=False,
-                    encipher_only=False,
-                    decipher_only=False,
-                ),
-                True,
-            )
-            .add_extension(
-                x509.ExtendedKeyUsage(
-                    [ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]
-                ),
-                False,
-            )
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_public_key(
-                    self.root_key.public_key()
-                ),
-                False,
-            )
-            .sign(self.root_key, hashes.SHA256())
+            self.intermediates.append(signer)
+        self.leaf = _leaf(
+            domain, self.key, (signer, signer_key), now, starts, ends, san
         )
 
     def save(self, directory: Path) -> None:
@@ -153,7 +187,7 @@ class SigningChain:
         chain.key = serialization.load_pem_private_key(
             (directory / "key.pem").read_bytes(), password=None
         )
-        chain.leaf = x509.load_pem_x509_certificate(
+        chain.leaf, *chain.intermediates = x509.load_pem_x509_certificates(
             (directory / "chain.pem").read_bytes()
         )
         chain.root = x509.load_pem_x509_certificate(
@@ -163,7 +197,11 @@ class SigningChain:
 
     @property
     def chain_pem(self) -> bytes:
-        return self.leaf.public_bytes(serialization.Encoding.PEM)
+        """The PEM file Amazon serves: the leaf first, then its intermediates."""
+        return b"".join(
+            c.public_bytes(serialization.Encoding.PEM)
+            for c in (self.leaf, *self.intermediates)
+        )
 
     def write_root(self, path: Path) -> Path:
         path.write_bytes(self.root.public_bytes(serialization.Encoding.PEM))
@@ -280,7 +318,7 @@ class FakeDirectiveApi:
 
     def __init__(self, tls_dir: Path) -> None:
         self.received: list[dict[str, Any]] = []
-        chain = SigningChain(domain="localhost")
+        chain = SigningChain(domain="localhost", intermediate=False)
         key_file, cert_file = tls_dir / "api-key.pem", tls_dir / "api-cert.pem"
         key_file.write_bytes(
             chain.key.private_bytes(

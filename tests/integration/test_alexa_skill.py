@@ -11,14 +11,19 @@ provider; every check of a request that fails writes nothing.
 from __future__ import annotations
 
 import json
+import logging
 import re
 import xml.etree.ElementTree as ET
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from sqlalchemy import func, select
 
+from backend.app import create_app
+from backend.config import Config, ConfigError
+from backend.extensions import db as database
 from backend.models import Booking, BookingStatus, Channel, Customer, Message
 from tests.fakes.alexa import (
     CERT_URL,
@@ -183,8 +188,6 @@ def messages(db) -> int:
 
 
 def tomorrow_iso() -> str:
-    from datetime import datetime
-
     return (datetime.now(AUSTIN).date() + timedelta(days=1)).isoformat()
 
 
@@ -214,6 +217,10 @@ def test_certificate_url_rules_follow_amazons_vectors() -> None:
     )
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
 def _launch(user="amzn1.ask.account.VERIFY", **kwargs) -> bytes:
     doc = envelope("official_launch_request_geolocation.json", user_id=user, **kwargs)
     return json.dumps(doc).encode()
@@ -231,8 +238,6 @@ def test_a_signed_launch_request_is_answered(client, chain, fetched) -> None:
 
 
 def _tampered_cases(chain):
-    from datetime import UTC, datetime
-
     body = _launch()
     good = chain.headers(body)
     stale = _launch(timestamp=datetime.now(UTC) - timedelta(seconds=151))
@@ -271,22 +276,137 @@ def test_every_failed_check_is_400_and_writes_nothing(client, db, chain, fetched
     assert messages(db) == 0
 
 
-@pytest.mark.parametrize("problem", ["expired", "another domain", "untrusted root"])
+def test_the_chain_is_checked_through_its_intermediate(chain, fetched) -> None:
+    """Amazon's chain is leaf, intermediate (both in the PEM), then a root we
+    trust: the intermediate is what links them."""
+    assert len(chain.intermediates) == 1
+    assert chain.leaf.issuer == chain.intermediates[0].subject != chain.root.subject
+    verifier = verification.AlexaRequestVerifier([chain.root])
+    body = _launch()
+    verifier.verify(chain.headers(body), body, json.loads(body), now=_utc_now())
+    # without its intermediate the leaf leads to no trusted root
+    leaf_only = chain.leaf.public_bytes(serialization.Encoding.PEM)
+    alone = verification.AlexaRequestVerifier([chain.root], fetch=lambda u: leaf_only)
+    with pytest.raises(verification.VerificationFailed, match="not valid"):
+        alone.verify(chain.headers(body), body, json.loads(body), now=_utc_now())
+
+
+@pytest.mark.parametrize(
+    "problem",
+    [
+        "expired",
+        "not valid yet",
+        "another domain",
+        "no subjectAltName",
+        "untrusted root",
+    ],
+)
 def test_a_chain_alexa_would_not_sign_with_is_refused(
     client, db, chain, monkeypatch, problem
 ) -> None:
     bad = {
-        "expired": SigningChain(expired=True, issued_by=chain),
-        "another domain": SigningChain("echo-api.example.com", issued_by=chain),
-        "untrusted root": SigningChain(),
-    }[problem]
+        "expired": lambda: SigningChain(
+            starts=timedelta(days=-30), ends=timedelta(days=-1), issued_by=chain
+        ),
+        "not valid yet": lambda: SigningChain(
+            starts=timedelta(days=1), ends=timedelta(days=90), issued_by=chain
+        ),
+        "another domain": lambda: SigningChain("echo-api.example.com", issued_by=chain),
+        # echo-api.amazon.com only as the subject's common name
+        "no subjectAltName": lambda: SigningChain(san=False, issued_by=chain),
+        "untrusted root": lambda: SigningChain(),
+    }[problem]()
     monkeypatch.setattr(
         verification, "fetch_certificate_chain", lambda u: bad.chain_pem
     )
     body = _launch()
     response = client.post("/webhooks/alexa", data=body, headers=bad.headers(body))
     assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "verification_failed"
     assert messages(db) == 0
+
+
+def test_a_cached_chain_is_rechecked_for_both_ends_of_its_validity(chain) -> None:
+    fetches: list[str] = []
+
+    def fetch(url: str) -> bytes:
+        fetches.append(url)
+        return chain.chain_pem
+
+    verifier = verification.AlexaRequestVerifier([chain.root], fetch=fetch)
+    body = _launch()
+    headers, doc = chain.headers(body), json.loads(body)
+    now = _utc_now()
+    verifier.verify(headers, body, doc, now=now)
+    verifier.verify(headers, body, doc, now=now + timedelta(minutes=1))
+    assert fetches == [CERT_URL]  # cached
+    # after the leaf's end, or before its start, the cache is no answer
+    for moment in (
+        chain.leaf.not_valid_after_utc + timedelta(seconds=1),
+        chain.leaf.not_valid_before_utc - timedelta(seconds=1),
+    ):
+        stale = _launch(timestamp=moment)
+        with pytest.raises(verification.VerificationFailed, match="not valid"):
+            verifier.verify(chain.headers(stale), stale, json.loads(stale), now=moment)
+    assert len(fetches) == 3
+
+
+def _clean_env(monkeypatch) -> None:
+    for name in ("BECKON_ENV", "ALEXA_VERIFY_SIGNATURE", "ALEXA_VERIFY_TIMESTAMP"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_verification_is_on_without_settings(monkeypatch, tmp_path) -> None:
+    _clean_env(monkeypatch)
+    config = Config.from_env(DATA_DIR=tmp_path)
+    assert config.ALEXA_VERIFY_SIGNATURE is True
+    assert config.ALEXA_VERIFY_TIMESTAMP is True
+    verifier = verification.verifier_from_config(config)
+    assert verifier.verify_signature and verifier.verify_timestamp
+
+
+@pytest.mark.parametrize("check", ["ALEXA_VERIFY_SIGNATURE", "ALEXA_VERIFY_TIMESTAMP"])
+@pytest.mark.parametrize("env", ["production", "staging", "test"])
+def test_turning_a_check_off_is_refused_outside_development(
+    monkeypatch, tmp_path, check, env
+) -> None:
+    _clean_env(monkeypatch)
+    monkeypatch.setenv("BECKON_ENV", env)
+    monkeypatch.setenv(check, "0")
+    monkeypatch.setenv("SECRET_KEY", "s" * 32)
+    monkeypatch.setenv("DATABASE_URL", "sqlite:///" + str(tmp_path / "x.sqlite3"))
+    with pytest.raises(ConfigError, match="only in development"):
+        Config.from_env(DATA_DIR=tmp_path)
+
+
+@pytest.mark.parametrize("check", ["ALEXA_VERIFY_SIGNATURE", "ALEXA_VERIFY_TIMESTAMP"])
+def test_a_check_turned_off_in_development_is_warned_of_at_start(
+    monkeypatch, tmp_path, caplog, database_url, model_cache, check
+) -> None:
+    _clean_env(monkeypatch)
+    monkeypatch.setenv(check, "0")
+    config = Config.from_env(
+        DATABASE_URL=database_url,
+        DATA_DIR=tmp_path / "var",
+        MODEL_CACHE_DIR=model_cache,
+        TESTING=True,
+    )
+    assert getattr(config, check) is False
+    with caplog.at_level(logging.WARNING, logger=verification.__name__):
+        app = create_app(config)
+    database.dispose(app)
+    (warning,) = [r for r in caplog.records if r.name == verification.__name__]
+    assert "VERIFICATION IS OFF" in warning.getMessage()
+    assert check in warning.getMessage()
+    verifier = verification.verifier_from_config(config)
+    on = "verify_timestamp" if check == "ALEXA_VERIFY_SIGNATURE" else "verify_signature"
+    assert getattr(verifier, on) is True
+
+
+def test_no_warning_when_both_checks_are_on(app, caplog) -> None:
+    with caplog.at_level(logging.WARNING, logger=verification.__name__):
+        assert verification.warn_if_checks_are_off(app.config["BECKON"]) is False
+    assert not caplog.records
 
 
 def test_another_skills_request_writes_nothing(client, db, chain, fetched) -> None:
@@ -393,8 +513,6 @@ def test_book_a_plumber_in_austin_tomorrow_morning(
         f"Job {booking.id} starts tomorrow at 8:00 AM. Check in on the day."
     )
     # the day comes: the job starts within the hour
-    from datetime import UTC, datetime
-
     db.rollback()
     db.get(Booking, booking.id).starts_at = datetime.now(UTC) + timedelta(minutes=30)
     db.get(Booking, booking.id).ends_at = datetime.now(UTC) + timedelta(minutes=90)

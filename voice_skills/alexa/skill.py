@@ -28,11 +28,17 @@ from backend.models import Channel
 from backend.services import inbound
 from voice_skills import records
 from voice_skills.alexa.handlers import EXCEPTION_HANDLERS, REQUEST_HANDLERS
-from voice_skills.alexa.verification import VerificationFailed, verifier_from_config
+from voice_skills.alexa.verification import (
+    VerificationFailed,
+    verifier_from_config,
+    warn_if_checks_are_off,
+)
 
 log = logging.getLogger(__name__)
 
 alexa_bp = Blueprint("alexa", __name__)
+# said when the app starts, not at the first request
+alexa_bp.record_once(lambda state: warn_if_checks_are_off(state.app.config["BECKON"]))
 #: Seconds a call to Alexa's APIs (the progressive response) may take.
 ALEXA_API_TIMEOUT = 2.0
 

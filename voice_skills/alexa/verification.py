@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import posixpath
 import threading
 import warnings
@@ -55,6 +56,9 @@ ALEXA_SKILL_EVENTS = frozenset(
     }
 )
 FETCH_TIMEOUT_SECONDS = 5
+
+
+log = logging.getLogger(__name__)
 
 
 class VerificationFailed(Exception):
@@ -159,7 +163,7 @@ class AlexaRequestVerifier:
         validate_certificate_url(url)
         with self._lock:
             cached = self._chains.get(url)
-        if cached is not None and cached.not_valid_after_utc > now:
+        if cached is not None and valid_at(cached, now):
             return cached
         pem = (self._fetch or fetch_certificate_chain)(url)
         try:
@@ -180,6 +184,11 @@ class AlexaRequestVerifier:
         with self._lock:
             self._chains[url] = leaf
         return leaf
+
+
+def valid_at(certificate: x509.Certificate, now: datetime) -> bool:
+    """``now`` is within the certificate's validity (both ends)."""
+    return certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc
 
 
 def check_timestamp(envelope: dict, now: datetime) -> None:
@@ -212,3 +221,21 @@ def verifier_from_config(config) -> AlexaRequestVerifier:
         verify_signature=config.ALEXA_VERIFY_SIGNATURE,
         verify_timestamp=config.ALEXA_VERIFY_TIMESTAMP,
     )
+
+
+def warn_if_checks_are_off(config) -> bool:
+    """Log a warning when a check is off (only development may turn one off:
+    ``backend.config`` refuses it elsewhere); True if one is off."""
+    off = [
+        name
+        for name in ("ALEXA_VERIFY_SIGNATURE", "ALEXA_VERIFY_TIMESTAMP")
+        if not getattr(config, name)
+    ]
+    if off:
+        log.warning(
+            "ALEXA REQUEST VERIFICATION IS OFF (%s=0, %s): anyone can post to "
+            "/webhooks/alexa as any user. Never run like this outside development.",
+            "=0, ".join(off),
+            f"BECKON_ENV={config.ENV}",
+        )
+    return bool(off)
