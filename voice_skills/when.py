@@ -3,9 +3,11 @@
 Alexa fills ``AMAZON.DATE`` with "2026-11-22", "2026-W48" (a week),
 "2026-W48-WE" (its weekend), "2026-11" (a month) or "PRESENT_REF", and
 ``AMAZON.TIME`` with "09:30" or a part of the day: "MO", "AF", "EV", "NI".
-Dialogflow's ``@sys.date-time`` is an ISO 8601 date-time with an offset, or a
-period ``{"startDateTime": ..., "endDateTime": ...}``. Both are read on the
-caller's clock (``zone``) and give the window matching searches in.
+Dialogflow's ``@sys.date-time`` is an ISO 8601 date-time with an offset, a
+date said with a time ``{"date_time": ...}``, or a period
+``{"startDateTime": ..., "endDateTime": ...}``; which it is comes from its
+shape, never from its clock. Both are read on the caller's clock (``zone``)
+and give the window matching searches in.
 """
 
 from __future__ import annotations
@@ -103,45 +105,99 @@ def alexa_window(
 
 
 def dialogflow_window(value, zone: str, now: datetime) -> Window:
-    """The window a ``@sys.date-time`` (or ``@sys.date``/``@sys.time``) value means.
+    """The window a Dialogflow date or time value means, read by its shape.
 
-    A date alone is that whole day; a date-time is that time and the two hours
-    after; a period is itself. Values without an offset are on ``zone``'s clock.
+    - ``{"date_time": ...}`` (a date said with a time, ES and CX): that time
+      and the two hours after, whatever the clock says (noon is noon);
+    - ``{"startDateTime", "endDateTime"}``: that period;
+      ``{"startDate", "endDate"}`` (``@sys.date-period``): those whole days;
+    - ``{"date": ...}`` (an ``@sys.date`` parameter): that whole day, at
+      whatever clock ES puts it (noon); with ``"time"`` (an ``@sys.time``
+      parameter) too, that time of that day; ``{"time": ...}`` alone: its next
+      coming;
+    - text: a bare date is that day, a bare time its next coming, and a
+      date-time that time, except ES's ``@sys.date-time`` for a day said alone,
+      which is the day's noon with nothing around it: a whole day.
+
+    Values without an offset are on ``zone``'s clock.
     """
     tz = ZoneInfo(zone)
+    if isinstance(value, list):
+        value = value[0] if value else None
     if not value:
         return Window(now, now + timedelta(days=7))
     if isinstance(value, dict):
-        if "date_time" in value:  # Dialogflow CX's @sys.date-time shape
-            return dialogflow_window(value["date_time"], zone, now)
-        start = value.get("startDateTime") or value.get("startDate")
-        end = value.get("endDateTime") or value.get("endDate")
-        if not (start and end):
-            raise Invalid("I can't use that as a time", field="date-time")
-        return _not_past(_aware(start, tz), _aware(end, tz), now)
-    if isinstance(value, list):
-        return dialogflow_window(value[0] if value else None, zone, now)
+        return _window_of_struct(value, tz, now)
     text = str(value)
-    if _only_time(text):  # @sys.time: its next coming
-        local_now = now.astimezone(tz)
-        try:
-            at = time.fromisoformat(text)
-        except ValueError as exc:
-            raise Invalid(f"I can't use {text!r} as a time", field="time") from exc
-        start = datetime.combine(local_now.date(), at.replace(tzinfo=None), tz)
-        if start <= local_now:
-            start += timedelta(days=1)
-        return _not_past(start, start + AROUND_A_TIME, now)
+    if _only_time(text):
+        return _next_time(text, tz, now)
+    if "T" not in text:
+        return _whole_day(_aware(text, tz), tz, now)
     moment = _aware(text, tz)
-    if "T" in text and "T12:00:00" not in text:
+    if moment.time() == ES_DAY_CLOCK:  # as written, on the agent's clock
+        return _whole_day(moment, tz, now)
+    return _not_past(moment, moment + AROUND_A_TIME, now)
+
+
+#: The clock Dialogflow ES gives a day said without a time.
+ES_DAY_CLOCK = time(12)
+
+
+def _window_of_struct(value: dict, tz: ZoneInfo, now: datetime) -> Window:
+    if value.get("date_time"):
+        moment = _aware(str(value["date_time"]), tz)
         return _not_past(moment, moment + AROUND_A_TIME, now)
-    # a day: a bare date, or Dialogflow ES's noon of the day it understood
+    if value.get("startDateTime") and value.get("endDateTime"):
+        start = _aware(str(value["startDateTime"]), tz)
+        return _not_past(start, _aware(str(value["endDateTime"]), tz), now)
+    if value.get("startDate") and value.get("endDate"):
+        first = _aware(str(value["startDate"]), tz).astimezone(tz).date()
+        last = _aware(str(value["endDate"]), tz).astimezone(tz).date()
+        return _not_past(
+            datetime.combine(first, time(0), tz),
+            datetime.combine(last + timedelta(days=1), time(0), tz),
+            now,
+        )
+    day, clock = value.get("date"), value.get("time")
+    if day and clock:
+        date_part = _aware(str(day), tz).astimezone(tz).date()
+        time_part = _clock_of(str(clock), tz)
+        start = datetime.combine(date_part, time_part, tz)
+        return _not_past(start, start + AROUND_A_TIME, now)
+    if day:
+        return _whole_day(_aware(str(day), tz), tz, now)
+    if clock:
+        return _next_time(str(clock), tz, now)
+    raise Invalid("I can't use that as a time", field="date-time")
+
+
+def _whole_day(moment: datetime, tz: ZoneInfo, now: datetime) -> Window:
     day = moment.astimezone(tz).date()
     return _not_past(
         datetime.combine(day, time(0), tz),
         datetime.combine(day + timedelta(days=1), time(0), tz),
         now,
     )
+
+
+def _clock_of(text: str, tz: ZoneInfo) -> time:
+    """The clock of a time ("14:00:00") or of a date-time, on ``tz``."""
+    if _only_time(text):
+        try:
+            return time.fromisoformat(text).replace(tzinfo=None)
+        except ValueError as exc:
+            raise Invalid(f"I can't use {text!r} as a time", field="time") from exc
+    return _aware(text, tz).astimezone(tz).time().replace(tzinfo=None)
+
+
+def _next_time(text: str, tz: ZoneInfo, now: datetime) -> Window:
+    """A time of day (``@sys.time``, bare or on today's date as ES gives it):
+    its next coming on ``tz``'s clock."""
+    local_now = now.astimezone(tz)
+    start = datetime.combine(local_now.date(), _clock_of(text, tz), tz)
+    if start <= local_now:
+        start += timedelta(days=1)
+    return _not_past(start, start + AROUND_A_TIME, now)
 
 
 def _only_time(text: str) -> bool:

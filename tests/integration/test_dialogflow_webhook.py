@@ -193,6 +193,24 @@ def test_es_find_choose_confirm_books_and_job_status_reads_it_back(client, db, p
     assert inbound[0].text == "book a plumber in Chicago tomorrow"
 
 
+def test_es_tomorrow_at_noon_is_noon_and_tomorrow_the_whole_day(client, db, plumber):
+    noon = local(days_ahead(1), 12).isoformat()  # both come at T12:00:00
+    heard = EsCaller(client).say(
+        "FindProvider",
+        "a plumber in Chicago tomorrow at noon",
+        service="plumbing",
+        **{"geo-city": "Chicago", "date-time": {"date_time": noon}},
+    )
+    assert "Reyes Plumbing, free tomorrow at 12:00 PM" in heard
+    heard = EsCaller(client).say(
+        "FindProvider",
+        "a plumber in Chicago tomorrow",
+        service="plumbing",
+        **{"geo-city": "Chicago", "date-time": noon},
+    )
+    assert "Reyes Plumbing, free tomorrow at 9:00 AM" in heard
+
+
 def test_es_asks_for_what_is_missing_across_turns(client, db, plumber):
     caller = EsCaller(client)
     assert caller.say("Default Welcome Intent", "hello").startswith("Welcome to Beckon")

@@ -33,6 +33,7 @@ from voice_skills.google.conversation import (
     int_of,
     phone_of,
     text_of,
+    when_in,
     when_of,
 )
 from voice_skills.google.dialogflow import (
@@ -237,10 +238,9 @@ def test_cx_malformed_requests_say_what_is_wrong(changes, message):
 
 def test_cx_date_structs_become_what_the_window_reads():
     assert when_of({"year": 2026.0, "month": 11.0, "day": 22.0}) == "2026-11-22"
-    assert (
-        when_of({"year": 2026, "month": 11, "day": 22, "hours": 9, "minutes": 30})
-        == "2026-11-22T09:30:00"
-    )
+    assert when_of(
+        {"year": 2026, "month": 11, "day": 22, "hours": 9, "minutes": 30}
+    ) == {"date_time": "2026-11-22T09:30:00"}
     assert when_of({"hours": 15.0, "minutes": 0.0}) == "15:00"
     period = {
         "startDateTime": {"year": 2026, "month": 11, "day": 22, "hours": 8},
@@ -255,6 +255,34 @@ def test_cx_date_structs_become_what_the_window_reads():
     assert (window.start.hour, window.end.hour) == (8, 12)
     es = "2026-11-22T12:00:00-06:00"
     assert when_of(es) == es and when_of("") is None and when_of([es]) == es
+
+
+def test_cx_tomorrow_at_noon_is_noon_and_tomorrow_is_the_day():
+    now = datetime(2026, 11, 21, 15, tzinfo=UTC)
+    zone = "America/Chicago"
+    noon = when_in(
+        {"date-time": {"year": 2026, "month": 11, "day": 23, "hours": 12, "minutes": 0}}
+    )
+    window = dialogflow_window(noon, zone, now)
+    assert (window.start.hour, window.end.hour) == (12, 14)
+    day = when_in({"date-time": {"year": 2026, "month": 11, "day": 23}})
+    window = dialogflow_window(day, zone, now)
+    assert (window.start.hour, (window.end - window.start).days) == (0, 1)
+
+
+def test_es_date_and_time_parameters_are_read_by_their_entity():
+    """An agent with @sys.date and @sys.time parameters: the date's noon is a
+    day, the time's noon is noon, together noon of that day."""
+    now = datetime(2026, 11, 21, 15, tzinfo=UTC)
+    zone = "America/Chicago"
+    day = "2026-11-23T12:00:00-06:00"
+    at_noon = "2026-11-21T12:00:00-06:00"  # ES gives a time on today's date
+    assert when_in({"date": day}) == {"date": day}
+    window = dialogflow_window(when_in({"date": day, "time": at_noon}), zone, now)
+    assert (window.start.day, window.start.hour) == (23, 12)
+    window = dialogflow_window(when_in({"date": day}), zone, now)
+    assert (window.start.day, window.start.hour, window.end.day) == (23, 0, 24)
+    assert when_in({}) is None and when_in({"date-time": ""}) is None
 
 
 @pytest.mark.parametrize(

@@ -91,6 +91,16 @@ def test_dialogflow_date_time_values() -> None:
     )
     cx = dialogflow_window({"date_time": "2026-11-23T15:00:00-06:00"}, zone, NOW)
     assert cx.start == at_three.start
+    # @sys.date-period: whole days, the last one included
+    days = dialogflow_window(
+        {
+            "startDate": "2026-11-23T12:00:00-06:00",
+            "endDate": "2026-11-24T12:00:00-06:00",
+        },
+        zone,
+        NOW,
+    )
+    assert (days.start, days.end) == (local(2026, 11, 23), local(2026, 11, 25))
     clock = dialogflow_window("08:00:00", zone, NOW)
     assert clock.start == local(2026, 11, 22, 8)
     assert dialogflow_window("", zone, NOW).end == NOW + timedelta(days=7)
@@ -98,3 +108,41 @@ def test_dialogflow_date_time_values() -> None:
         dialogflow_window("2026-11-01T10:00:00-06:00", zone, NOW)
     with pytest.raises(Invalid):
         dialogflow_window("next blue moon", zone, NOW)
+
+
+def test_a_real_noon_is_noon_and_a_day_is_a_day() -> None:
+    """ "tomorrow at noon" and "tomorrow" both reach us at T12:00:00 from ES:
+    the shape tells them apart, never the clock."""
+    zone = "America/Chicago"
+    noon = (local(2026, 11, 23, 12), local(2026, 11, 23, 14))
+    whole_day = (local(2026, 11, 23), local(2026, 11, 24))
+    cases = [
+        # @sys.date-time, a date said with a time
+        ({"date_time": "2026-11-23T12:00:00-06:00"}, noon),
+        # @sys.date-time, a day said alone
+        ("2026-11-23T12:00:00-06:00", whole_day),
+        # an @sys.date parameter: the day, at whatever clock
+        ({"date": "2026-11-23T12:00:00-06:00"}, whole_day),
+        # @sys.date and @sys.time parameters said together
+        (
+            {"date": "2026-11-23T12:00:00-06:00", "time": "2026-11-21T12:00:00-06:00"},
+            noon,
+        ),
+        ({"date": "2026-11-23", "time": "12:00"}, noon),
+        # a bare date (CX's @sys.date)
+        ("2026-11-23", whole_day),
+    ]
+    for value, (start, end) in cases:
+        window = dialogflow_window(value, zone, NOW)
+        assert (window.start, window.end) == (start, end), value
+    # @sys.time alone: its next coming (it is 9:00 now)
+    at_noon = dialogflow_window({"time": "12:00:00"}, zone, NOW)
+    assert (at_noon.start, at_noon.end) == (
+        local(2026, 11, 21, 12),
+        local(2026, 11, 21, 14),
+    )
+    # as ES gives it, on today's date: "at eight" said at nine is tomorrow's
+    at_eight = dialogflow_window({"time": "2026-11-21T08:00:00-06:00"}, zone, NOW)
+    assert at_eight.start == local(2026, 11, 22, 8)
+    with pytest.raises(Invalid):
+        dialogflow_window({"something": "else"}, zone, NOW)

@@ -57,6 +57,8 @@ PARAMETERS = (
     "service",
     "geo-city",
     "date-time",
+    "date",
+    "time",
     "number",
     "ordinal",
     "phone-number",
@@ -155,25 +157,51 @@ def when_of(value: Any) -> Any:
     """A date-time parameter in the shapes :func:`dialogflow_window` reads.
 
     Dialogflow CX resolves ``@sys.date-time`` and ``@sys.date`` to structs of
-    numbers (``{"year": 2026, "month": 11, "day": 22, "hours": 9, ...}``);
-    those are made ISO text here. ES values pass unchanged.
+    numbers (``{"year": 2026, "month": 11, "day": 22, "hours": 9, ...}``): a
+    day alone is made ISO text ("2026-11-22"), a day with its hours a
+    ``{"date_time": ...}`` like ES's (so noon stays noon), a time alone
+    "15:00". ES values pass unchanged.
     """
     if isinstance(value, list):
         value = value[0] if value else None
     if isinstance(value, dict):
         if "date_time" in value:
-            return {"date_time": when_of(value["date_time"])}
-        if {"year", "month", "day"} <= value.keys():
-            day = f"{int(value['year']):04d}-{int(value['month']):02d}-"
-            day += f"{int(value['day']):02d}"
-            if "hours" not in value:
-                return day
-            clock = f"{int(value['hours']):02d}:{int(value.get('minutes') or 0):02d}"
-            return f"{day}T{clock}:00"
-        if {"hours", "minutes"} <= value.keys() and "year" not in value:
-            return f"{int(value['hours']):02d}:{int(value['minutes']):02d}"
-        return {k: when_of(v) for k, v in value.items()}
+            return {"date_time": _cx_text(value["date_time"])}
+        if {"year", "month", "day"} <= value.keys() and "hours" in value:
+            return {"date_time": _cx_text(value)}
+        if {"year", "month", "day"} <= value.keys() or "hours" in value:
+            return _cx_text(value)
+        return {k: _cx_text(v) for k, v in value.items()}
     return value or None
+
+
+def _cx_text(value: Any) -> Any:
+    """A CX date or time struct as ISO text; anything else as it is."""
+    if not isinstance(value, dict):
+        return value
+    clock = None
+    if "hours" in value:
+        clock = f"{int(value['hours']):02d}:{int(value.get('minutes') or 0):02d}"
+    if not {"year", "month", "day"} <= value.keys():
+        return clock
+    day = f"{int(value['year']):04d}-{int(value['month']):02d}-"
+    day += f"{int(value['day']):02d}"
+    return f"{day}T{clock}:00" if clock else day
+
+
+def when_in(params: dict[str, Any]) -> Any:
+    """When the caller asked for, from whichever parameter carries it: the
+    agent's ``date-time`` (``@sys.date-time``), or a ``date`` (``@sys.date``:
+    a day, whatever clock it comes at) and a ``time`` (``@sys.time``)."""
+    if params.get("date-time"):
+        return when_of(params["date-time"])
+    day, clock = when_of(params.get("date")), when_of(params.get("time"))
+    if isinstance(day, dict):  # a CX date that came with its hours
+        day = day.get("date_time")
+    if isinstance(clock, dict):
+        clock = clock.get("date_time")
+    when = {k: v for k, v in (("date", day), ("time", clock)) if v}
+    return when or None
 
 
 def answer_of(params: dict[str, Any], heard: str) -> bool | None:
@@ -272,7 +300,7 @@ class Dialog:
         if (
             operation in (FIND, BOOK)
             and ask == "reschedule_when"
-            and params.get("date-time")
+            and when_in(params)
             and not text_of(params.get("service"))
         ):
             return RESCHEDULE
@@ -310,8 +338,8 @@ class Dialog:
             search["city"], search["online"] = city, False
         elif ask == "city" and set(turn.heard.lower().split()) & ONLINE_WORDS:
             search["city"], search["online"] = None, True
-        if params.get("date-time"):
-            search["when"] = when_of(params.get("date-time"))
+        if when := when_in(params):
+            search["when"] = when
         return self._search(turn, search, words)
 
     def _search(self, turn: Turn, search: dict[str, Any], words: str) -> Answer:
@@ -565,7 +593,7 @@ class Dialog:
             "booking": found.id,
             "prompt": self.say("reschedule_ask_when", name=name),
         }
-        value = when_of(turn.params.get("date-time"))
+        value = when_in(turn.params)
         if not value:
             return self._next(turn, asking["prompt"], pending=asking)
         zone = self.zone_of(found)
