@@ -143,6 +143,7 @@ def _render(
         mine=conversation.taken_over_by_id == current_user.admin_id
         and conversation.status == ConversationStatus.HUMAN,
         form=form or ReplyForm(),
+        refusal=conversation_service.takeover_refusal(conversation),
         action_form=ActionForm(),
         IN=Direction.IN,
     ), status

@@ -71,12 +71,47 @@ def get_conversation(session: Session, conversation_id: int) -> Conversation:
     return conversation
 
 
+#: Channels a person's typed reply can reach: pushed by the channel's API
+#: (SMS, WhatsApp, Messenger, Telegram) or fetched by the web chat page.
+TAKEOVER_CHANNELS = frozenset(
+    {
+        Channel.SMS,
+        Channel.WHATSAPP,
+        Channel.MESSENGER,
+        Channel.TELEGRAM,
+        Channel.WEBCHAT,
+    }
+)
+#: Why the others cannot be taken over.
+NO_TAKEOVER = {
+    Channel.VOICE: "a phone call is live speech: a typed reply cannot reach the caller",
+    Channel.ALEXA: "Alexa speaks only while the customer talks to the skill: "
+    "nothing can be sent to it afterwards",
+    Channel.GOOGLE: "Google speaks only while the customer talks to the agent: "
+    "nothing can be sent to it afterwards",
+}
+
+
+def takeover_refusal(conversation: Conversation) -> str | None:
+    """Why nobody can take this conversation over, or None if a person can."""
+    if conversation.customer_id is None:
+        return "only a conversation with a customer can be taken over"
+    if conversation.channel not in TAKEOVER_CHANNELS:
+        return NO_TAKEOVER.get(
+            conversation.channel,
+            f"a reply cannot reach the customer on {conversation.channel.value}",
+        )
+    return None
+
+
 def take_over(session: Session, conversation_id: int, admin_id: int) -> Conversation:
     """A person answers from now on: the assistant is no longer asked (the
-    channels hold each message for the console)."""
+    channels hold each message for the console). Only on a channel a typed
+    reply can reach (:data:`TAKEOVER_CHANNELS`)."""
     conversation = get_conversation(session, conversation_id)
-    if conversation.customer_id is None:
-        raise Conflict("only a conversation with a customer can be taken over")
+    refusal = takeover_refusal(conversation)
+    if refusal is not None:
+        raise Conflict(refusal, code="cannot_take_over")
     if (
         conversation.status == ConversationStatus.HUMAN
         and conversation.taken_over_by_id not in (None, admin_id)
@@ -131,6 +166,9 @@ def console_reply(
         raise Conflict(
             "take the conversation over before replying", code="not_taken_over"
         )
+    refusal = takeover_refusal(conversation)
+    if refusal is not None:  # taken over before the channel rule existed
+        raise Conflict(refusal, code="cannot_take_over")
     now = now or utcnow()
     message = Message(
         conversation=conversation,
