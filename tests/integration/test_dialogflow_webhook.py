@@ -543,7 +543,8 @@ def test_cx_find_choose_confirm_books_and_job_status_reads_it_back(client, db, p
     tomorrow_9 = {"year": day.year, "month": day.month, "day": day.day, "hours": 9}
     heard = caller.say("FindProvider", "I need a plumber", service="plumbing")
     assert heard == "In which city?"
-    assert "service" not in caller.parameters  # read once, then cleared
+    # the agent's own parameter is left as CX keeps it, and read no more
+    assert caller.parameters["service"] == "plumbing"
     heard = caller.say(
         "FindProvider",
         "Chicago tomorrow at 9",
@@ -570,6 +571,38 @@ def test_cx_find_choose_confirm_books_and_job_status_reads_it_back(client, db, p
         select(ChannelIdentity).where(ChannelIdentity.channel == Channel.GOOGLE)
     ).one()
     assert identity.external_id == CX_SESSION
+
+
+def test_cx_leaves_a_form_pages_parameters_alone(client, db, plumber):
+    """A CX page's form collects the city (and a parameter of its own): the
+    webhook reads the city just collected, and its answer sets or clears only
+    its own state, so the form's parameters survive the turn."""
+    from voice_skills.google.conversation import STATE_KEYS
+
+    caller = CxCaller(client)
+    caller.parameters = {"geo-city": "Chicago", "party-size": 2}
+    body = caller.request("FindProvider", "a plumber", service="plumbing")
+    body["pageInfo"]["formInfo"] = {
+        "parameterInfo": [
+            {
+                "displayName": "geo-city",
+                "required": True,
+                "state": "FILLED",
+                "value": "Chicago",
+                "justCollected": True,
+            },
+            {"displayName": "party-size", "state": "FILLED", "value": 2},
+        ]
+    }
+    response = caller.post(body)
+    assert response.status_code == 200
+    answer = response.get_json()
+    assert (
+        "Reyes Plumbing"
+        in answer["fulfillmentResponse"]["messages"][0]["text"]["text"][0]
+    )
+    assert set(answer["sessionInfo"]["parameters"]) <= set(STATE_KEYS)
+    assert answer["sessionInfo"]["parameters"]["offers"]
 
 
 def test_cx_redelivery_books_once(client, db, plumber):

@@ -191,13 +191,43 @@ def test_cx_request_is_read_from_tag_session_and_parameters():
     assert call.session.endswith("/agents/a/sessions/s-1")
     assert call.locale == "en"
     assert call.turn.heard == "book a plumber in Austin"
-    # the intent's resolved value wins over the raw session parameter
-    assert call.turn.params == {"geo-city": "Austin", "service": "plumbing"}
+    # what was said this turn (the intent's resolved value); the session's
+    # parameters are older turns', or the agent's own: not read
+    assert call.turn.params == {"service": "plumbing"}
     assert call.turn.state == {"offers": [{"provider_id": 1}], "words": "a plumber"}
-    assert call.given == ["service", "geo-city"]
 
 
-def test_cx_answer_replaces_messages_keeps_state_and_clears_what_was_read():
+def test_cx_reads_what_a_form_just_collected():
+    body = _cx(
+        pageInfo={
+            "currentPage": "projects/p/locations/global/agents/a/flows/f/pages/p",
+            "displayName": "Where",
+            "formInfo": {
+                "parameterInfo": [
+                    {
+                        "displayName": "geo-city",
+                        "required": True,
+                        "state": "FILLED",
+                        "value": "Austin",
+                        "justCollected": True,
+                    },
+                    {
+                        "displayName": "date-time",
+                        "required": False,
+                        "state": "FILLED",
+                        "value": "2026-11-23T09:00:00-06:00",
+                    },
+                    {"displayName": "party-size", "state": "FILLED", "value": 4},
+                ]
+            },
+        }
+    )
+    call = read_cx(body)
+    # the city just collected; the time was filled on an earlier turn
+    assert call.turn.params == {"geo-city": "Austin", "service": "plumbing"}
+
+
+def test_cx_answer_replaces_messages_and_sets_only_its_own_state():
     call = read_cx(_cx())
     state = {"words": "a plumber", "pending": {"ask": "city"}}
     answer = cx_response(call, Answer("In which city?", state, FIND))
@@ -205,9 +235,9 @@ def test_cx_answer_replaces_messages_keeps_state_and_clears_what_was_read():
         "messages": [{"text": {"text": ["In which city?"]}}],
         "mergeBehavior": "REPLACE",
     }
+    # the agent's parameters (service, geo-city: a form may own them) are
+    # left alone; only the state's keys are set or cleared
     assert answer["sessionInfo"]["parameters"] == {
-        "service": None,
-        "geo-city": None,
         "offers": None,
         "words": "a plumber",
         "search": None,

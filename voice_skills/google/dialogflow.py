@@ -10,15 +10,18 @@ shaped as each edition expects.
   ``sessionInfo`` (``session``, ``parameters``), ``intentInfo.parameters``,
   ``text``/``transcript``, ``languageCode``. The answer has
   ``fulfillmentResponse.messages`` and ``sessionInfo.parameters``; the state
-  rides in session parameters, and the parameters read are cleared so a later
-  turn never reads an old one
+  rides in session parameters under its own keys, the only ones the answer
+  sets or clears (a page's form keeps its parameters). What the caller said
+  this turn is read from ``intentInfo.parameters`` and the form's
+  ``pageInfo.formInfo.parameterInfo`` just collected, never from older
+  session parameters
   (https://cloud.google.com/dialogflow/cx/docs/reference/rest/v3/WebhookRequest,
   https://cloud.google.com/dialogflow/cx/docs/reference/rest/v3/WebhookResponse).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from voice_skills.google.conversation import (
@@ -48,8 +51,6 @@ class Call:
     user_id: str
     locale: str | None
     turn: Turn
-    #: the CX session parameters that were set (cleared in the answer)
-    given: list[str] = field(default_factory=list)
 
     @property
     def details(self) -> dict[str, Any]:
@@ -153,12 +154,7 @@ def read_cx(body: Any) -> Call:
     kept = {} if kept is None else kept
     if not isinstance(kept, dict):
         raise BadRequest("sessionInfo.parameters must be an object")
-    matched = _object(body, "intentInfo", required=False).get("parameters") or {}
-    params = {k: kept[k] for k in PARAMETERS if kept.get(k) not in (None, "")}
-    for name in PARAMETERS:
-        value = matched.get(name) if isinstance(matched, dict) else None
-        if isinstance(value, dict) and value.get("resolvedValue") not in (None, ""):
-            params[name] = value["resolvedValue"]
+    params = said_this_turn(body)
     heard = body.get("text") or body.get("transcript") or body.get("triggerEvent")
     return Call(
         edition="cx",
@@ -172,15 +168,37 @@ def read_cx(body: Any) -> Call:
             state={k: kept[k] for k in STATE_KEYS if kept.get(k) is not None},
             heard=str(heard or ""),
         ),
-        given=[k for k in PARAMETERS if k in kept],
     )
 
 
+def said_this_turn(body: dict[str, Any]) -> dict[str, Any]:
+    """The agent's parameters the caller gave this turn: the matched intent's
+    (``intentInfo.parameters[].resolvedValue``) and those a page's form has
+    just collected (``pageInfo.formInfo.parameterInfo[]`` with
+    ``justCollected``)."""
+    params: dict[str, Any] = {}
+    page = _object(body, "pageInfo", required=False)
+    form = page.get("formInfo") if isinstance(page.get("formInfo"), dict) else {}
+    infos = form.get("parameterInfo")
+    for info in infos if isinstance(infos, list) else []:
+        if not isinstance(info, dict) or not info.get("justCollected"):
+            continue
+        name = info.get("displayName")
+        if name in PARAMETERS and info.get("value") not in (None, ""):
+            params[name] = info["value"]
+    matched = _object(body, "intentInfo", required=False).get("parameters")
+    for name, value in (matched if isinstance(matched, dict) else {}).items():
+        if name not in PARAMETERS or not isinstance(value, dict):
+            continue
+        if value.get("resolvedValue") not in (None, ""):
+            params[name] = value["resolvedValue"]
+    return params
+
+
 def cx_response(call: Call, answer: Answer) -> dict[str, Any]:
-    """The CX WebhookResponse: the text, and the session parameters to keep
-    (a null removes one)."""
-    parameters: dict[str, Any] = {name: None for name in call.given}
-    parameters.update({key: answer.state.get(key) for key in STATE_KEYS})
+    """The CX WebhookResponse: the text, and the state in session parameters
+    (a null removes one of ours; no other parameter is touched)."""
+    parameters = {key: answer.state.get(key) for key in STATE_KEYS}
     return {
         "fulfillmentResponse": {
             "messages": [{"text": {"text": [answer.text]}}],
