@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import functools
+import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask_limiter.util import get_remote_address
 from flask_login import UserMixin, current_user, login_required, login_user
 from flask_login import logout_user as _logout_user
 from flask_wtf.csrf import CSRFError
@@ -20,8 +23,11 @@ from backend.models import AdminRole, AdminUser
 from backend.services import access
 from backend.services.errors import Unauthorized
 
-#: Failed logins allowed per address per minute; the next gets 429.
-LOGIN_LIMIT = "5 per minute"
+#: Failed logins allowed per address in any 60 seconds; the next gets 429.
+FAILED_LOGINS_ALLOWED = 5
+LOGIN_WINDOW_SECONDS = 60
+#: Good logins an address may make in a window (a cap on the credit they give).
+GOOD_LOGINS_COUNTED = 1000
 
 
 @dataclass
@@ -77,10 +83,8 @@ def csrf_refused(error: CSRFError):
     )
 
 
-@admin_bp.app_errorhandler(429)
-def too_many(error: Any):
-    if not request.path.startswith("/admin"):
-        return error
+def _too_many(retry_after: int):
+    """The login page again (429), with how long to wait."""
     form = LoginForm()
     form.email.data = request.form.get("email", "")
     return (
@@ -90,6 +94,7 @@ def too_many(error: Any):
             error="Too many attempts. Wait a minute and try again.",
         ),
         429,
+        {"Retry-After": str(retry_after)},
     )
 
 
@@ -139,17 +144,56 @@ def _safe_next(target: str | None) -> str:
     return url_for("admin.dashboard")
 
 
-def _failed_login(response) -> bool:  # noqa: ANN001
-    return response.status_code == 401
+class LoginThrottle:
+    """At most FAILED_LOGINS_ALLOWED failed logins per address in any
+    LOGIN_WINDOW_SECONDS, counted before the password is checked.
+
+    Every try takes an entry in a moving window at once (atomic in the
+    limiter's storage: memory, or Redis shared by the web processes), so tries
+    sent together cannot all pass while scrypt runs; a good login is counted
+    in a second window, and each one there allows one more try: tries minus
+    good logins, the failures, never exceed the limit.
+    """
+
+    def __init__(self, address: str) -> None:
+        self.tries = f"beckon/login-tries/{address}"
+        self.good = f"beckon/login-good/{address}"
+
+    def take(self) -> bool:
+        """Count a try; False (not counted) when the address must wait."""
+        storage = limiter.storage
+        _, good = storage.get_moving_window(
+            self.good, GOOD_LOGINS_COUNTED, LOGIN_WINDOW_SECONDS
+        )
+        return storage.acquire_entry(
+            self.tries, FAILED_LOGINS_ALLOWED + good, LOGIN_WINDOW_SECONDS
+        )
+
+    def succeeded(self) -> None:
+        """The try was a good login: it does not count as a failure."""
+        limiter.storage.acquire_entry(
+            self.good, GOOD_LOGINS_COUNTED, LOGIN_WINDOW_SECONDS
+        )
+
+    def wait_seconds(self) -> int:
+        """When the oldest try in the window leaves it."""
+        oldest, count = limiter.storage.get_moving_window(
+            self.tries, 1, LOGIN_WINDOW_SECONDS
+        )
+        if not count:
+            return 1
+        return max(1, math.ceil(oldest + LOGIN_WINDOW_SECONDS - time.time()))
 
 
 @admin_bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(LOGIN_LIMIT, methods=["POST"], deduct_when=_failed_login)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("admin.dashboard"))
     form = LoginForm()
     if request.method == "POST":
+        throttle = LoginThrottle(get_remote_address())
+        if not throttle.take():
+            return _too_many(throttle.wait_seconds())
         if form.validate_on_submit():
             try:
                 user = access.authenticate_admin(
@@ -159,6 +203,7 @@ def login():
                 db.session.rollback()
                 return render_template("login.html", form=form, error=exc.message), 401
             db.session.commit()
+            throttle.succeeded()
             session.clear()  # no state from before the login survives it
             login_user(ConsoleUser(user.id, user.email, user.role, user.session_token))
             session.permanent = True

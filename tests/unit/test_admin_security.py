@@ -3,6 +3,8 @@ and the two roles."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from backend.app import create_app
@@ -83,6 +85,52 @@ def test_the_sixth_bad_login_in_a_minute_gets_429(client, admin):
     assert response.status_code == 429
     # even the right password waits until the minute is over
     assert console_login(client).status_code == 429
+
+
+def test_bad_logins_sent_at_once_are_counted_before_any_password_is_checked(
+    app, admin, monkeypatch
+):
+    """Twelve wrong passwords posted together: five are checked, the rest get
+    429 at once (a count after the answer would let them all through while
+    scrypt runs)."""
+    from backend.services import access
+
+    checked = []
+    check = access.authenticate_admin
+
+    def counted_check(*args, **kwargs):
+        checked.append(True)
+        return check(*args, **kwargs)
+
+    monkeypatch.setattr(access, "authenticate_admin", counted_check)
+    clients = [app.test_client() for _ in range(12)]
+    tokens = [
+        csrf_token_of(c.get("/admin/login").get_data(as_text=True)) for c in clients
+    ]
+    start = threading.Barrier(len(clients))
+    statuses: list[int] = []
+
+    def attempt(client, token):
+        start.wait()
+        response = client.post(
+            "/admin/login",
+            data={"email": admin.email, "password": "guess", "csrf_token": token},
+        )
+        statuses.append(response.status_code)
+
+    threads = [
+        threading.Thread(target=attempt, args=pair)
+        for pair in zip(clients, tokens, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(checked) == 5
+    assert sorted(statuses) == [401] * 5 + [429] * 7
+    refused = console_login(clients[0])  # the right password waits too
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    assert len(checked) == 5
 
 
 def test_good_logins_do_not_count_towards_the_limit(client, admin):
