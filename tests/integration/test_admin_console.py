@@ -459,6 +459,102 @@ def test_take_over_holds_messages_reply_goes_out_then_hand_back(app, console, db
         database.session.rollback()
 
 
+TWILIO_ACCOUNT, TWILIO_TOKEN = "AC" + "7" * 32, "twilio-test-token"
+SMS_FROM, WHATSAPP_FROM = "+13125550000", "whatsapp:+14155238886"
+
+
+@pytest.mark.parametrize(
+    ("channel", "address"),
+    [
+        (Channel.SMS, "+13125550188"),
+        (Channel.WHATSAPP, "whatsapp:+13125550188"),
+        (Channel.MESSENGER, "6543210987654321"),
+    ],
+    ids=["sms", "whatsapp", "messenger"],
+)
+def test_a_console_reply_reaches_the_channel_s_api(
+    app, console, db, monkeypatch, database_url, tmp_path, model_cache, channel, address
+):
+    """Twilio's Messages API and Meta's Send API (stand-ins at their HTTP
+    boundary) receive the reply the worker's task sends: to the customer's
+    identity, from our number, the admin's words; once."""
+    from backend import tasks
+    from backend.notifiers import Notifiers
+    from backend.schemas import IdentityInput
+    from backend.services.customers import find_or_create_by_identity
+    from tests.fakes.messenger_api import FakeSendApi
+    from tests.fakes.twilio_api import FakeTwilio
+
+    twilio = FakeTwilio(TWILIO_ACCOUNT, TWILIO_TOKEN).start()
+    graph = FakeSendApi()
+    try:
+        wired = config_for_test(
+            database_url,
+            tmp_path,
+            model_cache,
+            TWILIO_ACCOUNT_SID=TWILIO_ACCOUNT,
+            TWILIO_AUTH_TOKEN=TWILIO_TOKEN,
+            TWILIO_SMS_FROM=SMS_FROM,
+            TWILIO_WHATSAPP_FROM=WHATSAPP_FROM,
+            TWILIO_API_BASE_URL=twilio.url,
+            MESSENGER_PAGE_ACCESS_TOKEN="page-token",
+            MESSENGER_API_BASE_URL=graph.url,
+        )
+        monkeypatch.setitem(
+            app.extensions, "beckon.notifiers", Notifiers.from_config(wired)
+        )
+        customer, _ = find_or_create_by_identity(
+            db, IdentityInput(channel=channel.value, external_id=address)
+        )
+        conversation = Conversation(customer_id=customer.id, channel=channel)
+        db.add(conversation)
+        db.flush()
+        db.add(  # the customer wrote a minute ago: inside Messenger's window
+            Message(
+                conversation=conversation,
+                direction=Direction.IN,
+                channel=channel,
+                text="can a person help me?",
+                created_at=datetime.now(UTC) - timedelta(minutes=1),
+            )
+        )
+        db.commit()
+        page = f"/admin/conversations/{conversation.id}"
+        _post(console, page, f"{page}/take-over")
+        words = "Hi, this is Sam at Beckon: a plumber can come at 3pm."
+        assert _post(console, page, f"{page}/reply", {"text": words}).status_code == 302
+        db.rollback()
+        reply = db.scalar(select(Message).where(Message.text == words))
+
+        assert tasks.send_console_reply(reply.id) not in ("failed", "logged")
+        assert tasks.send_console_reply(reply.id)  # a second run sends nothing
+        db.rollback()
+        db.expire_all()
+        sent = db.get(Message, reply.id)
+        if channel == Channel.MESSENGER:
+            assert len(graph.requests) == 1
+            request = graph.requests[0]
+            assert request["path"].endswith("/me/messages")
+            assert request["query"] == {"access_token": ["page-token"]}
+            assert request["body"] == {
+                "recipient": {"id": address},
+                "message": {"text": words},
+                "messaging_type": "RESPONSE",
+            }
+            assert sent.external_id.startswith("m_")
+        else:
+            assert len(twilio.messages) == 1
+            message = twilio.messages[0]
+            assert message["to"] == address and message["body"] == words
+            assert message["from"] == (
+                SMS_FROM if channel == Channel.SMS else WHATSAPP_FROM
+            )
+            assert sent.external_id == message["sid"] and sent.status == "queued"
+    finally:
+        twilio.stop()
+        graph.server.shutdown()
+
+
 @pytest.mark.parametrize("channel", list(Channel), ids=lambda c: c.value)
 def test_take_over_only_where_a_reply_can_reach_the_customer(console, db, channel):
     from backend.services import conversations as conversation_service
