@@ -69,7 +69,9 @@ class Offer:
                 remote=bool(data.get("remote")),
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise Invalid("that choice is no longer available", field="offer") from exc
+            raise Invalid(
+                "that choice is no longer available", field="offer", code="offer_gone"
+            ) from exc
 
     @property
     def starts_at(self) -> datetime:
@@ -149,7 +151,7 @@ class VoiceDesk:
         by phone or video can be offered."""
         words = words.strip() or (category or "")
         if not words:
-            raise Invalid("say what you need done", field="service")
+            raise Invalid("nothing to search for", field="service", code="no_service")
         request = match_request(
             words,
             city=None,
@@ -320,7 +322,7 @@ class VoiceDesk:
         to the phone number the provider is registered with.
         """
         if step not in CHECK_IN_STEPS:
-            raise Invalid("say arrived, started or done", field="step")
+            raise Invalid("not a check-in step", field="step", code="bad_step")
         booking = self.session.get(Booking, job_number)
         if booking is None:
             raise NotFound(f"job {job_number} not found")

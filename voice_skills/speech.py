@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_date, format_skeleton, format_time
 from jinja2 import Environment, StrictUndefined, Template
 
+from backend.services.errors import DomainError
 from backend.services.texts import PLAIN_SPACES, locale_of
 
 CATALOGUES = Path(__file__).resolve().parent / "speech"
@@ -49,6 +50,18 @@ def say(key: str, locale: str | None = None, **context: Any) -> str:
     language = locale_of(locale).language
     template = _catalogue(language).get(key) or _catalogue(FALLBACK_LANGUAGE)[key]
     return " ".join(template.render(**context).split())
+
+
+def refusal(error: DomainError, locale: str | None = None) -> str:
+    """What is said when a service refuses: the catalogue's sentence for the
+    error's code (``refused_<code>``), else for its kind (``refused_invalid``,
+    ``refused_conflict``, ``refused_not_found``), never the service's own
+    message (written for developers, not heard)."""
+    known = entries()
+    for key in (f"refused_{error.code}", f"refused_{type(error).code}"):
+        if key in known:
+            return say(key, locale)
+    return say("refused", locale)
 
 
 def ssml(*texts: str) -> str:

@@ -51,7 +51,9 @@ def _days_of_alexa_date(value: str, today: date) -> tuple[date, date]:
         try:
             monday = date.fromisocalendar(int(week[1]), int(week[2]), 1)
         except ValueError as exc:
-            raise Invalid(f"I can't use {value!r} as a day", field="date") from exc
+            raise Invalid(
+                f"{value!r} is not a day", field="date", code="bad_day"
+            ) from exc
         if week[3]:
             return monday + timedelta(days=5), monday + timedelta(days=7)
         return monday, monday + timedelta(days=7)
@@ -64,7 +66,7 @@ def _days_of_alexa_date(value: str, today: date) -> tuple[date, date]:
         first = date(int(month[1]), int(month[2]), 1)
         following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
         return first, following
-    raise Invalid(f"I can't use {value!r} as a day", field="date")
+    raise Invalid(f"{value!r} is not a day", field="date", code="bad_day")
 
 
 def alexa_window(
@@ -92,7 +94,7 @@ def alexa_window(
     elif clock:
         match = _CLOCK.match(clock)
         if not match or int(match[1]) > 23 or int(match[2]) > 59:
-            raise Invalid(f"I can't use {clock!r} as a time", field="time")
+            raise Invalid(f"{clock!r} is not a time", field="time", code="bad_time")
         at = time(int(match[1]), int(match[2]))
         start = datetime.combine(first, at, tz)
         if not day and start <= local_now:
@@ -168,7 +170,7 @@ def _window_of_struct(value: dict, tz: ZoneInfo, now: datetime) -> Window:
         return _whole_day(_aware(str(day), tz), tz, now)
     if clock:
         return _next_time(str(clock), tz, now)
-    raise Invalid("I can't use that as a time", field="date-time")
+    raise Invalid("not a date or a time", field="date-time", code="bad_time")
 
 
 def _whole_day(moment: datetime, tz: ZoneInfo, now: datetime) -> Window:
@@ -186,7 +188,9 @@ def _clock_of(text: str, tz: ZoneInfo) -> time:
         try:
             return time.fromisoformat(text).replace(tzinfo=None)
         except ValueError as exc:
-            raise Invalid(f"I can't use {text!r} as a time", field="time") from exc
+            raise Invalid(
+                f"{text!r} is not a time", field="time", code="bad_time"
+            ) from exc
     return _aware(text, tz).astimezone(tz).time().replace(tzinfo=None)
 
 
@@ -208,7 +212,9 @@ def _aware(text: str, tz: ZoneInfo) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError as exc:
-        raise Invalid(f"I can't use {text!r} as a time", field="date-time") from exc
+        raise Invalid(
+            f"{text!r} is not a date or a time", field="date-time", code="bad_time"
+        ) from exc
     return moment if moment.tzinfo else moment.replace(tzinfo=tz)
 
 

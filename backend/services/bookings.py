@@ -131,10 +131,11 @@ def _check_slot(
     """Refuse a time that is too soon, outside working hours, or taken."""
     if start < now + rules.minimum_notice:
         if start < now:
-            raise Invalid("that time is in the past", field="start")
+            raise Invalid("that time is in the past", field="start", code="past")
         raise Invalid(
             f"bookings need {rules.minimum_notice_minutes} minutes' notice",
             field="start",
+            code="too_soon",
         )
     exceptions = exceptions_for(session, [provider.id], start, end).get(provider.id, {})
     day_start, day_end = start - timedelta(days=1), end + timedelta(days=1)

@@ -3,7 +3,11 @@
 import re
 import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import pytest
+
+from backend.services.errors import Conflict, Invalid, NotFound
 from voice_skills import speech
 
 NOW = datetime(2026, 11, 21, 15, 0, tzinfo=UTC)
@@ -68,3 +72,55 @@ def test_spoken_time_on_the_callers_clock() -> None:
     )
     # an unknown locale speaks English
     assert speech.say("goodbye", "xx-XX") == "Goodbye."
+
+
+def test_a_refusal_is_said_in_the_catalogues_words_never_the_services() -> None:
+    from voice_skills.when import dialogflow_window
+
+    cases = [
+        # a code the catalogue knows
+        (
+            Conflict("Reyes Plumbing is not taking bookings", code="provider_inactive"),
+            "refused_provider_inactive",
+        ),
+        (
+            Invalid("that time is in the past", field="start", code="past"),
+            "refused_past",
+        ),
+        (
+            Conflict(
+                "booking 5 is cancelled; it cannot be cancelled (allowed from: "
+                "confirmed, held)",
+                code="illegal_transition",
+            ),
+            "refused_illegal_transition",
+        ),
+        # codes it does not know: the sentence of the error's kind
+        (Invalid("the window may span at most 31 days", field="to"), "refused_invalid"),
+        (NotFound("booking 99 not found"), "refused_not_found"),
+        (Conflict("something new", code="brand_new_code"), "refused_conflict"),
+    ]
+    for error, key in cases:
+        said = speech.refusal(error, "en-US")
+        assert said == speech.say(key, "en-US"), error
+        assert error.message not in said
+    # when.py's own refusals carry codes the catalogue knows
+    with pytest.raises(Invalid) as caught:
+        dialogflow_window("next blue moon", "America/Chicago", NOW)
+    assert speech.refusal(caught.value) == "I didn't get the time."
+
+
+def test_every_refusal_code_raised_for_voice_has_its_sentence() -> None:
+    """The codes the services a voice turn calls can raise (read from their
+    source) each have a sentence of their own."""
+    root = Path(__file__).resolve().parents[2]
+    sources = [
+        root / "backend/services" / name
+        for name in ("bookings.py", "reviews.py", "customers.py")
+    ] + sorted((root / "voice_skills").rglob("*.py"))
+    codes = set()
+    for source in sources:
+        codes |= set(re.findall(r'code="([a-z_]+)"', source.read_text()))
+    assert {"slot_taken", "past", "offer_gone", "code_expired"} <= codes
+    missing = {c for c in codes if f"refused_{c}" not in speech.entries()}
+    assert not missing, missing

@@ -83,6 +83,9 @@ class Turn:
     def say(self, key: str, **context: Any) -> str:
         return speech.say(key, self.locale, **context)
 
+    def refusal(self, error: DomainError) -> str:
+        return speech.refusal(error, self.locale)
+
     def when(self, moment: datetime, zone: str | None = None) -> str:
         return speech.spoken_time(
             moment, zone or self.customer.timezone, self.now, self.locale
@@ -311,7 +314,7 @@ class SearchHandler(AbstractRequestHandler):
             return elicit(
                 handler_input,
                 "date",
-                t.say("invalid", message=error.message) + " " + t.say("ask_when"),
+                t.refusal(error) + " " + t.say("ask_when"),
                 t.say("ask_when_reprompt"),
             )
         what = category.name.lower() if category else words
@@ -437,13 +440,17 @@ class YesIntentHandler(AbstractRequestHandler):
                     when=t.when(booking.starts_at, zone_of(booking, t)),
                 ),
             )
-        raise Invalid("that choice is no longer available", field="pending")
+        raise Invalid(
+            "that choice is no longer available", field="pending", code="offer_gone"
+        )
 
     def _book(self, handler_input, t: Turn, pending: dict) -> Response:
         offers = t.attributes.get("offers") or []
         index = int(pending.get("offer", -1))
         if not 0 <= index < len(offers):
-            raise Invalid("that choice is no longer available", field="offer")
+            raise Invalid(
+                "that choice is no longer available", field="offer", code="offer_gone"
+            )
         offer = Offer.from_dict(offers[index])
         try:
             booking = t.desk.book(t.customer, offer, t.attributes.get("words", ""))
@@ -606,7 +613,7 @@ class RescheduleIntentHandler(AbstractRequestHandler):
             return elicit(
                 handler_input,
                 "date",
-                t.say("invalid", message=error.message),
+                t.refusal(error),
                 t.say("ask_when_reprompt"),
             )
         start = t.desk.first_free(booking, window)
@@ -753,9 +760,14 @@ class LinkPhoneIntentHandler(AbstractRequestHandler):
                     t.say("link_wrong_code"),
                     t.say("link_ask_code_reprompt"),
                 )
-            except Conflict:
+            except Conflict as error:
                 t.attributes.pop("link_phone", None)
-                return answer(handler_input, t.say("link_expired"))
+                said = (
+                    t.say("link_expired")
+                    if error.code == "code_expired"
+                    else t.refusal(error)
+                )
+                return answer(handler_input, said, reprompt=t.say("help_reprompt"))
             t.attributes.pop("link_phone", None)
             return answer(handler_input, t.say("linked"))
         spoken = t.slot("phone")
@@ -815,7 +827,7 @@ class DomainErrorHandler(AbstractExceptionHandler):
         t.attributes.pop("pending", None)
         return answer(
             handler_input,
-            t.say("invalid", message=exception.message),
+            t.refusal(exception),
             reprompt=t.say("help_reprompt"),
         )
 

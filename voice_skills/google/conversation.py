@@ -21,7 +21,7 @@ from backend.models import Booking, BookingStatus, CategoryKind, Customer
 from backend.services.errors import Conflict, Invalid, NotFound
 from backend.services.providers import find_category
 from voice_skills.desk import LIVE, Offer, VoiceDesk
-from voice_skills.speech import offers_read_out, say, spoken_time
+from voice_skills.speech import offers_read_out, refusal, say, spoken_time
 from voice_skills.when import dialogflow_window
 
 # the operations: ES intent display names, CX fulfillment tags
@@ -274,11 +274,11 @@ class Dialog:
         try:
             return self._handlers[turn.operation](turn)
         except NotFound as exc:
-            return self._next(turn, self.say("invalid", message=exc.message))
+            return self._next(turn, refusal(exc, self.locale))
         except (Invalid, Conflict) as exc:
             return self._next(
                 turn,
-                self.say("invalid", message=exc.message),
+                refusal(exc, self.locale),
                 pending=turn.state.get("pending"),
             )
 
@@ -364,7 +364,7 @@ class Dialog:
             window = dialogflow_window(search.get("when"), zone, desk.now)
         except Invalid as exc:
             search.pop("when", None)
-            text = self.say("invalid", message=exc.message) + " "
+            text = refusal(exc, self.locale) + " "
             text += self.say("ask_when")
             return self._ask(turn, "when", text, search=search, words=words)
         found = desk.find(
@@ -708,8 +708,10 @@ class Dialog:
                 )
             except Invalid:
                 return self._next(turn, self.say("link_wrong_code"), pending=pending)
-            except Conflict:
-                return self._next(turn, self.say("link_expired"))
+            except Conflict as exc:
+                if exc.code == "code_expired":
+                    return self._next(turn, self.say("link_expired"))
+                return self._next(turn, refusal(exc, self.locale))
             return self._next(turn, self.say("linked"))
         prompt = self.say("link_ask_phone")
         return self._next(
