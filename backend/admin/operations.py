@@ -47,7 +47,7 @@ def _reviews_page(failed: tuple[int, ModerateForm] | None = None, status: int = 
     page = paginate(
         db.session,
         stmt,
-        {"created": Review.created_at, "stars": (Review.stars, Review.id)},
+        {"created": Review.created_at, "stars": Review.stars},
         "created",
     )
     names = dict(
@@ -123,7 +123,7 @@ def follow_ups():
     page = paginate(
         db.session,
         stmt,
-        {"due": FollowUp.due_at, "attempts": (FollowUp.attempts, FollowUp.id)},
+        {"due": FollowUp.due_at, "attempts": FollowUp.attempts},
         "due",
         default_direction="asc" if queue == "pending" else "desc",
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flask import request, url_for
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, inspect, select
 from sqlalchemy.orm import Session
 
 PER_PAGE = 25
@@ -66,6 +66,19 @@ def arg_int(name: str, default: int, low: int = 1, high: int = 10**9) -> int:
     return min(max(value, low), high)
 
 
+def _identity(stmt: Select) -> tuple[Any, ...]:
+    """The primary key of the rows ``stmt`` selects: the tie-breaker that
+    keeps rows with equal sort keys in one order on every page."""
+    entity = stmt.column_descriptions[0].get("entity")
+    if entity is None:
+        raise ValueError("paginate needs a statement over one entity")
+    mapper = inspect(entity)
+    return tuple(
+        getattr(entity, mapper.get_property_by_column(c).key)
+        for c in mapper.primary_key
+    )
+
+
 def paginate(
     session: Session,
     stmt: Select,
@@ -90,6 +103,7 @@ def paginate(
     pages = max(1, -(-(total or 0) // per_page))
     page = arg_int("page", 1, 1, pages)
     columns = sorts[sort] if isinstance(sorts[sort], tuple) else (sorts[sort],)
+    columns += tuple(c for c in _identity(stmt) if not any(c is k for k in columns))
     order = [c.desc() if direction == "desc" else c.asc() for c in columns]
     ordered = stmt.order_by(*order).offset((page - 1) * per_page).limit(per_page)
     rows = session.scalars(ordered) if scalars else session.execute(ordered)

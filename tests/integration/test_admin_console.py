@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -393,6 +394,59 @@ def test_bookings_actions_reschedule_calendar_and_csv(console, db):
     rows = list(csv.DictReader(io.StringIO(exported.get_data(as_text=True))))
     assert [r["id"] for r in rows] == [str(booking.id)]
     assert rows[0]["provider"] == provider.name and rows[0]["channel"] == "sms"
+
+
+def test_pages_of_equal_sort_keys_neither_repeat_nor_skip_rows(app, console, db):
+    """30 bookings at one time, 25 a page: the id breaks the tie in the
+    query itself, so page 2 holds exactly the 5 that page 1 did not."""
+    from sqlalchemy import event, insert
+
+    from backend.extensions import db as database
+
+    provider = make_provider(db)
+    start = datetime(2026, 12, 1, 16, tzinfo=UTC)
+    db.execute(
+        insert(Booking),
+        [
+            {
+                "provider_id": provider.id,
+                "starts_at": start,
+                "ends_at": start + timedelta(hours=1),
+                "status": BookingStatus.CANCELLED,
+                "channel": Channel.SMS,
+                "notes": "",
+                "created_at": start - timedelta(days=1),
+            }
+            for _ in range(30)
+        ],
+    )
+    db.commit()
+    ids = db.scalars(select(Booking.id)).all()
+    statements: list[str] = []
+    with app.app_context():
+        engine = database.engine
+
+    def keep(conn, cursor, statement, *args):  # noqa: ANN001
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", keep)
+    try:
+        for sort in ("starts", "created"):
+            shown = []
+            for number in (1, 2):
+                html = console.get(f"/admin/bookings?sort={sort}&page={number}")
+                shown += [
+                    int(n)
+                    for n in re.findall(
+                        r'<td><a href="/admin/bookings/(\d+)">',
+                        html.get_data(as_text=True),
+                    )
+                ]
+            assert shown == sorted(ids, reverse=True), sort
+    finally:
+        event.remove(engine, "before_cursor_execute", keep)
+    pages = [s for s in statements if "LIMIT" in s and "FROM bookings" in s]
+    assert pages and all("bookings.id DESC" in s.split("ORDER BY")[1] for s in pages)
 
 
 def provider_zone(provider):
