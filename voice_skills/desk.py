@@ -39,8 +39,15 @@ from voice_skills.when import Window
 MAX_OFFERS = 3
 #: The live bookings a caller can ask about, change or check in to.
 LIVE = (BookingStatus.HELD, BookingStatus.CONFIRMED, BookingStatus.IN_PROGRESS)
+#: Words for "no place: by phone or video", said where a city is asked for.
+ONLINE_WORDS = frozenset({"online", "remote", "remotely", "phone", "video"})
 #: A provider's spoken check-in steps and the booking transition each makes.
 CHECK_IN_STEPS = {"arrived": "check_in", "started": "check_in", "done": "complete"}
+
+
+def is_online(words: str | None) -> bool:
+    """Whether the caller asked for someone by phone or video ("online")."""
+    return bool(set((words or "").lower().split()) & ONLINE_WORDS)
 
 
 @dataclass

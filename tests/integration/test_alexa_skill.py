@@ -151,11 +151,26 @@ class Echo:
         )
         assert response.status_code == 200, response.get_data(as_text=True)
         doc = response.get_json()
+        assert_a_question_waits_for_its_answer(doc)
         self.attributes = doc.get("sessionAttributes") or {}
         return doc
 
     def intent(self, name, dialog_state=None, **slots):
         return self.send(intent=name, slots=slots, dialog_state=dialog_state)
+
+
+def asks(text: str) -> bool:
+    """Whether speech invites an answer: a question, or "say ..."."""
+    return text.rstrip().endswith("?") or bool(re.search(r"\bsay\b", text, re.I))
+
+
+def assert_a_question_waits_for_its_answer(doc) -> None:
+    """Every answer that asks something keeps the session open, with a
+    reprompt (checked on every response of these tests)."""
+    speech = (doc["response"].get("outputSpeech") or {}).get("ssml")
+    if speech and asks("".join(ET.fromstring(speech).itertext())):
+        assert doc["response"].get("shouldEndSession") is not True, speech
+        assert doc["response"].get("reprompt"), speech
 
 
 def spoken(doc) -> str:
@@ -662,6 +677,99 @@ def test_nothing_found_a_bad_city_and_a_past_day(client, db, chain, fetched, aus
     )
     assert spoken(far).startswith("I couldn't find anyone for plumbing near Boston")
     assert db.scalar(select(func.count(Booking.id))) == 0
+
+
+def test_answers_that_invite_a_reply_keep_the_session_open(
+    client, db, chain, fetched, austin
+) -> None:
+    echo = Echo(client, chain, "amzn1.ask.account.OPEN")
+    # no one near Boston: "Try another city, or say online..." waits for a city
+    far = echo.intent(
+        "FindProviderIntent", service=("plumber", "plumbing"), city="Boston"
+    )
+    assert spoken(far).startswith("I couldn't find anyone for plumbing near Boston")
+    assert directives(far)[0]["slotToElicit"] == "city"
+    assert reprompt(far) and far["response"]["shouldEndSession"] is False
+    nearer = echo.intent(
+        "FindProviderIntent", service=("plumber", "plumbing"), city="Austin"
+    )
+    assert "Reyes Plumbing" in spoken(nearer)
+    echo.intent("ChooseProviderIntent", ordinal="first")
+    echo.intent("AMAZON.YesIntent")
+    db.rollback()
+    job = db.scalar(select(Booking.id))
+    # no bookings: "You can say: book a plumber."
+    none = Echo(client, chain, "amzn1.ask.account.NONE").intent("JobStatusIntent")
+    assert spoken(none).startswith("You have no upcoming bookings.")
+    assert reprompt(none) and none["response"]["shouldEndSession"] is False
+    # not the job's provider: "Say: link my phone, to link it."
+    stranger = echo.intent("ProviderCheckInIntent", job=job, step=("done", "done"))
+    assert spoken(stranger).startswith("Only the job's provider")
+    assert reprompt(stranger) and stranger["response"]["shouldEndSession"] is False
+    # a code said when none is waiting: "Say: link my phone, to get a new one."
+    echo.attributes = {"link_phone": "+15125550199"}
+    expired = echo.intent("LinkPhoneIntent", code="123456")
+    assert spoken(expired).startswith("That code has expired.")
+    assert reprompt(expired) and expired["response"]["shouldEndSession"] is False
+    # the closing lines still close
+    done = echo.intent("AMAZON.StopIntent")
+    assert done["response"]["shouldEndSession"] is True
+
+
+def test_a_taken_time_offers_to_search_again_and_yes_does(
+    client, db, chain, fetched, austin, app
+) -> None:
+    from backend.extensions import db as database
+    from backend.schemas import BookingCreate
+    from backend.services.bookings import create_booking
+    from tests.helpers import make_customer
+
+    echo = Echo(client, chain, "amzn1.ask.account.AGAIN")
+    slots = {
+        "service": ("plumber", "plumbing"),
+        "city": "Austin",
+        "date": tomorrow_iso(),
+        "time": "MO",
+    }
+    echo.intent("FindProviderIntent", **slots)
+    echo.intent("ChooseProviderIntent", ordinal="first")
+    offer = echo.attributes["offers"][0]
+    # someone else books that hour meanwhile (through the same service)
+    with app.app_context():
+        create_booking(
+            database.session,
+            BookingCreate(
+                provider_id=offer["provider_id"],
+                customer_id=make_customer(database.session).id,
+                start=datetime.fromisoformat(offer["start"]),
+                confirm=True,
+                channel=Channel.SMS,
+            ),
+            app.extensions["beckon.rules"],
+        )
+        database.session.commit()
+    taken = echo.intent("AMAZON.YesIntent")
+    assert spoken(taken) == (
+        "Sorry, Reyes Plumbing was just booked at that time by someone else. "
+        "Would you like to search again?"
+    )
+    assert reprompt(taken) == "Shall I search again? Say yes or no."
+    again = echo.intent("AMAZON.YesIntent")
+    said = spoken(again)
+    assert said.startswith("I found 2 near Austin, TX."), said
+    # the same search, without the time just taken
+    assert "Reyes Plumbing, free tomorrow at" in said
+    assert "Reyes Plumbing, free tomorrow at 8:00 AM" not in said
+    assert offer not in echo.attributes["offers"]
+    echo.intent("ChooseProviderIntent", ordinal="first")
+    booked = echo.intent("AMAZON.YesIntent")
+    assert spoken(booked).startswith("Done. ")
+    db.rollback()
+    assert db.scalar(select(func.count(Booking.id))) == 2
+    # and "no" to searching again books nothing
+    echo.attributes = {"pending": {"action": "search_again"}, "search": {}}
+    declined = echo.intent("AMAZON.NoIntent")
+    assert spoken(declined) == "Okay, I haven't booked anything. Anything else?"
 
 
 def test_built_ins_and_session_end(client, chain, fetched) -> None:

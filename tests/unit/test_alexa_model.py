@@ -3,14 +3,17 @@ with the handlers (every intent handled, every slot defined and sampled)."""
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
 
+import pytest
 from ask_sdk_core.handler_input import HandlerInput
 from ask_sdk_core.serialize import DefaultSerializer
 from ask_sdk_model import RequestEnvelope
 
 from backend.catalogue import DEFAULT_CATEGORIES
+from voice_skills import speech
 from voice_skills.alexa import handlers
 from voice_skills.alexa.model import (
     BUILT_IN_INTENTS,
@@ -111,14 +114,98 @@ def test_every_category_is_a_service_value_with_its_synonyms() -> None:
     assert "plumber" in services["plumbing"]["synonyms"]
 
 
-def test_the_dialog_asks_for_required_slots_with_defined_prompts() -> None:
-    doc = json.loads(MODEL_FILE.read_text())["interactionModel"]
-    prompts = {p["id"] for p in doc["prompts"]}
-    booking = next(
-        i for i in doc["dialog"]["intents"] if i["name"] == "BookServiceIntent"
-    )
-    required = [s for s in booking["slots"] if s["elicitationRequired"]]
-    assert [s["name"] for s in required] == ["service"]
-    for slot in required:
-        assert slot["prompts"]["elicitation"] in prompts
+def _dialog() -> dict:
+    return json.loads(MODEL_FILE.read_text())["interactionModel"]
+
+
+def test_every_slot_a_handler_reads_or_elicits_is_on_its_intent() -> None:
+    """The slot names each handler's code reads (``t.slot("...")``,
+    ``get_slot``/``resolved_id``) or elicits exist on its intent, typed."""
+    model = _language_model()
+    custom = {t["name"] for t in model["types"]}
+    slots_of = {
+        i["name"]: {s["name"]: s["type"] for s in i.get("slots", [])}
+        for i in model["intents"]
+    }
+    for handler in handlers.REQUEST_HANDLERS:
+        if not issubclass(handler, handlers.IntentHandler):
+            continue
+        read = _slots_read_by(handler)
+        if issubclass(handler, handlers.SearchHandler):
+            read |= set(handlers.Asked.__dataclass_fields__) - {"words", "slug"}
+            read.add("service")
+        declared = slots_of[handler.intent_name]
+        for slot in read | set(handler.elicits):
+            assert slot in declared, (handler.intent_name, slot)
+            slot_type = declared[slot]
+            assert slot_type.startswith("AMAZON.") or slot_type in custom
+
+
+def _slots_read_by(handler: type) -> set[str]:
+    """Slot names in the handler's own source: t.slot("x"), resolved_id(.., "x")."""
+    source = inspect.getsource(handler)
+    found = set(re.findall(r'\.slot\("(\w+)"\)', source))
+    found |= set(re.findall(r'resolved_id\(handler_input, "(\w+)"\)', source))
+    return found
+
+
+def test_every_intent_sent_a_dialog_directive_has_its_dialog_model() -> None:
+    """Amazon requires a dialog model for an intent that gets Dialog
+    directives: each one is in dialog.intents, and each slot its handler
+    elicits has an elicitation prompt that is defined (the catalogue's)."""
+    doc = _dialog()
+    prompts = {p["id"]: p for p in doc["prompts"]}
+    dialog = {i["name"]: i for i in doc["dialog"]["intents"]}
+    directed = set(handlers.ELICITED) | set(handlers.DELEGATED)
+    assert directed == {
+        "FindProviderIntent",
+        "BookServiceIntent",
+        "CancelBookingIntent",
+        "RescheduleIntent",
+        "RateProviderIntent",
+        "ProviderCheckInIntent",
+        "LinkPhoneIntent",
+    }
+    assert set(dialog) == directed
+    language = {i["name"]: i for i in _language_model()["intents"]}
+    for name in directed:
+        modelled = {s["name"]: s for s in dialog[name]["slots"]}
+        # the dialog lists the intent's own slots, with their types
+        assert {s: v["type"] for s, v in modelled.items()} == {
+            s["name"]: s["type"] for s in language[name]["slots"]
+        }
+        asked = {**handlers.ELICITED.get(name, {}), **handlers.DELEGATED.get(name, {})}
+        for slot, key in asked.items():
+            prompt_id = modelled[slot]["prompts"]["elicitation"]
+            (variation,) = prompts[prompt_id]["variations"]
+            assert variation["value"] == speech.say(key), (name, slot)
+        required = {s for s, v in modelled.items() if v["elicitationRequired"]}
+        assert required == set(handlers.DELEGATED.get(name, {})), name
+    assert dialog["BookServiceIntent"]["slots"][0]["elicitationRequired"] is True
     assert doc["dialog"]["delegationStrategy"] == "SKILL_RESPONSE"
+
+
+def test_the_elicitations_are_the_handlers_own() -> None:
+    """Every slot name the handlers module elicits is declared by some
+    handler (a slot elicited without its declaration is refused at run time:
+    see ``handlers.elicit``), and every declaration is used."""
+    source = inspect.getsource(handlers)
+    elicited = set(re.findall(r'elicit\(\s*handler_input,\s*"(\w+)"', source))
+    declared = {slot for slots in handlers.ELICITED.values() for slot in slots}
+    assert elicited == declared
+
+
+def test_eliciting_an_undeclared_slot_is_refused() -> None:
+    body = {
+        "version": "1.0",
+        "request": {
+            "type": "IntentRequest",
+            "requestId": "amzn1.echo-api.request.1",
+            "timestamp": "2026-11-21T12:00:00Z",
+            "intent": {"name": "JobStatusIntent", "confirmationStatus": "NONE"},
+        },
+    }
+    envelope = DefaultSerializer().deserialize(json.dumps(body), RequestEnvelope)
+    handler_input = HandlerInput(request_envelope=envelope)
+    with pytest.raises(LookupError, match="JobStatusIntent"):
+        handlers.elicit(handler_input, "number", "Which?", "Which?")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -31,7 +32,14 @@ from ask_sdk_core.utils import (
     is_intent_name,
     is_request_type,
 )
-from ask_sdk_model import DialogState, Intent, Response
+from ask_sdk_model import (
+    DialogState,
+    Intent,
+    IntentConfirmationStatus,
+    Response,
+    Slot,
+    SlotConfirmationStatus,
+)
 from ask_sdk_model.dialog import DelegateDirective, ElicitSlotDirective
 from ask_sdk_model.services.directive import (
     Header,
@@ -45,7 +53,7 @@ from backend.models import Booking, BookingStatus, CategoryKind, Channel
 from backend.services.errors import Conflict, DomainError, Invalid, NotFound
 from backend.services.providers import find_category
 from voice_skills import speech
-from voice_skills.desk import Offer, Search, VoiceDesk
+from voice_skills.desk import Offer, Search, VoiceDesk, is_online
 from voice_skills.web import desk_for
 from voice_skills.when import Window, alexa_window
 
@@ -131,10 +139,19 @@ def answer(
 
 
 def elicit(
-    handler_input: HandlerInput, slot: str, text: str, reprompt: str
+    handler_input: HandlerInput,
+    slot: str,
+    text: str,
+    reprompt: str,
+    *,
+    intent: Intent | None = None,
 ) -> Response:
-    """Ask for one slot of the current intent; Alexa fills it next turn."""
-    intent: Intent = handler_input.request_envelope.request.intent
+    """Ask for one slot of ``intent`` (the current one by default); Alexa
+    fills it next turn. Only a slot its handler declares (``elicits``, which
+    the dialog model is made from) can be asked for."""
+    intent = intent or handler_input.request_envelope.request.intent
+    if slot not in ELICITED.get(intent.name, {}):
+        raise LookupError(f"{intent.name} does not declare it elicits {slot!r}")
     return answer(
         handler_input,
         text,
@@ -187,6 +204,18 @@ def send_progressive(handler_input: HandlerInput, text: str) -> threading.Thread
     thread = threading.Thread(target=send, daemon=True)
     thread.start()
     return thread
+
+
+class IntentHandler(AbstractRequestHandler):
+    """The handler of one intent; ``elicits`` names each slot it asks for
+    with Dialog.ElicitSlot and the catalogue entry of its prompt (the dialog
+    model of ``beckon alexa model`` is made from these)."""
+
+    intent_name = ""
+    elicits: dict[str, str] = {}
+
+    def can_handle(self, handler_input):
+        return is_intent_name(self.intent_name)(handler_input)
 
 
 # ------------------------------------------------------------------ start and help
@@ -264,74 +293,71 @@ class SessionEndedRequestHandler(AbstractRequestHandler):
 # ------------------------------------------------------------------ finding and booking
 
 
-class SearchHandler(AbstractRequestHandler):
+@dataclass
+class Asked:
+    """A search as the caller asked it (kept in the session, so "search
+    again" can run it once more)."""
+
+    words: str | None = None
+    slug: str | None = None  # the category entity resolution matched, if any
+    city: str | None = None
+    date: str | None = None
+    time: str | None = None
+
+    @classmethod
+    def from_slots(cls, handler_input: HandlerInput, t: Turn) -> Asked:
+        return cls(
+            words=t.slot("service"),
+            slug=resolved_id(handler_input, "service"),
+            city=t.slot("city"),
+            date=t.slot("date"),
+            time=t.slot("time"),
+        )
+
+    def as_dict(self) -> dict[str, str | None]:
+        return dict(self.__dict__)
+
+    def as_intent(self) -> Intent:
+        """FindProviderIntent with these slots (the intent a question about
+        this search is asked on)."""
+        values = {"service": self.words, "city": self.city}
+        values |= {"date": self.date, "time": self.time}
+        return Intent(
+            name=FindProviderIntentHandler.intent_name,
+            confirmation_status=IntentConfirmationStatus.NONE,
+            slots={
+                name: Slot(
+                    name=name,
+                    value=value,
+                    confirmation_status=SlotConfirmationStatus.NONE,
+                )
+                for name, value in values.items()
+            },
+        )
+
+
+class SearchHandler(IntentHandler):
     """Find providers for the slots and read the best three out."""
 
-    intent_name = ""
     delegates = False
-
-    def can_handle(self, handler_input):
-        return is_intent_name(self.intent_name)(handler_input)
+    elicits = {"service": "ask_service", "city": "ask_city", "date": "ask_when"}
 
     def handle(self, handler_input):
         t = turn_of(handler_input)
-        words = t.slot("service")
-        slug = resolved_id(handler_input, "service") or t.desk.category(words)
-        category = find_category(t.desk.session, slug) if slug else None
-        state = get_dialog_state(handler_input)
-        if not words and not slug:
-            if self.delegates and state != DialogState.COMPLETED:
-                return self._delegate(handler_input)
-            return elicit(
-                handler_input,
-                "service",
-                t.say("ask_service"),
-                t.say("ask_service_reprompt"),
-            )
-        city = t.slot("city")
-        remote = category is not None and category.kind == CategoryKind.READING
-        place = None
-        if city:
-            try:
-                place = t.desk.place(city)
-            except Invalid:
-                return elicit(
-                    handler_input,
-                    "city",
-                    t.say("unknown_city", city=city),
-                    t.say("ask_city_reprompt"),
-                )
-        elif not remote:
-            return elicit(
-                handler_input, "city", t.say("ask_city"), t.say("ask_city_reprompt")
-            )
-        if self.delegates and state != DialogState.COMPLETED:
-            return self._delegate(handler_input)
-        zone = place.timezone if place and place.timezone else t.customer.timezone
-        try:
-            window = alexa_window(t.slot("date"), t.slot("time"), zone, t.now)
-        except Invalid as error:
-            return elicit(
-                handler_input,
-                "date",
-                t.refusal(error) + " " + t.say("ask_when"),
-                t.say("ask_when_reprompt"),
-            )
-        what = category.name.lower() if category else words
-        progress = send_progressive(
-            handler_input,
-            t.say("searching", what=what, place=place.label if place else None),
-        )
-        search = t.desk.find(
-            t.customer, words or what, category=slug, place=place, window=window
-        )
-        if progress is not None:
-            progress.join(PROGRESSIVE_WAIT_SECONDS)
-        return read_offers(handler_input, t, search, what)
-
-    def _delegate(self, handler_input):
         intent = handler_input.request_envelope.request.intent
-        return answer(handler_input, "", directive=DelegateDirective(intent))
+        state = get_dialog_state(handler_input)
+        delegating = self.delegates and state != DialogState.COMPLETED
+        return search(
+            handler_input,
+            t,
+            Asked.from_slots(handler_input, t),
+            intent,
+            delegate=(
+                (lambda: answer(handler_input, "", directive=DelegateDirective(intent)))
+                if delegating
+                else None
+            ),
+        )
 
 
 class FindProviderIntentHandler(SearchHandler):
@@ -343,41 +369,119 @@ class BookServiceIntentHandler(SearchHandler):
 
     intent_name = "BookServiceIntent"
     delegates = True
+    #: what Alexa itself asks for when delegated (the city is asked by the
+    #: skill, since a reading needs none)
+    delegated = {"service": "ask_service"}
+
+
+def search(
+    handler_input: HandlerInput,
+    t: Turn,
+    asked: Asked,
+    intent: Intent,
+    delegate: Callable[[], Response] | None = None,
+) -> Response:
+    """Search for ``asked`` and read the offers out; what is missing is asked
+    for on ``intent`` (or left to Alexa by ``delegate``)."""
+    words = asked.words
+    slug = asked.slug or t.desk.category(words)
+    category = find_category(t.desk.session, slug) if slug else None
+    if not words and not slug:
+        if delegate is not None:
+            return delegate()
+        return elicit(
+            handler_input,
+            "service",
+            t.say("ask_service"),
+            t.say("ask_service_reprompt"),
+            intent=intent,
+        )
+    remote = category is not None and category.kind == CategoryKind.READING
+    place = None
+    if asked.city and not is_online(asked.city):
+        try:
+            place = t.desk.place(asked.city)
+        except Invalid:
+            return elicit(
+                handler_input,
+                "city",
+                t.say("unknown_city", city=asked.city),
+                t.say("ask_city_reprompt"),
+                intent=intent,
+            )
+    elif not (remote or asked.city):
+        return elicit(
+            handler_input,
+            "city",
+            t.say("ask_city"),
+            t.say("ask_city_reprompt"),
+            intent=intent,
+        )
+    if delegate is not None:
+        return delegate()
+    zone = place.timezone if place and place.timezone else t.customer.timezone
+    try:
+        window = alexa_window(asked.date, asked.time, zone, t.now)
+    except Invalid as error:
+        return elicit(
+            handler_input,
+            "date",
+            t.refusal(error) + " " + t.say("ask_when"),
+            t.say("ask_when_reprompt"),
+            intent=intent,
+        )
+    what = category.name.lower() if category else words
+    progress = send_progressive(
+        handler_input,
+        t.say("searching", what=what, place=place.label if place else None),
+    )
+    found = t.desk.find(
+        t.customer, words or what, category=slug, place=place, window=window
+    )
+    if progress is not None:
+        progress.join(PROGRESSIVE_WAIT_SECONDS)
+    t.attributes["search"] = asked.as_dict()
+    return read_offers(handler_input, t, found, what, intent)
 
 
 def read_offers(
-    handler_input: HandlerInput, t: Turn, search: Search, what: str
+    handler_input: HandlerInput, t: Turn, found: Search, what: str, intent: Intent
 ) -> Response:
-    place = search.place.label if search.place else None
-    if not search.offers:
+    place = found.place.label if found.place else None
+    if not found.offers:
         t.attributes.pop("offers", None)
-        if search.matched:
+        if found.matched:
             return elicit(
                 handler_input,
                 "date",
                 t.say("no_one_free", place=place),
                 t.say("ask_when_reprompt"),
+                intent=intent,
             )
-        return answer(handler_input, t.say("no_one", what=what, place=place))
-    t.attributes["offers"] = [o.as_dict() for o in search.offers]
-    t.attributes["words"] = search.words
-    count = len(search.offers)
-    said, question = speech.offers_read_out(search.offers, place, t.now, t.locale)
+        return elicit(
+            handler_input,
+            "city",
+            t.say("no_one", what=what, place=place),
+            t.say("ask_city_reprompt"),
+            intent=intent,
+        )
+    t.attributes["offers"] = [o.as_dict() for o in found.offers]
+    t.attributes["words"] = found.words
+    count = len(found.offers)
+    said, question = speech.offers_read_out(found.offers, place, t.now, t.locale)
     if count == 1:
         t.attributes["pending"] = {"action": "book", "offer": 0}
-    lines = [said, question]
     return answer(
         handler_input,
-        " ".join(lines),
+        " ".join([said, question]),
         reprompt=t.say("offers_reprompt", count=count),
     )
 
 
-class ChooseProviderIntentHandler(AbstractRequestHandler):
+class ChooseProviderIntentHandler(IntentHandler):
     """ "The second one": the offer to book, asked to be confirmed."""
 
-    def can_handle(self, handler_input):
-        return is_intent_name("ChooseProviderIntent")(handler_input)
+    intent_name = "ChooseProviderIntent"
 
     def handle(self, handler_input):
         t = turn_of(handler_input)
@@ -406,11 +510,10 @@ class ChooseProviderIntentHandler(AbstractRequestHandler):
 # ------------------------------------------------------------------ yes and no
 
 
-class YesIntentHandler(AbstractRequestHandler):
+class YesIntentHandler(IntentHandler):
     """The explicit confirmation: only now is anything booked or changed."""
 
-    def can_handle(self, handler_input):
-        return is_intent_name("AMAZON.YesIntent")(handler_input)
+    intent_name = "AMAZON.YesIntent"
 
     def handle(self, handler_input):
         t = turn_of(handler_input)
@@ -422,6 +525,9 @@ class YesIntentHandler(AbstractRequestHandler):
         action = pending.get("action")
         if action == "book":
             return self._book(handler_input, t, pending)
+        if action == "search_again":
+            asked = Asked(**(t.attributes.get("search") or {}))
+            return search(handler_input, t, asked, asked.as_intent())
         booking_id = int(pending["booking"])
         if action == "cancel":
             booking = t.desk.cancel(t.customer, booking_id)
@@ -455,12 +561,15 @@ class YesIntentHandler(AbstractRequestHandler):
         try:
             booking = t.desk.book(t.customer, offer, t.attributes.get("words", ""))
         except Conflict as error:
-            if error.code != "slot_taken":
+            if error.code not in ("slot_taken", "outside_working_hours"):
                 raise
+            # the time went meanwhile: a yes searches again, as asked before
+            t.attributes.pop("offers", None)
+            t.attributes["pending"] = {"action": "search_again"}
             return answer(
                 handler_input,
                 t.say("slot_taken", name=offer.name),
-                reprompt=t.say("help_reprompt"),
+                reprompt=t.say("search_again_reprompt"),
             )
         t.attributes.pop("offers", None)
         return answer(
@@ -474,16 +583,15 @@ class YesIntentHandler(AbstractRequestHandler):
         )
 
 
-class NoIntentHandler(AbstractRequestHandler):
-    def can_handle(self, handler_input):
-        return is_intent_name("AMAZON.NoIntent")(handler_input)
+class NoIntentHandler(IntentHandler):
+    intent_name = "AMAZON.NoIntent"
 
     def handle(self, handler_input):
         t = turn_of(handler_input)
         pending = t.attributes.pop("pending", None)
         if not pending:
             return answer(handler_input, t.say("goodbye"), end=True)
-        if pending.get("action") == "book":
+        if pending.get("action") in ("book", "search_again"):
             return answer(
                 handler_input,
                 t.say("booking_declined"),
@@ -508,15 +616,16 @@ def state_words(t: Turn, booking: Booking) -> str:
     return t.say(key) if key else booking.status.value.replace("_", " ")
 
 
-class JobStatusIntentHandler(AbstractRequestHandler):
-    def can_handle(self, handler_input):
-        return is_intent_name("JobStatusIntent")(handler_input)
+class JobStatusIntentHandler(IntentHandler):
+    intent_name = "JobStatusIntent"
 
     def handle(self, handler_input):
         t = turn_of(handler_input)
         upcoming = t.desk.upcoming(t.customer)
         if not upcoming:
-            return answer(handler_input, t.say("status_none"))
+            return answer(
+                handler_input, t.say("status_none"), reprompt=t.say("help_reprompt")
+            )
         lines = [t.say("status_more", count=len(upcoming))] if len(upcoming) > 1 else []
         for booking in upcoming[: speech.MAX_READ_OUT]:
             lines.append(
@@ -563,13 +672,15 @@ def changeable_booking(handler_input: HandlerInput, t: Turn) -> Booking | Respon
         b for b in t.desk.upcoming(t.customer) if b.status != BookingStatus.IN_PROGRESS
     ]
     if not upcoming and t.slot("number") is None:
-        return answer(handler_input, t.say("status_none"))
+        return answer(
+            handler_input, t.say("status_none"), reprompt=t.say("help_reprompt")
+        )
     return pick_booking(handler_input, t, upcoming)
 
 
-class CancelBookingIntentHandler(AbstractRequestHandler):
-    def can_handle(self, handler_input):
-        return is_intent_name("CancelBookingIntent")(handler_input)
+class CancelBookingIntentHandler(IntentHandler):
+    intent_name = "CancelBookingIntent"
+    elicits = {"number": "which_booking_reprompt"}
 
     def handle(self, handler_input):
         t = turn_of(handler_input)
@@ -589,9 +700,9 @@ class CancelBookingIntentHandler(AbstractRequestHandler):
         )
 
 
-class RescheduleIntentHandler(AbstractRequestHandler):
-    def can_handle(self, handler_input):
-        return is_intent_name("RescheduleIntent")(handler_input)
+class RescheduleIntentHandler(IntentHandler):
+    intent_name = "RescheduleIntent"
+    elicits = {"number": "which_booking_reprompt", "date": "ask_when"}
 
     def handle(self, handler_input):
         t = turn_of(handler_input)
@@ -641,9 +752,9 @@ class RescheduleIntentHandler(AbstractRequestHandler):
         )
 
 
-class RateProviderIntentHandler(AbstractRequestHandler):
-    def can_handle(self, handler_input):
-        return is_intent_name("RateProviderIntent")(handler_input)
+class RateProviderIntentHandler(IntentHandler):
+    intent_name = "RateProviderIntent"
+    elicits = {"number": "which_booking_reprompt", "stars": "rate_ask_stars_reprompt"}
 
     def handle(self, handler_input):
         t = turn_of(handler_input)
@@ -681,11 +792,11 @@ class RateProviderIntentHandler(AbstractRequestHandler):
 # ------------------------------------------------------------------ providers
 
 
-class ProviderCheckInIntentHandler(AbstractRequestHandler):
+class ProviderCheckInIntentHandler(IntentHandler):
     """ "I've arrived at job 42": only from the provider's linked account."""
 
-    def can_handle(self, handler_input):
-        return is_intent_name("ProviderCheckInIntent")(handler_input)
+    intent_name = "ProviderCheckInIntent"
+    elicits = {"job": "check_in_ask_job", "step": "check_in_ask_step"}
 
     def handle(self, handler_input):
         t = turn_of(handler_input)
@@ -711,7 +822,11 @@ class ProviderCheckInIntentHandler(AbstractRequestHandler):
             return answer(handler_input, t.say("job_not_found", number=job))
         except Conflict as error:
             if error.code == "not_the_provider":
-                return answer(handler_input, t.say("check_in_not_provider"))
+                return answer(
+                    handler_input,
+                    t.say("check_in_not_provider"),
+                    reprompt=t.say("help_reprompt"),
+                )
             booking = t.desk.session.get(Booking, job)
             if error.code == "too_early":
                 when = t.when(booking.starts_at, booking.provider.timezone)
@@ -740,11 +855,11 @@ def phone_number(spoken: str | None) -> str | None:
     return None
 
 
-class LinkPhoneIntentHandler(AbstractRequestHandler):
+class LinkPhoneIntentHandler(IntentHandler):
     """A code sent by SMS ties this Alexa account to the caller's phone."""
 
-    def can_handle(self, handler_input):
-        return is_intent_name("LinkPhoneIntent")(handler_input)
+    intent_name = "LinkPhoneIntent"
+    elicits = {"phone": "link_ask_phone", "code": "link_ask_code_reprompt"}
 
     def handle(self, handler_input):
         t = turn_of(handler_input)
@@ -866,6 +981,19 @@ REQUEST_HANDLERS: tuple[type[AbstractRequestHandler], ...] = (
     SessionEndedRequestHandler,
     UnhandledIntentHandler,
 )
+#: Each intent's slots its handler asks for with Dialog.ElicitSlot, and the
+#: catalogue entry of each one's prompt.
+ELICITED: dict[str, dict[str, str]] = {
+    h.intent_name: dict(h.elicits)
+    for h in REQUEST_HANDLERS
+    if issubclass(h, IntentHandler) and h.elicits
+}
+#: Intents whose dialog Alexa runs (Dialog.Delegate): the slots it asks for.
+DELEGATED: dict[str, dict[str, str]] = {
+    h.intent_name: dict(h.delegated)
+    for h in REQUEST_HANDLERS
+    if issubclass(h, SearchHandler) and h.delegates
+}
 EXCEPTION_HANDLERS: tuple[type[AbstractExceptionHandler], ...] = (
     DomainErrorHandler,
     CatchAllExceptionHandler,

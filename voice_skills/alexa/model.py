@@ -65,9 +65,6 @@ INTENTS: dict[str, dict[str, Any]] = {
             "get me a {service} {date}",
             "schedule a {service} in {city} {date} at {time}",
         ],
-        # Alexa asks for these itself (Dialog.Delegate) with the prompts below;
-        # the city is asked by the skill, since a reading needs none
-        "required": {"service": "What do you need done?"},
     },
     "ChooseProviderIntent": {
         "slots": {"ordinal": "AMAZON.Ordinal", "number": "AMAZON.NUMBER"},
@@ -187,38 +184,7 @@ def interaction_model(categories: list[dict[str, Any]]) -> dict[str, Any]:
         {"id": step, "name": {"value": step, "synonyms": words[1:]}}
         for step, words in CHECK_IN_STEPS.items()
     ]
-    dialog_intents, prompts = [], []
-    for name, spec in INTENTS.items():
-        required = spec.get("required", {})
-        if not required:
-            continue
-        slots = []
-        for slot, slot_type in spec["slots"].items():
-            entry: dict[str, Any] = {
-                "name": slot,
-                "type": slot_type,
-                "confirmationRequired": False,
-                "elicitationRequired": slot in required,
-                "prompts": {},
-            }
-            if slot in required:
-                prompt_id = f"Elicit.Slot.{name}.{slot}"
-                entry["prompts"]["elicitation"] = prompt_id
-                prompts.append(
-                    {
-                        "id": prompt_id,
-                        "variations": [{"type": "PlainText", "value": required[slot]}],
-                    }
-                )
-            slots.append(entry)
-        dialog_intents.append(
-            {
-                "name": name,
-                "confirmationRequired": False,
-                "prompts": {},
-                "slots": slots,
-            }
-        )
+    dialog_intents, prompts = dialog_model()
     return {
         "interactionModel": {
             "languageModel": {
@@ -236,6 +202,50 @@ def interaction_model(categories: list[dict[str, Any]]) -> dict[str, Any]:
             "prompts": prompts,
         }
     }
+
+
+def dialog_model() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """``dialog.intents`` and ``prompts``: every intent a handler sends a Dialog
+    directive for (``handlers.ELICITED``, ``handlers.DELEGATED``), each slot it
+    asks for with its prompt from the spoken catalogue. A slot Alexa collects
+    itself (delegation) is required; the others are asked by the skill."""
+    from voice_skills import speech
+    from voice_skills.alexa.handlers import DELEGATED, ELICITED
+
+    dialog_intents, prompts = [], []
+    for name, spec in INTENTS.items():
+        asked = {**ELICITED.get(name, {}), **DELEGATED.get(name, {})}
+        if not asked and name not in DELEGATED:
+            continue
+        slots = []
+        for slot, slot_type in spec["slots"].items():
+            entry: dict[str, Any] = {
+                "name": slot,
+                "type": slot_type,
+                "confirmationRequired": False,
+                "elicitationRequired": slot in DELEGATED.get(name, {}),
+                "prompts": {},
+            }
+            if slot in asked:
+                prompt_id = f"Elicit.Slot.{name}.{slot}"
+                entry["prompts"]["elicitation"] = prompt_id
+                text = speech.say(asked[slot], speech.FALLBACK_LANGUAGE)
+                prompts.append(
+                    {
+                        "id": prompt_id,
+                        "variations": [{"type": "PlainText", "value": text}],
+                    }
+                )
+            slots.append(entry)
+        dialog_intents.append(
+            {
+                "name": name,
+                "confirmationRequired": False,
+                "prompts": {},
+                "slots": slots,
+            }
+        )
+    return dialog_intents, prompts
 
 
 def manifest(endpoint: str) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from typing import Any
 from backend.models import Booking, BookingStatus, CategoryKind, Customer
 from backend.services.errors import Conflict, Invalid, NotFound
 from backend.services.providers import find_category
-from voice_skills.desk import LIVE, Offer, VoiceDesk
+from voice_skills.desk import LIVE, Offer, VoiceDesk, is_online
 from voice_skills.speech import offers_read_out, refusal, say, spoken_time
 from voice_skills.when import dialogflow_window
 
@@ -71,7 +71,6 @@ STATE_KEYS = ("offers", "words", "search", "chosen", "pending")
 
 YES_WORDS = frozenset({"yes", "yeah", "yep", "sure", "ok", "okay", "please", "do"})
 NO_WORDS = frozenset({"no", "nope", "nah", "don't", "not", "cancel", "stop"})
-ONLINE_WORDS = frozenset({"online", "remote", "remotely", "phone", "video"})
 CHANGEABLE = (BookingStatus.HELD, BookingStatus.CONFIRMED)
 
 
@@ -336,7 +335,7 @@ class Dialog:
             words = turn.heard  # the job in their own words
         if city := text_of(params.get("geo-city")):
             search["city"], search["online"] = city, False
-        elif ask == "city" and set(turn.heard.lower().split()) & ONLINE_WORDS:
+        elif ask == "city" and is_online(turn.heard):
             search["city"], search["online"] = None, True
         if when := when_in(params):
             search["when"] = when
