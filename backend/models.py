@@ -139,6 +139,8 @@ class TimestampMixin:
 
 class Customer(TimestampMixin, Base):
     __tablename__ = "customers"
+    # the console's customer list, newest first
+    __table_args__ = (Index("ix_customers_created_at", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     display_name: Mapped[str | None] = mapped_column(String(120))
@@ -354,6 +356,8 @@ class Booking(TimestampMixin, Base):
             "match_rank",
             "provider_id",
         ),
+        # the bookings changed since a time: the dashboard's rollup follows them
+        Index("ix_bookings_updated_created", "updated_at", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -422,7 +426,10 @@ class Review(Base):
     __tablename__ = "reviews"
     __table_args__ = (
         CheckConstraint("stars BETWEEN 1 AND 5", name="stars_range"),
-        Index("ix_reviews_created_at", "created_at"),
+        # the list by date, and the dashboard's average from the index alone
+        Index(
+            "ix_reviews_created_moderation_stars", "created_at", "moderation", "stars"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -470,21 +477,33 @@ class MatchLog(Base):
 # ---------------------------------------------------------------- messaging
 
 
+#: Why a follow-up was skipped: the customer opted out of the channels that
+#: could reach them; nobody could be reached; there was nothing to tell.
+SKIP_OPTED_OUT = "opted_out"
+SKIP_UNREACHABLE = "unreachable"
+SKIP_NOTHING_TO_TELL = "nothing_to_tell"
+SKIP_REASONS = (SKIP_OPTED_OUT, SKIP_UNREACHABLE, SKIP_NOTHING_TO_TELL)
+
+
 class FollowUp(Base):
     """A message due at a time, swept by beat and sent exactly once."""
 
     __tablename__ = "follow_ups"
-    __table_args__ = (Index("ix_follow_ups_state_due", "state", "due_at"),)
+    __table_args__ = (
+        # the sweep (state, due), and the dashboard's delivery figures from the
+        # index alone
+        Index("ix_follow_ups_state_due_skip", "state", "due_at", "skip_reason"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     booking_id: Mapped[int | None] = mapped_column(
         ForeignKey("bookings.id", ondelete="CASCADE"), index=True
     )
     customer_id: Mapped[int | None] = mapped_column(
-        ForeignKey("customers.id", ondelete="CASCADE")
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
     )
     provider_id: Mapped[int | None] = mapped_column(
-        ForeignKey("providers.id", ondelete="CASCADE")
+        ForeignKey("providers.id", ondelete="CASCADE"), index=True
     )
     kind: Mapped[str] = mapped_column(String(40))
     recipient: Mapped[str] = mapped_column(String(20))
@@ -496,6 +515,8 @@ class FollowUp(Base):
     send_key: Mapped[str] = mapped_column(String(200), unique=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    #: Why it was skipped, as a code (:data:`SKIP_REASONS`); None otherwise.
+    skip_reason: Mapped[str | None] = mapped_column(String(20))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     #: When the current attempt began; a claim older than the lease is retaken.
     claimed_at: Mapped[datetime | None]
@@ -509,7 +530,11 @@ class Conversation(Base):
     """Messages in and out with one customer (or one provider) on one channel."""
 
     __tablename__ = "conversations"
-    __table_args__ = (Index("ix_conversations_last_message", "last_message_at"),)
+    __table_args__ = (
+        Index("ix_conversations_last_message", "last_message_at"),
+        # every console page counts the flagged ones
+        Index("ix_conversations_flagged", "flagged"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int | None] = mapped_column(
@@ -597,3 +622,56 @@ class ApiKey(Base):
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# ---------------------------------------------------------------- dashboard rollup
+
+
+class RollupDay(Base):
+    """A closed UTC day whose bookings are summed in the rollup tables (the
+    console's dashboard: ``backend.admin.stats``). A day without a row is
+    summed again from the bookings when it is next needed."""
+
+    __tablename__ = "rollup_days"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    computed_at: Mapped[datetime]
+
+
+class RollupBookings(Base):
+    """Bookings made on a day, per channel and status."""
+
+    __tablename__ = "rollup_bookings"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    channel: Mapped[Channel] = mapped_column(
+        _enum(Channel, "channel"), primary_key=True
+    )
+    status: Mapped[BookingStatus] = mapped_column(
+        _enum(BookingStatus, "booking_status"), primary_key=True
+    )
+    bookings: Mapped[int] = mapped_column(Integer)
+    #: of them, made after a match (match_rank known)
+    after_match: Mapped[int] = mapped_column(Integer)
+    #: of those, of one of the match's top 3
+    top3: Mapped[int] = mapped_column(Integer)
+
+
+class RollupProviderBookings(Base):
+    """Bookings made on a day, per provider (for categories and cities)."""
+
+    __tablename__ = "rollup_provider_bookings"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    provider_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    bookings: Mapped[int] = mapped_column(Integer)
+
+
+class RollupWatermark(Base):
+    """One row: bookings changed before ``checked_at`` (less a margin for
+    late commits) have had their days summed again."""
+
+    __tablename__ = "rollup_watermark"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    checked_at: Mapped[datetime]

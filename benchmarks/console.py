@@ -34,6 +34,7 @@ sys.path.insert(0, str(REPO))
 
 from backend.db import utcnow  # noqa: E402
 from backend.models import (  # noqa: E402
+    SKIP_OPTED_OUT,
     Booking,
     BookingStatus,
     Channel,
@@ -284,6 +285,9 @@ def seed_traffic(
                             FollowUpState.FAILED: "21211: invalid 'To' phone number",
                             FollowUpState.SKIPPED: "opted out of sms",
                         }.get(state),
+                        "skip_reason": SKIP_OPTED_OUT
+                        if state == FollowUpState.SKIPPED
+                        else None,
                         "payload": {},
                         "sent_at": starts - timedelta(hours=24)
                         if state == FollowUpState.SENT
@@ -343,8 +347,22 @@ def seed_traffic(
             ],
         )
     counts["conversations"] = min(400, len(customer_ids))
+    _advance_sequences(session, ("customers", "bookings"))
     session.commit()
     return counts
+
+
+def _advance_sequences(session, tables: tuple[str, ...]) -> None:  # noqa: ANN001
+    """After rows inserted with their ids: PostgreSQL's next ids follow them."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for table in tables:
+        session.execute(
+            text(
+                f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                f"(SELECT max(id) FROM {table}))"
+            )
+        )
 
 
 def _flush(session, rows, reviews, matches, follow_ups) -> None:  # noqa: ANN001

@@ -35,6 +35,7 @@ def cached_figures(rng: Range, fresh: bool = False) -> Dashboard:
     if hit and not fresh and now - hit[0] < CACHE_SECONDS:
         return hit[1]
     data = figures(db.session, rng)
+    db.session.commit()  # the rollup of the days it summed
     with _cache_lock:
         for old in [k for k, (at, _) in cache.items() if now - at >= CACHE_SECONDS]:
             del cache[old]

@@ -1,16 +1,43 @@
-"""The dashboard's figures, each one grouped query over an indexed range."""
+"""The dashboard's figures over a range of UTC days.
+
+Bookings are the big table, so closed days (before today, UTC) are read from a
+daily rollup (``rollup_bookings`` per channel and status, and
+``rollup_provider_bookings`` per provider) that is kept exactly equal to a
+direct count: a day is summed from the bookings once, when first needed, and
+summed again after any booking made on it changes. Changes are found by
+``updated_at`` (every update sets it; a booking's ``created_at``, the day it
+counts on, never changes, and bookings are never deleted): each refresh looks
+at the bookings changed since the previous one, less
+:data:`LATE_COMMIT_MARGIN` for a transaction that wrote before that refresh
+and committed after it. Today is counted live; so are the smaller figures
+(requests, reviews, follow-ups).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Date, Select, and_, case, cast, func, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Select,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+)
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from backend.db import utcnow
 from backend.models import (
+    SKIP_OPTED_OUT,
     Booking,
     BookingStatus,
     Category,
@@ -20,10 +47,19 @@ from backend.models import (
     ModerationState,
     Provider,
     Review,
+    RollupBookings,
+    RollupDay,
+    RollupProviderBookings,
+    RollupWatermark,
     provider_categories,
 )
 
 DONE = (BookingStatus.COMPLETED, BookingStatus.REVIEWED)
+#: Longer than any transaction that changes a booking (and any clock skew
+#: between the app's processes): such a change is still seen by the next
+#: refresh although it was written before the previous one.
+LATE_COMMIT_MARGIN = timedelta(minutes=10)
+_CHUNK = 500  # days per IN (...) of a delete
 
 
 @dataclass
@@ -64,6 +100,12 @@ class Dashboard:
     cancelled: int = 0
     computed_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
+    def figures(self) -> dict[str, Any]:
+        """Every figure (what two dashboards of one range must agree on)."""
+        out = dict(self.__dict__)
+        out.pop("computed_at")
+        return out
+
     def chart_data(self) -> dict[str, Any]:
         return {
             "days": [d.isoformat() for d in self.range.days],
@@ -77,44 +119,39 @@ class Dashboard:
 
 def _day(session: Session, column):  # noqa: ANN001, ANN202
     """The UTC day of an instant column: a date on PostgreSQL, 'YYYY-MM-DD'
-    text on SQLite (which stores UTC text); read it with :func:`_day_text`."""
+    text on SQLite (which stores UTC text); read it with :func:`_as_date`."""
     if session.get_bind().dialect.name == "postgresql":
         return cast(func.timezone("UTC", column), Date)
     return func.substr(column, 1, 10)
 
 
-def _day_text(value: date | str) -> str:
-    return value.isoformat() if isinstance(value, date) else str(value)[:10]
+def _as_date(value: date | str) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
-Runner = Callable[[dict[str, Select]], dict[str, list[Any]]]
+def _spans(days: list[date]) -> list[tuple[datetime, datetime]]:
+    """Runs of consecutive days, as [since, until) instants."""
+    spans: list[tuple[datetime, datetime]] = []
+    for day in sorted(days):
+        since = datetime.combine(day, time.min, UTC)
+        if spans and spans[-1][1] == since:
+            spans[-1] = (spans[-1][0], since + timedelta(days=1))
+        else:
+            spans.append((since, since + timedelta(days=1)))
+    return spans
 
 
-def run_in_session(session: Session) -> Runner:
-    """Run the statements one after another in ``session``."""
-
-    def run(statements: dict[str, Select]) -> dict[str, list[Any]]:
-        return {name: session.execute(stmt).all() for name, stmt in statements.items()}
-
-    return run
+def _within(column: Any, spans: list[tuple[datetime, datetime]]) -> ColumnElement:
+    return or_(*(and_(column >= since, column < until) for since, until in spans))
 
 
-def statements(session: Session, rng: Range) -> dict[str, Select]:
-    """The dashboard's queries, each independent of the others."""
-    in_range = and_(Booking.created_at >= rng.since, Booking.created_at < rng.until)
+def _booking_rows(session: Session, spans: list[tuple[datetime, datetime]]):  # noqa: ANN202
+    """Bookings made in ``spans``, per day, channel and status: how many, how
+    many of one of their match's top 3, how many after a match (one pass over
+    the covering index ``ix_bookings_dashboard``)."""
     day = _day(session, Booking.created_at)
-    opted_out = and_(
-        FollowUp.state == FollowUpState.SKIPPED,
-        or_(
-            FollowUp.last_error.ilike("%opted out%"),
-            FollowUp.last_error.ilike("%unsubscribed%"),
-        ),
-    )
-    return {
-        # one pass over the range's bookings (the covering index answers it):
-        # per day, channel and status, with how many followed a match and how
-        # many of those chose one of its top 3
-        "bookings": select(
+    return session.execute(
+        select(
             day,
             Booking.channel,
             Booking.status,
@@ -122,36 +159,162 @@ def statements(session: Session, rng: Range) -> dict[str, Select]:
             func.sum(case((Booking.match_rank.between(1, 3), 1), else_=0)),
             func.count(Booking.match_rank),
         )
-        .where(in_range)
-        .group_by(day, Booking.channel, Booking.status),
-        # bookings per provider (the index again), for categories and cities
-        "per_provider": select(Booking.provider_id, func.count())
-        .where(in_range)
-        .group_by(Booking.provider_id),
+        .where(_within(Booking.created_at, spans))
+        .group_by(day, Booking.channel, Booking.status)
+    ).all()
+
+
+def _provider_rows(session: Session, spans: list[tuple[datetime, datetime]]):  # noqa: ANN202
+    """Bookings made in ``spans``, per day and provider."""
+    day = _day(session, Booking.created_at)
+    return session.execute(
+        select(day, Booking.provider_id, func.count())
+        .where(_within(Booking.created_at, spans))
+        .group_by(day, Booking.provider_id)
+    ).all()
+
+
+# ---------------------------------------------------------------- the rollup
+
+
+def _watermark(session: Session, now: datetime) -> tuple[RollupWatermark, bool]:
+    """The watermark row, locked (one refresh at a time), and whether it is new."""
+    mark = session.scalar(select(RollupWatermark).with_for_update())
+    if mark is not None:
+        return mark, False
+    try:
+        with session.begin_nested():
+            mark = RollupWatermark(id=1, checked_at=now)
+            session.add(mark)
+    except IntegrityError:  # another refresh made it first
+        return session.scalars(select(RollupWatermark).with_for_update()).one(), False
+    return mark, True
+
+
+def _forget(session: Session, days: list[date] | None) -> None:
+    """Drop the rollup of ``days`` (None: of every day)."""
+    for table in (RollupBookings, RollupProviderBookings, RollupDay):
+        if days is None:
+            session.execute(delete(table))
+            continue
+        for start in range(0, len(days), _CHUNK):
+            session.execute(
+                delete(table).where(table.day.in_(days[start : start + _CHUNK]))
+            )
+
+
+def refresh_rollup(
+    session: Session,
+    days: list[date],
+    *,
+    now: datetime | None = None,
+    margin: timedelta = LATE_COMMIT_MARGIN,
+) -> None:
+    """Make the rollup hold ``days`` (closed days), each equal to a count of
+    its bookings now. The caller commits."""
+    now = now or utcnow()
+    mark, new = _watermark(session, now)
+    if new:  # nothing says what the rollup has seen: start again
+        _forget(session, None)
+    else:
+        changed = session.scalars(
+            select(_day(session, Booking.created_at))
+            .where(Booking.updated_at >= mark.checked_at - margin)
+            .distinct()
+        ).all()
+        _forget(session, sorted({_as_date(d) for d in changed}))
+        mark.checked_at = now
+    if not days:
+        return
+    stored = set(
+        session.scalars(
+            select(RollupDay.day).where(
+                RollupDay.day >= min(days), RollupDay.day <= max(days)
+            )
+        )
+    )
+    missing = [d for d in days if d not in stored]
+    if not missing:
+        return
+    spans = _spans(missing)
+    rows = [
+        {
+            "day": _as_date(day),
+            "channel": channel,
+            "status": status,
+            "bookings": n,
+            "top3": int(top3 or 0),
+            "after_match": int(after_match or 0),
+        }
+        for day, channel, status, n, top3, after_match in _booking_rows(session, spans)
+    ]
+    if rows:
+        session.execute(insert(RollupBookings), rows)
+    rows = [
+        {"day": _as_date(day), "provider_id": provider_id, "bookings": n}
+        for day, provider_id, n in _provider_rows(session, spans)
+    ]
+    if rows:
+        session.execute(insert(RollupProviderBookings), rows)
+    session.execute(
+        insert(RollupDay), [{"day": d, "computed_at": now} for d in missing]
+    )
+
+
+def _rolled_up(session: Session, first: date, last: date):  # noqa: ANN202
+    """The rollup's rows of ``first``..``last`` and its bookings per provider."""
+    rows = session.execute(
+        select(
+            RollupBookings.day,
+            RollupBookings.channel,
+            RollupBookings.status,
+            RollupBookings.bookings,
+            RollupBookings.top3,
+            RollupBookings.after_match,
+        ).where(RollupBookings.day >= first, RollupBookings.day <= last)
+    ).all()
+    per_provider = dict(
+        session.execute(
+            select(
+                RollupProviderBookings.provider_id,
+                func.sum(RollupProviderBookings.bookings),
+            )
+            .where(
+                RollupProviderBookings.day >= first,
+                RollupProviderBookings.day <= last,
+            )
+            .group_by(RollupProviderBookings.provider_id)
+        ).all()
+    )
+    return rows, per_provider
+
+
+# ---------------------------------------------------------------- the figures
+
+
+def statements(rng: Range) -> dict[str, Select]:
+    """The queries of the figures that are always read live."""
+    return {
         "requests": select(
             func.count(),
             func.coalesce(func.sum(case((MatchLog.result_count > 0, 1), else_=0)), 0),
         ).where(MatchLog.created_at >= rng.since, MatchLog.created_at < rng.until),
+        # the covering index (created_at, moderation, stars) answers it
         "reviews": select(func.avg(Review.stars), func.count()).where(
             Review.created_at >= rng.since,
             Review.created_at < rng.until,
             Review.moderation == ModerationState.PUBLISHED,
         ),
-        "follow_ups": select(
-            func.coalesce(
-                func.sum(case((FollowUp.state == FollowUpState.SENT, 1), else_=0)), 0
-            ),
-            func.coalesce(
-                func.sum(case((FollowUp.state == FollowUpState.FAILED, 1), else_=0)), 0
-            ),
-            func.coalesce(func.sum(case((opted_out, 1), else_=0)), 0),
-        ).where(
+        # and (state, due_at, skip_reason) this one
+        "follow_ups": select(FollowUp.state, FollowUp.skip_reason, func.count())
+        .where(
             FollowUp.due_at >= rng.since,
             FollowUp.due_at < rng.until,
             FollowUp.state.in_(
                 [FollowUpState.SENT, FollowUpState.FAILED, FollowUpState.SKIPPED]
             ),
-        ),
+        )
+        .group_by(FollowUp.state, FollowUp.skip_reason),
         "cities": select(Provider.id, Provider.city),
         "categories": select(provider_categories.c.provider_id, Category.name).join(
             Category, Category.id == provider_categories.c.category_id
@@ -160,26 +323,46 @@ def statements(session: Session, rng: Range) -> dict[str, Select]:
 
 
 def dashboard(
-    session: Session, rng: Range, top: int = 8, run: Runner | None = None
+    session: Session,
+    rng: Range,
+    top: int = 8,
+    *,
+    now: datetime | None = None,
+    rollup: bool = True,
+    margin: timedelta = LATE_COMMIT_MARGIN,
 ) -> Dashboard:
-    """The figures of ``rng``; ``run`` runs the queries (default: one after
-    another in ``session``; in parallel sessions they were slower on SQLite,
-    whose transactions here begin IMMEDIATE, and no faster on PostgreSQL)."""
-    out = Dashboard(rng)
-    rows = (run or run_in_session(session))(statements(session, rng))
+    """The figures of ``rng``: closed days from the rollup (refreshed first;
+    the caller commits), today live; ``rollup=False`` counts every day from
+    the bookings (what the rollup must always equal)."""
+    now = now or utcnow()
+    out = Dashboard(rng, computed_at=now)
+    today = now.astimezone(UTC).date()
+    closed = [d for d in rng.days if d < today] if rollup else []
+    live = [d for d in rng.days if d not in set(closed)]
 
-    index = {d.isoformat(): i for i, d in enumerate(rng.days)}
+    booking_rows: list[Any] = []
+    per_provider: dict[int, int] = {}
+    if closed:
+        refresh_rollup(session, closed, now=now, margin=margin)
+        booking_rows, per_provider = _rolled_up(session, closed[0], closed[-1])
+        booking_rows = list(booking_rows)
+    if live:
+        spans = _spans(live)
+        booking_rows += _booking_rows(session, spans)
+        for _, provider_id, n in _provider_rows(session, spans):
+            per_provider[provider_id] = per_provider.get(provider_id, 0) + n
+
+    index = {d: i for i, d in enumerate(rng.days)}
     by_status: dict[BookingStatus, int] = {}
     top3 = after_match = 0
-    for day_value, channel, status, n, chose_top3, matched in rows["bookings"]:
+    for day_value, channel, status, n, chose_top3, matched in booking_rows:
         series = out.per_day.setdefault(channel.value, [0] * len(index))
-        day_text = _day_text(day_value)
-        if day_text in index:
-            series[index[day_text]] += n
+        series[index[_as_date(day_value)]] += n
         by_status[status] = by_status.get(status, 0) + n
         top3 += int(chose_top3 or 0)
         after_match += int(matched or 0)
 
+    rows = {name: session.execute(stmt).all() for name, stmt in statements(rng).items()}
     # the funnel: requests -> matches -> bookings -> completed -> reviewed
     requests, matched = rows["requests"][0]
     out.bookings = sum(by_status.values())
@@ -198,19 +381,25 @@ def dashboard(
     out.average_rating = float(avg) if avg is not None else None
     out.review_count = int(count)
 
-    sent, failed, opted = rows["follow_ups"][0]
-    out.follow_ups = {"Sent": int(sent), "Failed": int(failed), "Opted out": int(opted)}
+    delivery = {"Sent": 0, "Failed": 0, "Opted out": 0}
+    for state, reason, n in rows["follow_ups"]:
+        if state == FollowUpState.SENT:
+            delivery["Sent"] += n
+        elif state == FollowUpState.FAILED:
+            delivery["Failed"] += n
+        elif reason == SKIP_OPTED_OUT:
+            delivery["Opted out"] += n
+    out.follow_ups = delivery
 
-    per_provider = dict(rows["per_provider"])
     cities: dict[str, int] = {}
     for provider_id, city in rows["cities"]:
         if provider_id in per_provider:
             key = city or "(none)"
-            cities[key] = cities.get(key, 0) + per_provider[provider_id]
+            cities[key] = cities.get(key, 0) + int(per_provider[provider_id])
     categories: dict[str, int] = {}
     for provider_id, name in rows["categories"]:
         if provider_id in per_provider:
-            categories[name] = categories.get(name, 0) + per_provider[provider_id]
+            categories[name] = categories.get(name, 0) + int(per_provider[provider_id])
     out.categories = sorted(categories.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
     out.cities = sorted(cities.items(), key=lambda kv: (-kv[1], kv[0]))[:top]
     return out

@@ -35,6 +35,9 @@ from sqlalchemy.orm import Session
 
 from backend.db import utcnow
 from backend.models import (
+    SKIP_NOTHING_TO_TELL,
+    SKIP_OPTED_OUT,
+    SKIP_UNREACHABLE,
     Booking,
     BookingStatus,
     CategoryKind,
@@ -280,6 +283,19 @@ def _end(row: FollowUp, state: FollowUpState, reason: str) -> None:
     row.last_error = reason
 
 
+@dataclass(frozen=True)
+class Skip:
+    """Why a follow-up is not sent: a code (``models.SKIP_REASONS``), and words."""
+
+    code: str
+    reason: str
+
+
+def _skip(row: FollowUp, skip: Skip) -> None:
+    _end(row, F.SKIPPED, skip.reason)
+    row.skip_reason = skip.code
+
+
 def plan_agendas(
     session: Session, rules: FollowUpRules, *, now: datetime | None = None
 ) -> int:
@@ -436,8 +452,8 @@ def begin_attempt(
         _end(row, F.CANCELLED, f"booking is {state.replace('_', ' ')}")
         return None
     recipient = _recipient(session, row, kind, now)
-    if isinstance(recipient, str):
-        _end(row, F.SKIPPED, recipient)
+    if isinstance(recipient, Skip):
+        _skip(row, recipient)
         return None
     channel, address, zone, locale, tag = recipient
     if not kind.urgent:
@@ -449,7 +465,7 @@ def begin_attempt(
             return None
     context = _context(session, row, booking, zone, locale, booking_rules, now)
     if context is None:
-        _end(row, F.SKIPPED, "nothing to tell: no jobs that day")
+        _skip(row, Skip(SKIP_NOTHING_TO_TELL, "nothing to tell: no jobs that day"))
         return None
     body = texts.render(row.kind, row.recipient, locale, **context)
     retried = row.attempts > 0
@@ -492,24 +508,27 @@ def _quiet_ends(now: datetime, zone: str, rules: FollowUpRules) -> datetime:
 
 def _recipient(
     session: Session, row: FollowUp, kind: Kind, now: datetime
-) -> tuple[Channel, str, str, str, str | None] | str:
+) -> tuple[Channel, str, str, str, str | None] | Skip:
     """(channel, address, time zone, locale, Messenger tag), or why nobody can
-    be reached."""
+    be reached: an opt-out when the customer opted out of a channel that
+    would have reached them."""
     if row.recipient == PROVIDER:
         provider = session.get(Provider, row.provider_id)
         if provider is None or not provider.phone:
-            return "the provider has no phone number"
+            return Skip(SKIP_UNREACHABLE, "the provider has no phone number")
         return Channel.SMS, provider.phone, provider.timezone, "en-US", None
     customer = session.get(Customer, row.customer_id)
     if customer is None or customer.erased_at is not None:
-        return "the customer is gone"
+        return Skip(SKIP_UNREACHABLE, "the customer is gone")
     addresses = _customer_addresses(customer)
     opted_out = set(customer.opt_outs or [])
     first = [row.channel] if row.channel in addresses else []
     reasons = []
+    code = SKIP_UNREACHABLE
     for channel in dict.fromkeys(first + [c for c in PUSH_CHANNELS if c in addresses]):
         if channel.value in opted_out:
             reasons.append(f"opted out of {channel.value}")
+            code = SKIP_OPTED_OUT
             continue
         tag = None
         if channel == Channel.MESSENGER:
@@ -520,7 +539,7 @@ def _recipient(
                     continue
                 tag = MESSENGER_TAG
         return channel, addresses[channel], customer.timezone, customer.locale, tag
-    return "; ".join(reasons) or "no channel to reach the customer on"
+    return Skip(code, "; ".join(reasons) or "no channel to reach the customer on")
 
 
 def _customer_addresses(customer: Customer) -> dict[Channel, str]:
@@ -756,6 +775,7 @@ def record_failure(
             with suppress(NotFound):  # an erased customer has nothing to remember
                 set_opt_out(session, row.customer_id, attempt.channel, True)
         row.state = F.SKIPPED
+        row.skip_reason = SKIP_OPTED_OUT
     elif permanent or row.attempts >= rules.max_attempts:
         row.state = F.FAILED
     else:

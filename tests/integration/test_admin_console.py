@@ -162,6 +162,166 @@ def test_the_dashboard_counts_the_funnel_and_match_acceptance(db):
     assert figures.cities == [("Chicago", 2)]
 
 
+def test_the_dashboard_s_rollup_always_equals_a_direct_count(db):
+    """Closed days come from the rollup (a day altered there shows: it is
+    read, not counted again), and every change of a booking made on a day
+    sums that day again, so the figures equal a direct count throughout."""
+    from sqlalchemy import update
+
+    from backend.db import utcnow
+    from backend.models import RollupBookings, RollupDay
+    from benchmarks.console import seed_traffic
+
+    provider = make_provider(db)
+    for n in range(3):
+        make_provider(db, external_id=f"p-x{n}", name=f"Plumber {n}")
+    seed_traffic(db, 300, days=20)
+    today = utcnow().date()
+    rng = Range(today - timedelta(days=29), today)
+
+    def rolled_and_direct():
+        rolled = dashboard(db, rng, margin=timedelta(0))
+        db.commit()
+        assert rolled.figures() == dashboard(db, rng, rollup=False).figures()
+        return rolled
+
+    first = rolled_and_direct()
+    assert first.bookings > 200 and first.cities and first.categories
+    assert db.scalar(select(func.count()).select_from(RollupDay)) == 29
+
+    # a confirmed booking made on a closed day (it starts in the coming week)
+    booking = db.scalars(
+        select(Booking)
+        .where(
+            Booking.status == BookingStatus.CONFIRMED,
+            Booking.created_at < datetime.combine(today, datetime.min.time(), UTC),
+        )
+        .order_by(Booking.id)
+    ).first()
+    day = booking.created_at.date()
+    rows_that_day = db.scalar(
+        select(func.count())
+        .select_from(RollupBookings)
+        .where(RollupBookings.day == day)
+    )
+    db.execute(
+        update(RollupBookings)
+        .where(RollupBookings.day == day)
+        .values(bookings=RollupBookings.bookings + 1000)
+    )
+    db.commit()
+    tampered = dashboard(db, rng, margin=timedelta(0))
+    db.commit()
+    assert tampered.bookings == first.bookings + 1000 * rows_that_day
+
+    # changes: that booking cancelled, another one made and dated back
+    bookings.transition(db, booking.id, "cancel", reason="provider ill")
+    db.commit()
+    late = _book(
+        db,
+        provider,
+        make_customer(db, phone="+13125550177"),
+        datetime.combine(today + timedelta(days=9), datetime.min.time(), UTC)
+        + timedelta(hours=17),
+    )
+    db.execute(
+        Booking.__table__.update()
+        .where(Booking.id == late.id)
+        .values(
+            created_at=datetime.combine(today, datetime.min.time(), UTC)
+            - timedelta(days=12, hours=-9)
+        )
+    )
+    db.commit()
+    after = rolled_and_direct()
+    assert after.bookings == first.bookings + 1
+    assert after.cancelled == first.cancelled + 1
+
+
+def test_opted_out_follow_ups_are_counted_by_the_code_they_were_skipped_with(db):
+    """An opt-out skips a follow-up with the code "opted_out", both where
+    the customer said STOP before and where Twilio refuses (21610); the
+    dashboard counts that code, not words in the error."""
+    from backend.models import SKIP_OPTED_OUT, SKIP_UNREACHABLE
+    from backend.services import followups
+    from backend.services.customers import set_opt_out
+    from backend.services.rules import FollowUpRules
+    from tests.helpers import days_ahead, local
+
+    rules = FollowUpRules()
+    provider = make_provider(db)
+    stopped = make_customer(db, phone="+13125550161")
+    refused = make_customer(db, phone="+13125550162")
+    set_opt_out(db, stopped.id, Channel.SMS, True)
+    db.commit()
+    for n, customer in enumerate((stopped, refused)):
+        bookings.create_booking(
+            db,
+            BookingCreate(
+                provider_id=provider.id,
+                customer_id=customer.id,
+                start=local(days_ahead(3), 10 + 2 * n),
+                confirm=True,
+            ),
+            BookingRules(),
+            follow_ups=rules,
+        )
+    db.commit()
+    midday = local(days_ahead(1), 12)
+    attempts = {}
+    for follow_up_id, token in followups.claim_due(db, rules, now=midday):
+        attempt = followups.begin_attempt(
+            db, follow_up_id, token, rules, BookingRules(), now=midday
+        )
+        if attempt is not None:
+            attempts[follow_up_id] = attempt
+    db.commit()
+
+    def confirmation(customer) -> FollowUp:
+        return db.scalars(
+            select(FollowUp).where(
+                FollowUp.customer_id == customer.id,
+                FollowUp.recipient == "customer",
+                FollowUp.kind == "confirmation",
+            )
+        ).one()
+
+    skipped = confirmation(stopped)
+    assert skipped.state == FollowUpState.SKIPPED
+    assert skipped.skip_reason == SKIP_OPTED_OUT
+    assert "opted out of sms" in skipped.last_error
+    sending = confirmation(refused)
+    followups.record_failure(
+        db,
+        attempts[sending.id],
+        "21610: Attempt to send to unsubscribed recipient",
+        permanent=True,
+        opted_out=True,
+        rules=rules,
+        backoff_seconds=30,
+        now=midday,
+    )
+    # skipped for another reason, though its words speak of opting out
+    db.add(
+        FollowUp(
+            customer_id=refused.id,
+            kind="confirmation",
+            recipient="customer",
+            channel=Channel.SMS,
+            due_at=sending.due_at,
+            state=FollowUpState.SKIPPED,
+            send_key="test:not-an-opt-out",
+            last_error="no channel: the customer opted out of email only",
+            skip_reason=SKIP_UNREACHABLE,
+        )
+    )
+    db.commit()
+    assert db.get(FollowUp, sending.id).skip_reason == SKIP_OPTED_OUT
+    day = sending.due_at.date()
+    figures = dashboard(db, Range(day, day), rollup=False)
+    assert figures.follow_ups["Opted out"] == 2
+
+
 def test_the_dashboard_page_and_its_date_range(console):
     page = console.get("/admin/?from=2026-10-01&to=2026-10-31")
     html = page.get_data(as_text=True)
