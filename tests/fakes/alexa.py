@@ -1,5 +1,6 @@
 """Standing in for Amazon: a signing chain Alexa's could be, requests signed
-with it, and the directive API a progressive response goes to.
+with it, and Alexa's APIs (the directive service a progressive response goes
+to, the Settings API that tells a device's time zone).
 
 The chain is a test root CA, an intermediate and an end certificate issued
 to echo-api.amazon.com, as Amazon's is; the app trusts the root through
@@ -14,6 +15,7 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import re
 import ssl
 import threading
 import uuid
@@ -27,12 +29,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from tests.fakes.http import read_json
+from tests.fakes.http import read_json, send_json
 from tests.helpers import shared_fixture
 
 SKILL_ID = "amzn1.ask.skill.c966b8cb-80bc-4482-8ddf-63af59ca07fc"
 CERT_URL = "https://s3.amazonaws.com/echo.api/echo-api-cert-12.pem"
 DOMAIN = "echo-api.amazon.com"
+DEVICE_ID = "amzn1.ask.device.TESTDEVICE"
 
 
 def _name(common: str) -> x509.Name:
@@ -241,6 +244,7 @@ def envelope(
     if api_endpoint:
         system["apiEndpoint"] = api_endpoint
         system["apiAccessToken"] = "test-api-access-token"
+        system.setdefault("device", {"deviceId": DEVICE_ID, "supportedInterfaces": {}})
     else:
         system.pop("apiEndpoint", None)
         system.pop("apiAccessToken", None)
@@ -313,11 +317,24 @@ def _slot(name: str, value: Any) -> dict[str, Any]:
     return slot
 
 
-class FakeDirectiveApi:
-    """Alexa's directive service (``POST /v1/directives``) over HTTPS."""
+class FakeAlexaApi:
+    """Alexa's APIs at ``context.System.apiEndpoint``, over HTTPS: the
+    directive service (``POST /v1/directives``, a progressive response) and
+    the Settings API's device time zone
+    (``GET /v2/devices/{deviceId}/settings/System.timeZone``: a JSON string,
+    or an error ``{"code", "message"}``, as Amazon's reference gives them).
 
-    def __init__(self, tls_dir: Path) -> None:
-        self.received: list[dict[str, Any]] = []
+    ``zone`` is what the device has set; ``settings_status`` other than 200
+    makes the Settings API fail that way.
+    """
+
+    SETTINGS_PATH = re.compile(r"^/v2/devices/([^/]+)/settings/System\.timeZone$")
+
+    def __init__(self, tls_dir: Path, zone: str = "America/Chicago") -> None:
+        self.received: list[dict[str, Any]] = []  # directives
+        self.zone_asked: list[dict[str, Any]] = []
+        self.zone = zone
+        self.settings_status = 200
         chain = SigningChain(domain="localhost", intermediate=False)
         key_file, cert_file = tls_dir / "api-key.pem", tls_dir / "api-cert.pem"
         key_file.write_bytes(
@@ -342,6 +359,29 @@ class FakeDirectiveApi:
                 )
                 self.send_response(204)
                 self.end_headers()
+
+            def do_GET(self):  # noqa: N802 - http.server's name
+                asked = fake.SETTINGS_PATH.match(self.path)
+                if asked is None:
+                    send_json(self, 404, {"code": "NOT_FOUND", "message": self.path})
+                    return
+                fake.zone_asked.append(
+                    {
+                        "device": asked[1],
+                        "authorization": self.headers.get("Authorization"),
+                    }
+                )
+                if fake.settings_status != 200:
+                    send_json(
+                        self,
+                        fake.settings_status,
+                        {"code": "INTERNAL_ERROR", "message": "try again later"},
+                    )
+                elif fake.zone is None:  # nothing set for the device
+                    self.send_response(204)
+                    self.end_headers()
+                else:
+                    send_json(self, 200, fake.zone)
 
             def log_message(self, *args):
                 pass

@@ -27,8 +27,9 @@ from backend.extensions import db as database
 from backend.models import Booking, BookingStatus, Channel, Customer, Message
 from tests.fakes.alexa import (
     CERT_URL,
+    DEVICE_ID,
     SKILL_ID,
-    FakeDirectiveApi,
+    FakeAlexaApi,
     SigningChain,
     envelope,
 )
@@ -36,6 +37,8 @@ from tests.helpers import config_for_test, make_provider, shared_fixture
 from voice_skills.alexa import verification
 
 AUSTIN = ZoneInfo("America/Chicago")
+LOS_ANGELES = ZoneInfo("America/Los_Angeles")
+NEW_YORK = ZoneInfo("America/New_York")
 PROVIDER_PHONE = "+15125550101"
 AUSTIN_HOURS = {
     d: [["08:00", "17:00"]] for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -62,7 +65,7 @@ def fetched(chain, monkeypatch) -> list[str]:
 
 @pytest.fixture
 def directive_api(tmp_path, monkeypatch):
-    fake = FakeDirectiveApi(tmp_path)
+    fake = FakeAlexaApi(tmp_path)
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(fake.ca_file))
     yield fake
     fake.server.shutdown()
@@ -548,6 +551,94 @@ def test_book_a_plumber_in_austin_tomorrow_morning(
     # and the customer rates it
     rated = Echo(client, chain, echo.user_id).intent("RateProviderIntent", stars="5")
     assert spoken(rated) == "Thanks! I've given Reyes Plumbing 5 stars."
+
+
+@pytest.fixture
+def reader(db):
+    """A tarot reader who works by phone, 9 to 5 on New York's clock."""
+    return make_provider(
+        db,
+        external_id="tarot-1",
+        name="Madame Ostrova",
+        categories=["tarot-reading"],
+        description="Tarot readings by phone: love, career, life questions.",
+        services=[
+            {
+                "name": "Tarot reading",
+                "mode": "remote",
+                "duration_minutes": 60,
+                "price_cents": 6000,
+            }
+        ],
+        city="New York",
+        timezone="America/New_York",
+        phone="+12125550177",
+    ).id
+
+
+def test_a_los_angeles_caller_books_a_reading_on_their_own_clock(
+    client, db, chain, fetched, reader, directive_api
+) -> None:
+    """The device says Los Angeles (Settings API): "tomorrow morning" is the
+    caller's morning, and the times read back are on their clock."""
+    directive_api.zone = "America/Los_Angeles"
+    echo = Echo(client, chain, "amzn1.ask.account.LA", directive_api.url)
+    tomorrow = (datetime.now(LOS_ANGELES).date() + timedelta(days=1)).isoformat()
+    found = echo.intent(
+        "FindProviderIntent",
+        service=("tarot reader", "tarot-reading"),
+        date=tomorrow,
+        time="MO",
+    )
+    # her 9:00 in New York is 6:00 in LA, before the caller's morning: the
+    # first time in it is 8:00 in LA (11:00 in New York)
+    assert "Madame Ostrova, free tomorrow at 8:00 AM" in spoken(found)
+    assert [a["device"] for a in directive_api.zone_asked] == [DEVICE_ID]
+    assert directive_api.zone_asked[0]["authorization"] == (
+        "Bearer test-api-access-token"
+    )
+    echo.intent("AMAZON.YesIntent")
+    db.rollback()
+    booking = db.scalar(select(Booking))
+    assert booking.starts_at.astimezone(LOS_ANGELES).hour == 8
+    customer = db.get(Customer, booking.customer_id)
+    assert customer.timezone == "America/Los_Angeles"
+    status = echo.intent("JobStatusIntent")
+    assert spoken(status) == (
+        f"Booking {booking.id}: Madame Ostrova, tomorrow at 8:00 AM, confirmed."
+    )
+    # asked once in the session
+    assert len(directive_api.zone_asked) == 1
+
+
+@pytest.mark.parametrize("failure", [500, 403, "no zone set"])
+def test_when_the_settings_api_fails_the_zone_we_have_stays(
+    client, db, chain, fetched, reader, directive_api, failure
+) -> None:
+    if failure == "no zone set":
+        directive_api.zone = None  # 204 No Content
+    else:
+        directive_api.settings_status = failure
+    echo = Echo(client, chain, "amzn1.ask.account.NOZONE", directive_api.url)
+    tomorrow = (datetime.now(NEW_YORK).date() + timedelta(days=1)).isoformat()
+    found = echo.intent(
+        "FindProviderIntent",
+        service=("tarot reader", "tarot-reading"),
+        date=tomorrow,
+        time="MO",
+    )
+    # New York, the zone every customer starts with: her 9:00 is the caller's
+    assert "Madame Ostrova, free tomorrow at 9:00 AM" in spoken(found)
+    assert len(directive_api.zone_asked) == 1
+    db.rollback()
+    assert db.scalar(select(Customer.timezone)) == "America/New_York"
+    # not asked again this session; a new session asks again
+    echo.intent("JobStatusIntent")
+    assert len(directive_api.zone_asked) == 1
+    Echo(client, chain, echo.user_id, directive_api.url).send(
+        "official_launch_request_geolocation.json", new=True
+    )
+    assert len(directive_api.zone_asked) == 2
 
 
 def _texted_code(app, phone: str) -> str:

@@ -19,13 +19,16 @@ from typing import Any
 from ask_sdk_core.api_client import DefaultApiClient
 from ask_sdk_core.skill import CustomSkill
 from ask_sdk_core.skill_builder import CustomSkillBuilder
-from ask_sdk_model import RequestEnvelope
+from ask_sdk_model import RequestEnvelope, SessionEndedRequest
+from ask_sdk_model.canfulfill import CanFulfillIntentRequest
+from ask_sdk_model.services import ApiConfiguration, ServiceClientFactory
 from flask import Blueprint, current_app, g, jsonify, request
 
 from backend.db import utcnow
 from backend.extensions import db
 from backend.models import Channel
-from backend.services import inbound
+from backend.schemas import is_time_zone
+from backend.services import customers, inbound
 from voice_skills import records
 from voice_skills.alexa.handlers import EXCEPTION_HANDLERS, REQUEST_HANDLERS
 from voice_skills.alexa.verification import (
@@ -41,14 +44,62 @@ alexa_bp = Blueprint("alexa", __name__)
 alexa_bp.record_once(lambda state: warn_if_checks_are_off(state.app.config["BECKON"]))
 #: Seconds a call to Alexa's APIs (the progressive response) may take.
 ALEXA_API_TIMEOUT = 2.0
+#: Seconds the Settings API may take to tell the device's time zone (asked on
+#: a session's first request; without an answer the zone we have is kept).
+SETTINGS_API_TIMEOUT = 1.0
+#: The session attribute saying the device's zone was asked for already.
+ZONE_ASKED = "zone_asked"
 
 
 class TimeoutApiClient(DefaultApiClient):
     """The SDK's API client, with a timeout on every call."""
 
+    def __init__(self, timeout: float = ALEXA_API_TIMEOUT) -> None:
+        super().__init__()
+        self.timeout = timeout
+
     def _resolve_method(self, request):  # noqa: ANN001 - the SDK's signature
         method = super()._resolve_method(request)
-        return functools.partial(method, timeout=ALEXA_API_TIMEOUT)
+        return functools.partial(method, timeout=self.timeout)
+
+
+def wants_zone(envelope: RequestEnvelope) -> bool:
+    """Whether to ask the device's zone now: once a session, for a request
+    that is answered (not the session's end, not a can-fulfill query)."""
+    if envelope.session is None or isinstance(
+        envelope.request, SessionEndedRequest | CanFulfillIntentRequest
+    ):
+        return False
+    return not (envelope.session.attributes or {}).get(ZONE_ASKED)
+
+
+def device_zone(skill: CustomSkill, envelope: RequestEnvelope) -> str | None:
+    """The time zone the caller set for their device (Alexa Settings API,
+    ``GET {apiEndpoint}/v2/devices/{deviceId}/settings/System.timeZone`` with
+    the request's ``apiAccessToken``), or None when it cannot be had."""
+    system = envelope.context.system if envelope.context else None
+    device = system.device if system else None
+    if not (system and system.api_endpoint and system.api_access_token):
+        return None
+    if device is None or not device.device_id:
+        return None
+    settings = ServiceClientFactory(
+        ApiConfiguration(
+            serializer=skill.serializer,
+            api_client=TimeoutApiClient(SETTINGS_API_TIMEOUT),
+            authorization_value=system.api_access_token,
+            api_endpoint=system.api_endpoint,
+        )
+    ).get_ups_service()
+    try:
+        zone = settings.get_system_time_zone(device.device_id)
+    except Exception:  # noqa: BLE001 - a courtesy: the zone we have stays
+        log.info("the device's time zone could not be had", exc_info=True)
+        return None
+    if isinstance(zone, str) and is_time_zone(zone):
+        return zone
+    log.info("the Settings API gave no time zone: %r", zone)
+    return None
 
 
 def build_skill(skill_id: str) -> CustomSkill:
@@ -145,6 +196,10 @@ def alexa_webhook():
 
     req = envelope["request"]
     locale = req.get("locale")
+    # asked before anything is written: no transaction waits on Amazon
+    zone = (
+        device_zone(skill, request_envelope) if wants_zone(request_envelope) else None
+    )
 
     received = records.receive(
         db.session,
@@ -161,6 +216,13 @@ def alexa_webhook():
         if earlier is not None:
             return jsonify(earlier)
         return _refuse(409, "in_progress", "this request is being answered")
+    if zone is not None:
+        customers.set_timezone(db.session, received.customer.id, zone)
+    if wants_zone(request_envelope):
+        request_envelope.session.attributes = {
+            **(request_envelope.session.attributes or {}),
+            ZONE_ASKED: True,
+        }
     # the request is kept before the skill runs, in a transaction of its own: a
     # redelivery meanwhile is known, and a failed handler loses only its work
     db.session.commit()
