@@ -1,23 +1,27 @@
 """A customer's personal data: everything we hold in one export, and erasure.
 
 Erasure removes what identifies the person (names, numbers, channel
-identities, their words) and keeps what the books need, anonymised: bookings
-with their times, prices and states, the stars of reviews (they count in a
-provider's rating). The assistant's own record of the conversations (the Rasa
-tracker store) is erased by the caller, for :func:`tracker_senders`.
+identities, their words, what was sent to them and why it failed) and keeps
+what the books need, anonymised: bookings with their times, prices and states,
+the stars of reviews (they count in a provider's rating). Messages sent to the
+providers they booked name them: those names, numbers and addresses are
+replaced. The assistant's own record of the conversations (the Rasa tracker
+store) is erased by the caller, for :func:`tracker_senders`.
 """
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Text, case, cast, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from backend.db import utcnow
 from backend.models import (
     Booking,
+    BookingEvent,
     Conversation,
     Customer,
     FollowUp,
@@ -59,6 +63,11 @@ def export_customer(session: Session, customer_id: int) -> dict[str, Any]:
         select(MatchLog)
         .where(MatchLog.customer_id == customer_id)
         .order_by(MatchLog.id)
+    ).all()
+    follow_ups = session.scalars(
+        select(FollowUp)
+        .where(FollowUp.customer_id == customer_id)
+        .order_by(FollowUp.id)
     ).all()
     return {
         "exported_at": utcnow().isoformat(),
@@ -132,12 +141,28 @@ def export_customer(session: Session, customer_id: int) -> dict[str, Any]:
                         "text": m.text,
                         "intent": m.intent,
                         "status": m.status,
+                        "payload": m.payload or {},
                         "at": _iso(m.created_at),
                     }
                     for m in c.messages
                 ],
             }
             for c in conversations
+        ],
+        "follow_ups": [
+            {
+                "id": f.id,
+                "kind": f.kind,
+                "booking_id": f.booking_id,
+                "channel": f.channel.value,
+                "due_at": _iso(f.due_at),
+                "state": f.state.value,
+                "sent_at": _iso(f.sent_at),
+                "last_error": f.last_error,
+                "skip_reason": f.skip_reason,
+                "payload": f.payload or {},
+            }
+            for f in follow_ups
         ],
         "requests": [
             {
@@ -173,6 +198,7 @@ def erase_customer(
     if customer.erased_at is not None:
         raise Conflict(f"customer {customer_id} was erased already", code="erased")
     now = now or utcnow()
+    _erase_from_provider_messages(session, customer)
     customer.display_name = None
     customer.phone = None
     customer.email = None
@@ -195,8 +221,20 @@ def erase_customer(
         .where(Conversation.customer_id == customer_id)
         .execution_options(synchronize_session=False)
     )
+    theirs = select(Booking.id).where(Booking.customer_id == customer_id)
     session.execute(
-        update(Booking).where(Booking.customer_id == customer_id).values(notes="")
+        update(Booking)
+        .where(Booking.customer_id == customer_id)
+        .values(
+            notes="",
+            cancel_reason=case((Booking.cancel_reason.is_(None), None), else_=ERASED),
+        )
+    )
+    session.execute(
+        update(BookingEvent)
+        .where(BookingEvent.booking_id.in_(theirs), BookingEvent.note != "")
+        .values(note=ERASED)
+        .execution_options(synchronize_session=False)
     )
     session.execute(
         update(Job)
@@ -209,6 +247,13 @@ def erase_customer(
     session.execute(
         update(Review).where(Review.customer_id == customer_id).values(text="")
     )
+    # what was sent them (the messages went with the conversations) and why
+    # it failed: an error may quote their number
+    session.execute(
+        update(FollowUp)
+        .where(FollowUp.customer_id == customer_id)
+        .values(payload={}, last_error=None)
+    )
     session.execute(
         update(FollowUp)
         .where(
@@ -217,8 +262,55 @@ def erase_customer(
         )
         .values(state=FollowUpState.CANCELLED, last_error="customer erased")
     )
-    session.execute(
-        update(FollowUp).where(FollowUp.customer_id == customer_id).values(payload={})
-    )
     session.flush()
     return customer
+
+
+def _erase_from_provider_messages(session: Session, customer: Customer) -> None:
+    """Replace the customer's name, numbers, email and job addresses in the
+    messages (and their payloads) kept with the providers they booked."""
+    words = {customer.display_name, customer.phone, customer.email}
+    if customer.phone:
+        words.add(customer.phone.lstrip("+"))
+    words |= set(
+        session.scalars(
+            select(Job.address).where(
+                Job.customer_id == customer.id, Job.address.is_not(None)
+            )
+        )
+    )
+    words = {w.strip() for w in words if w and len(w.strip()) >= 2}
+    if not words:
+        return
+    # the longest first, so a number is replaced whole before a part of it
+    pattern = re.compile(
+        "|".join(
+            rf"(?<!\w){re.escape(w)}(?!\w)"
+            for w in sorted(words, key=len, reverse=True)
+        ),
+        re.IGNORECASE,
+    )
+    providers = select(Booking.provider_id).where(Booking.customer_id == customer.id)
+    conversations = select(Conversation.id).where(
+        Conversation.provider_id.in_(providers)
+    )
+    mentions = or_(
+        *(Message.text.contains(w, autoescape=True) for w in words),
+        *(cast(Message.payload, Text).contains(w, autoescape=True) for w in words),
+    )
+    for message in session.scalars(
+        select(Message).where(Message.conversation_id.in_(conversations), mentions)
+    ):
+        message.text = pattern.sub(ERASED, message.text or "")
+        message.payload = _replaced(message.payload or {}, pattern)
+
+
+def _replaced(value: Any, pattern: re.Pattern[str]) -> Any:
+    """``value`` (JSON) with every match of ``pattern`` in its strings erased."""
+    if isinstance(value, str):
+        return pattern.sub(ERASED, value)
+    if isinstance(value, list):
+        return [_replaced(v, pattern) for v in value]
+    if isinstance(value, dict):
+        return {k: _replaced(v, pattern) for k, v in value.items()}
+    return value

@@ -849,7 +849,18 @@ def test_flagged_conversations_are_listed(app, console, db, rasa):
 # ---------------------------------------------------------------- customers
 
 
-def _customer_with_history(app, db):
+DANA = ("+13125550150", "3125550150", "dana@example.com", "Dana", "Whitfield", "Elm")
+
+
+def _customer_with_history(app, db, monkeypatch):
+    """Dana: a booking done and reviewed, one ahead (for a job at her
+    address) and one she cancelled, requests, follow-ups sent to her and to
+    the provider (which name her), one failed, conversations on two channels."""
+    from backend import tasks
+    from backend.schemas import JobCreate
+    from backend.services import followups, jobs
+    from backend.services.rules import FollowUpRules
+    from tests.helpers import days_ahead, local
     from webhooks.relay import converse
 
     provider = make_provider(db)
@@ -867,7 +878,7 @@ def _customer_with_history(app, db):
             customer_id=customer.id,
             start=start,
             confirm=True,
-            notes="gate code 1234",
+            notes="gate code 1234, ask for Dana",
         ),
         BookingRules(minimum_notice_minutes=0),
         now=start - timedelta(days=1),
@@ -878,13 +889,96 @@ def _customer_with_history(app, db):
         db, "sink at 12 Elm St", [provider.id], customer_id=customer.id
     )
     db.commit()
+    rules = FollowUpRules()
+    job = jobs.create_job(
+        db,
+        JobCreate(
+            text="kitchen sink leaking",
+            customer_id=customer.id,
+            address="12 Elm Street",
+            city="Chicago",
+        ),
+    )
+    db.commit()
+    for days, job_id in ((5, job.id), (6, None)):
+        bookings.create_booking(
+            db,
+            BookingCreate(
+                provider_id=provider.id,
+                customer_id=customer.id,
+                start=local(days_ahead(days), 10),
+                job_id=job_id,
+                confirm=True,
+                channel="sms",
+            ),
+            BookingRules(),
+            follow_ups=rules,
+        )
+        db.commit()
+    cancelled = db.scalars(select(Booking).order_by(Booking.id.desc())).first()
+    bookings.transition(
+        db,
+        cancelled.id,
+        "cancel",
+        reason="Dana Whitfield moved to 40 Oak Ave",
+        follow_ups=rules,
+    )
+    db.commit()
+    # the worker sends what is due by tomorrow noon (the log notifier)
+    midday = local(days_ahead(1), 12)
+    claimed = followups.claim_due(db, rules, now=midday)
+    db.commit()
+    monkeypatch.setattr(followups, "utcnow", lambda: midday)
+    for follow_up_id, token in claimed:
+        tasks.send_follow_up(follow_up_id, token)
+    monkeypatch.undo()
+    db.rollback()
+    reminder = db.scalars(
+        select(FollowUp).where(
+            FollowUp.customer_id == customer.id, FollowUp.kind == "reminder_24h"
+        )
+    ).first()
+    reminder.state = FollowUpState.FAILED
+    reminder.last_error = "21211: The 'To' number +13125550150 is not valid"
+    db.commit()
     with app.test_request_context():
         converse(Channel.SMS, "+13125550150", "my name is Dana", message_id="SM20")
+    telegram = Conversation(customer_id=customer.id, channel=Channel.TELEGRAM)
+    db.add(telegram)
+    db.flush()
+    db.add(
+        Message(
+            conversation=telegram,
+            direction=Direction.IN,
+            channel=Channel.TELEGRAM,
+            text="hi",
+            payload={"from": {"first_name": "Dana", "last_name": "Whitfield"}},
+        )
+    )
+    db.commit()
     return customer, booking
 
 
-def test_export_is_one_json_of_everything(app, console, db):
-    customer, booking = _customer_with_history(app, db)
+def _cells(db):
+    """Every value of every column of every table in the database, as text."""
+    from sqlalchemy import MetaData
+
+    tables = MetaData()
+    tables.reflect(bind=db.get_bind())
+    for table in tables.sorted_tables:
+        for row in db.execute(select(table)).mappings():
+            for column, value in row.items():
+                if value is not None:
+                    shown = (
+                        value
+                        if isinstance(value, str)
+                        else json.dumps(value, default=str, ensure_ascii=False)
+                    )
+                    yield table.name, column, shown
+
+
+def test_export_is_one_json_of_everything(app, console, db, monkeypatch):
+    customer, booking = _customer_with_history(app, db, monkeypatch)
     response = console.get(f"/admin/customers/{customer.id}/export.json")
     assert response.status_code == 200
     assert "attachment" in response.headers["Content-Disposition"]
@@ -892,17 +986,51 @@ def test_export_is_one_json_of_everything(app, console, db):
     assert document["profile"]["display_name"] == "Dana Whitfield"
     assert document["identities"][0]["external_id"] == "+13125550150"
     assert document["bookings"][0]["id"] == booking.id
-    assert document["bookings"][0]["notes"] == "gate code 1234"
+    assert document["bookings"][0]["notes"] == "gate code 1234, ask for Dana"
     assert document["reviews"][0]["text"] == "Dana loved it"
-    texts = [m["text"] for c in document["conversations"] for m in c["messages"]]
-    assert "my name is Dana" in texts
+    messages = [m for c in document["conversations"] for m in c["messages"]]
+    assert "my name is Dana" in [m["text"] for m in messages]
+    assert {"from": {"first_name": "Dana", "last_name": "Whitfield"}} in [
+        m["payload"] for m in messages
+    ]
+    assert {"confirmation", "reminder_24h"} <= {
+        f["kind"] for f in document["follow_ups"]
+    }
+    failed = [f for f in document["follow_ups"] if f["state"] == "failed"]
+    assert "+13125550150" in failed[0]["last_error"]
     assert any(r["text"] == "sink at 12 Elm St" for r in document["requests"])
 
 
 def test_erasure_anonymises_here_and_in_the_tracker_store(
     app, console, db, rasa, tmp_path, monkeypatch
 ):
-    customer, booking = _customer_with_history(app, db)
+    customer, booking = _customer_with_history(app, db, monkeypatch)
+    # what there is to erase
+    held = {(t, c) for t, c, v in _cells(db) for word in DANA if word in v}
+    assert {
+        ("customers", "display_name"),
+        ("customers", "email"),
+        ("channel_identities", "external_id"),
+        ("bookings", "notes"),
+        ("bookings", "cancel_reason"),
+        ("booking_events", "note"),
+        ("follow_ups", "last_error"),
+        ("messages", "text"),
+        ("messages", "payload"),
+        ("reviews", "text"),
+        ("jobs", "address"),
+        ("match_requests", "text"),
+    } <= held
+    states = db.scalars(
+        select(FollowUp.state).where(FollowUp.customer_id == customer.id)
+    ).all()
+    assert FollowUpState.PENDING in states and FollowUpState.SENT in states
+    to_provider = db.scalars(
+        select(Message.text)
+        .join(Conversation)
+        .where(Conversation.provider_id == booking.provider_id)
+    ).all()
+    assert any("Dana Whitfield" in t and "12 Elm Street" in t for t in to_provider)
     # Rasa's SQL tracker store, as its `events` table is
     tracker_db = f"sqlite:///{tmp_path / 'tracker.sqlite3'}"
     engine = create_engine(tracker_db)
@@ -946,18 +1074,34 @@ def test_erasure_anonymises_here_and_in_the_tracker_store(
     assert erased.erased_at and erased.phone is None and erased.display_name is None
     assert erased.email is None
     assert db.scalar(select(func.count()).select_from(ChannelIdentity)) == 0
-    assert db.scalar(select(func.count()).select_from(Conversation)) == 0
-    assert db.scalar(select(func.count()).select_from(Message)) == 0
+    # her conversations and their messages are gone; the provider's remain
+    left = db.scalars(select(Conversation)).all()
+    assert left and all(c.customer_id is None and c.provider_id for c in left)
+    assert {m.conversation_id for m in db.scalars(select(Message))} <= {
+        c.id for c in left
+    }
     kept = db.get(Booking, booking.id)
     assert kept.status == BookingStatus.REVIEWED and kept.notes == ""
     assert kept.customer_id == customer.id and kept.price_cents == booking.price_cents
     review = db.scalar(select(Review))
     assert review.text == "" and review.stars == 5
     assert db.scalar(select(MatchLog.text)) == "[erased]"
-    pending = db.scalars(
+    states = db.scalars(
         select(FollowUp.state).where(FollowUp.customer_id == customer.id)
     ).all()
-    assert FollowUpState.PENDING not in pending
+    assert states and FollowUpState.PENDING not in states
+    assert FollowUpState.SENT in states  # the record of what was sent stays
+    # the provider's copy of what they were told keeps the booking, not her
+    to_provider = db.scalars(
+        select(Message.text)
+        .join(Conversation)
+        .where(Conversation.provider_id == booking.provider_id)
+    ).all()
+    assert to_provider and all("[erased]" in t for t in to_provider)
+    assert any(f"New booking {booking.id + 1}" in t for t in to_provider)
+    # nowhere in the database: her number, email, name or street
+    leaks = [(t, c, v) for t, c, v in _cells(db) for word in DANA if word in v]
+    assert leaks == []
     engine.dispose()
 
 
