@@ -30,6 +30,7 @@ from backend.models import (
     BookingStatus,
     Channel,
     ChannelIdentity,
+    Customer,
     Direction,
     Message,
 )
@@ -110,9 +111,9 @@ class EsCaller:
         result["intent"]["displayName"] = intent
         result["parameters"] = parameters
         result["outputContexts"] = copy.deepcopy(self.contexts)
-        body["originalDetectIntentRequest"]["payload"]["inputs"][0]["rawInputs"][0][
-            "query"
-        ] = heard
+        payload = body["originalDetectIntentRequest"].get("payload") or {}
+        for raw in (payload.get("inputs") or [{}])[0].get("rawInputs", []):
+            raw["query"] = heard  # what the Assistant heard
         return body
 
     def post(self, body: dict, headers=AUTH):
@@ -488,10 +489,12 @@ class CxCaller:
     def __init__(self, client):
         self.client = client
         self.parameters: dict = {}
+        self.session = CX_SESSION
+        self.payload: dict | None = None
 
     def request(self, tag: str, heard: str, **matched) -> dict:
         parameters = {**self.parameters, **matched}
-        return {
+        body = {
             "detectIntentResponseId": str(uuid.uuid4()),
             "intentInfo": {
                 "lastMatchedIntent": "projects/beckon-test/locations/global/agents/"
@@ -510,11 +513,14 @@ class CxCaller:
                 "00000000-0000-0000-0000-000000000000/pages/START_PAGE",
                 "displayName": "Start Page",
             },
-            "sessionInfo": {"session": CX_SESSION, "parameters": parameters},
+            "sessionInfo": {"session": self.session, "parameters": parameters},
             "fulfillmentInfo": {"tag": tag},
             "text": heard,
             "languageCode": "en",
         }
+        if self.payload is not None:
+            body["payload"] = self.payload
+        return body
 
     def post(self, body: dict, headers=AUTH):
         return self.client.post("/webhooks/dialogflow/cx", json=body, headers=headers)
@@ -619,6 +625,158 @@ def test_cx_redelivery_books_once(client, db, plumber):
     assert _count(db, Booking) == 1
 
 
+# ---------------------------------------------------------------- who calls
+
+
+def _phone_call(caller: EsCaller | CxCaller, number: str, session: str) -> None:
+    """Make the caller's turns those of a call through the phone gateway."""
+    if isinstance(caller, EsCaller):
+        caller.envelope["session"] = session
+        caller.envelope["originalDetectIntentRequest"] = {
+            "source": "GOOGLE_TELEPHONY",
+            "payload": {"telephony": {"caller_id": number}},
+        }
+    else:
+        caller.session = session
+        caller.payload = {"telephony": {"caller_id": number}}
+
+
+@pytest.mark.parametrize("edition", ["es", "cx"])
+def test_a_phone_caller_finds_their_booking_in_a_later_call(
+    client, db, plumber, edition
+):
+    """The phone gateway's caller id is who calls (each call is a new
+    session): a booking made in one call is read back in the next."""
+    new = EsCaller if edition == "es" else CxCaller
+    first, later, stranger = new(client), new(client), new(client)
+    _phone_call(first, "+13125550142", "projects/p/agent/sessions/call-1")
+    _phone_call(later, "+13125550142", "projects/p/agent/sessions/call-2")
+    _phone_call(stranger, "+13125550199", "projects/p/agent/sessions/call-3")
+    first.say(
+        "BookService",
+        "book a plumber in Chicago tomorrow",
+        service="plumbing",
+        **{"geo-city": "Chicago", "date-time": _day(1)},
+    )
+    first.say("ConfirmBooking", "yes", confirmation="yes")
+    db.rollback()
+    booking = db.scalars(select(Booking)).one()
+    assert later.say("JobStatus", "what's the status of my job") == (
+        f"Booking {booking.id}: Reyes Plumbing, tomorrow at 9:00 AM, confirmed."
+    )
+    assert stranger.say("JobStatus", "status").startswith(
+        "You have no upcoming bookings."
+    )
+    db.rollback()
+    identities = db.scalars(
+        select(ChannelIdentity.external_id).where(
+            ChannelIdentity.channel == Channel.GOOGLE
+        )
+    ).all()
+    assert sorted(identities) == ["+13125550142", "+13125550199"]
+
+
+@pytest.mark.parametrize("edition", ["es", "cx"])
+def test_an_integrations_user_id_parameter_names_the_caller(
+    client, db, plumber, edition
+):
+    from voice_skills.google.dialogflow import USER_ID_PARAMETER
+
+    new = EsCaller if edition == "es" else CxCaller
+    first, later = new(client), new(client)
+    for n, caller in enumerate((first, later)):
+        if edition == "es":
+            caller.envelope["session"] = f"projects/p/agent/sessions/s-{n}"
+            caller.envelope["originalDetectIntentRequest"] = {
+                "source": "my-app",
+                "payload": {USER_ID_PARAMETER: "member-77"},
+            }
+        else:
+            caller.session = f"{CX_SESSION}-{n}"
+            caller.parameters = {USER_ID_PARAMETER: "member-77"}
+    first.say(
+        "BookService",
+        "book a plumber in Chicago tomorrow",
+        service="plumbing",
+        **{"geo-city": "Chicago", "date-time": _day(1)},
+    )
+    first.say("ConfirmBooking", "yes", confirmation="yes")
+    assert later.say("JobStatus", "status").startswith("Booking ")
+    db.rollback()
+    assert db.scalar(select(ChannelIdentity.external_id)) == "member-77"
+
+
+def test_a_session_alone_is_a_new_caller_each_time(client, db, plumber):
+    """Without a caller id or a user id, the session is all we know."""
+    first, later = CxCaller(client), CxCaller(client)
+    later.session = CX_SESSION + "-later"
+    first.say(
+        "BookService",
+        "book a plumber in Chicago tomorrow",
+        service="plumbing",
+        **{"geo-city": "Chicago", "date-time": _day(1)},
+    )
+    first.say("ConfirmBooking", "yes", confirmation="yes")
+    assert later.say("JobStatus", "status").startswith("You have no upcoming")
+
+
+@pytest.mark.parametrize("edition", ["es", "cx"])
+def test_a_zone_the_request_carries_is_the_callers_clock(client, db, edition):
+    """The Assistant's device zone (or an integration's timeZone) is kept:
+    a remote reading is offered and read back on it."""
+    from zoneinfo import ZoneInfo
+
+    from backend.models import Customer as CustomerRow
+
+    la = ZoneInfo("America/Los_Angeles")
+    make_provider(
+        db,
+        external_id="tarot-1",
+        name="Madame Ostrova",
+        categories=["tarot-reading"],
+        description="Tarot readings by phone.",
+        services=[
+            {
+                "name": "Tarot reading",
+                "mode": "remote",
+                "duration_minutes": 60,
+                "price_cents": 6000,
+            }
+        ],
+        city="New York",
+        timezone="America/New_York",
+    )
+    if edition == "es":
+        caller = EsCaller(client)
+        caller.envelope["originalDetectIntentRequest"]["payload"]["device"] = {
+            "timeZone": {"id": "America/Los_Angeles", "version": "2024a"}
+        }
+    else:
+        caller = CxCaller(client)
+        caller.payload = {"timeZone": "America/Los_Angeles"}
+    from datetime import datetime, timedelta
+
+    tomorrow = datetime.now(la).date() + timedelta(days=1)
+    morning = {
+        "startDateTime": datetime(
+            tomorrow.year, tomorrow.month, tomorrow.day, 8
+        ).isoformat(),
+        "endDateTime": datetime(
+            tomorrow.year, tomorrow.month, tomorrow.day, 12
+        ).isoformat(),
+    }
+    heard = caller.say(
+        "FindProvider",
+        "a tarot reading tomorrow morning",
+        service="tarot-reading",
+        **{"date-time": morning},
+    )
+    # 9:00 in New York is 6:00 in LA: her first time in the caller's morning
+    assert "Madame Ostrova, free tomorrow at 8:00 AM" in heard
+    db.rollback()
+    assert db.scalar(select(CustomerRow.timezone)) == "America/Los_Angeles"
+
+
 # ---------------------------------------------------------------- refusals
 
 
@@ -700,10 +858,13 @@ def test_malformed_requests_are_400_and_write_nothing(client, db, edition, body,
     assert _count(db, Message) == 0
 
 
-def test_a_failing_turn_says_sorry_and_keeps_nothing(client, db, monkeypatch):
+def test_a_failing_turn_says_sorry_and_keeps_nothing_of_its_work(
+    client, db, monkeypatch
+):
     from voice_skills.google.conversation import Dialog
 
     def broken(self, turn):
+        self.customer.display_name = "half-done work"  # must not be kept
         raise RuntimeError("boom")
 
     monkeypatch.setattr(Dialog, "handle", broken)
@@ -722,7 +883,12 @@ def test_a_failing_turn_says_sorry_and_keeps_nothing(client, db, monkeypatch):
         "Sorry, something went wrong on my side. Please try again in a moment."
     )
     assert answer["outputContexts"][0]["parameters"] == {"words": "a plumber"}
-    assert _count(db, Message) == 0
+    # the request and the apology are recorded (a redelivery gets the same)
+    db.rollback()
+    kept = db.scalars(select(Message).order_by(Message.id)).all()
+    assert [m.direction for m in kept] == [Direction.IN, Direction.OUT]
+    assert kept[1].text == answer["fulfillmentText"]
+    assert db.scalar(select(Customer.display_name)) is None
 
 
 def test_unknown_intents_get_the_fallback(client, db):

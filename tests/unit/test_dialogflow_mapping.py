@@ -387,3 +387,43 @@ def test_a_yes_to_which_one_asks_which_again():
     assert answer.state["pending"] == {"ask": "choice"}
     answer = dialog.handle(Turn(CONFIRM, {"confirmation": "yes"}, {}))
     assert answer.text.startswith("There's nothing to say yes or no to")
+
+
+# ---------------------------------------------------------------- who and where
+
+
+def test_es_phone_gateway_caller_id_is_the_caller():
+    body = _es("aogjava_dialogflow_welcome.json")
+    body["originalDetectIntentRequest"] = {
+        "source": "GOOGLE_TELEPHONY",
+        "payload": {"telephony": {"caller_id": "+18558363987"}},
+    }
+    assert read_es(body).user_id == "+18558363987"
+    # a trial agent's redacted caller id is no number: the session it is
+    body["originalDetectIntentRequest"]["payload"]["telephony"]["caller_id"] = (
+        "REDACTED_IN_STANDARD_TIER_AGENT"
+    )
+    assert read_es(body).user_id == body["session"]
+
+
+def test_cx_caller_from_telephony_then_user_parameter_then_session():
+    from voice_skills.google.dialogflow import USER_ID_PARAMETER
+
+    body = _cx(payload={"telephony": {"caller_id": "+16505551234"}})
+    assert read_cx(body).user_id == "+16505551234"
+    body = _cx()
+    body["sessionInfo"]["parameters"][USER_ID_PARAMETER] = "member-77"
+    assert read_cx(body).user_id == "member-77"
+    assert read_cx(_cx()).user_id == read_cx(_cx()).session
+
+
+def test_a_zone_is_read_only_when_it_is_one():
+    body = _es("dffulfillment_mockGoogleV2Request.json")
+    assert read_es(body).zone is None
+    payload = body["originalDetectIntentRequest"]["payload"]
+    payload["device"] = {"timeZone": {"id": "America/Los_Angeles"}}
+    assert read_es(body).zone == "America/Los_Angeles"
+    payload["device"] = {"timeZone": {"id": "Mars/Olympus_Mons"}}
+    assert read_es(body).zone is None
+    assert read_cx(_cx(payload={"timeZone": "Europe/Paris"})).zone == "Europe/Paris"
+    assert read_cx(_cx(payload={"time_zone": 7})).zone is None

@@ -18,6 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from backend.models import Booking, BookingStatus, CategoryKind, Customer
+from backend.services.customers import E164
 from backend.services.errors import Conflict, Invalid, NotFound
 from backend.services.providers import find_category
 from voice_skills.desk import LIVE, Offer, VoiceDesk, is_online
@@ -149,7 +150,7 @@ def phone_of(value: Any) -> str | None:
         phone = "+" + digits
     else:
         return None
-    return phone if re.fullmatch(r"\+[1-9]\d{7,14}", phone) else None
+    return phone if E164.match(phone) else None
 
 
 def when_of(value: Any) -> Any:

@@ -24,6 +24,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from backend.schemas import is_time_zone
+from backend.services.customers import E164
 from voice_skills.google.conversation import (
     PARAMETERS,
     STATE_KEYS,
@@ -31,6 +33,9 @@ from voice_skills.google.conversation import (
     Turn,
 )
 
+#: A parameter (CX session, or the query's payload) an integration may set to
+#: say who the caller is, when neither the phone gateway nor the Assistant does.
+USER_ID_PARAMETER = "beckon-user-id"
 #: The ES output context that carries the state between turns.
 CONTEXT = "beckon-offers"
 #: Turns the context outlives the last answer that set it.
@@ -48,9 +53,11 @@ class Call:
     edition: str  # "es" | "cx"
     request_id: str
     session: str
-    user_id: str
+    user_id: str  # who is calling: a phone number, an account, or the session
     locale: str | None
     turn: Turn
+    #: the caller's own time zone, when the request carries one
+    zone: str | None = None
 
     @property
     def details(self) -> dict[str, Any]:
@@ -70,6 +77,34 @@ def _object(body: dict[str, Any], key: str, *, required: bool = True) -> dict:
     if not isinstance(value, dict):
         raise BadRequest(f"{key} must be an object")
     return value
+
+
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str | None:
+    """A non-empty string, or None (for anything else a request may carry)."""
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def caller_id(payload: dict[str, Any]) -> str | None:
+    """The phone gateway's caller id (``payload.telephony.caller_id``, E.164;
+    redacted on a trial agent, then not a number and not used)."""
+    number = _text(_dict(payload.get("telephony")).get("caller_id"))
+    return number if number and E164.match(number) else None
+
+
+def zone_of(payload: dict[str, Any]) -> str | None:
+    """The caller's time zone, if the integration's payload names one: the
+    Assistant's ``device.timeZone.id``, or ``timeZone`` / ``time_zone``."""
+    named = _dict(_dict(payload.get("device")).get("timeZone")).get("id")
+    for value in (named, payload.get("timeZone"), payload.get("time_zone")):
+        if isinstance(value, dict):
+            value = value.get("id")
+        if (zone := _text(value)) and is_time_zone(zone):
+            return zone
+    return None
 
 
 def _string(body: dict[str, Any], key: str, where: str) -> str:
@@ -96,24 +131,32 @@ def read_es(body: Any) -> Call:
     if not isinstance(parameters, dict):
         raise BadRequest("queryResult.parameters must be an object")
     state: dict[str, Any] = {}
-    for context in result.get("outputContexts") or []:
+    contexts = result.get("outputContexts")
+    for context in contexts if isinstance(contexts, list) else []:
         if isinstance(context, dict) and str(context.get("name", "")).endswith(
             f"/contexts/{CONTEXT}"
         ):
-            kept = context.get("parameters") or {}
+            kept = context.get("parameters")
+            kept = kept if isinstance(kept, dict) else {}
             state = {k: kept[k] for k in STATE_KEYS if k in kept}
     payload = _object(
         _object(body, "originalDetectIntentRequest", required=False),
         "payload",
         required=False,
     )
-    user = payload.get("user") if isinstance(payload.get("user"), dict) else {}
+    user = _dict(payload.get("user"))
     return Call(
         edition="es",
         request_id=request_id,
         session=session,
-        user_id=str(user.get("userId") or session),
-        locale=user.get("locale") or result.get("languageCode"),
+        user_id=(
+            caller_id(payload)
+            or _text(user.get("userId"))
+            or _text(payload.get(USER_ID_PARAMETER))
+            or session
+        ),
+        zone=zone_of(payload),
+        locale=_text(user.get("locale")) or _text(result.get("languageCode")),
         turn=Turn(
             operation=operation,
             params={k: parameters[k] for k in PARAMETERS if k in parameters},
@@ -156,12 +199,19 @@ def read_cx(body: Any) -> Call:
         raise BadRequest("sessionInfo.parameters must be an object")
     params = said_this_turn(body)
     heard = body.get("text") or body.get("transcript") or body.get("triggerEvent")
+    payload = _object(body, "payload", required=False)
     return Call(
         edition="cx",
         request_id=request_id,
         session=session,
-        user_id=session,
-        locale=body.get("languageCode"),
+        user_id=(
+            caller_id(payload)
+            or _text(kept.get(USER_ID_PARAMETER))
+            or _text(payload.get(USER_ID_PARAMETER))
+            or session
+        ),
+        zone=zone_of(payload),
+        locale=_text(body.get("languageCode")),
         turn=Turn(
             operation=operation,
             params=params,

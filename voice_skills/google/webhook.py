@@ -1,5 +1,6 @@
 """The two fulfillment endpoints: check the header, read the request, record
-it once, answer the turn, record the answer, commit."""
+it once (and the caller's zone, if it came) and commit, answer the turn,
+record the answer with what the turn did, commit."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from flask import current_app, jsonify, request
 from backend.api.errors import error_response
 from backend.extensions import db
 from backend.models import Channel
+from backend.services import customers, inbound
+from backend.services.errors import DomainError
 from voice_skills import records
 from voice_skills.google import google_bp
 from voice_skills.google.conversation import Answer, Dialog
@@ -72,12 +75,32 @@ def fulfil(edition: str):
             if earlier is None:  # the first delivery is still being answered
                 earlier = shape(call, _sorry(call))
             return jsonify(earlier)
+        if call.zone:
+            customers.set_timezone(session, received.customer.id, call.zone)
+        # the request is kept first, in a transaction of its own: the turn's
+        # reads (matching) then hold no write lock, and a failed turn loses
+        # only its own work
+        session.commit()
+    except DomainError as exc:  # e.g. an id longer than we keep
+        session.rollback()
+        return error_response(400, "bad_request", exc.message)
+    except Exception:
+        session.rollback()
+        log.exception("Dialogflow %s request %s not kept", edition, call.request_id)
+        return jsonify(shape(call, _sorry(call)))
+    message_id = received.message.id
+    try:
         dialog = Dialog(desk_for(Channel.GOOGLE), received.customer, call.locale)
         answer = dialog.handle(call.turn)
-        response = shape(call, answer)
+    except Exception:
+        session.rollback()
+        log.exception("Dialogflow %s request %s failed", edition, call.request_id)
+        answer = _sorry(call)
+    response = shape(call, answer)
+    try:
         records.answer(
             session,
-            received,
+            inbound.received_by_id(session, message_id, call.user_id),
             spoken=answer.text,
             intent=answer.operation,
             response=response,
@@ -86,6 +109,8 @@ def fulfil(edition: str):
         session.commit()
     except Exception:
         session.rollback()
-        log.exception("Dialogflow %s request %s failed", edition, call.request_id)
+        log.exception(
+            "Dialogflow %s request %s: answer not kept", edition, call.request_id
+        )
         return jsonify(shape(call, _sorry(call)))
     return jsonify(response)
