@@ -23,7 +23,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import raiseload, selectinload
 
 from backend.admin import admin_bp
-from backend.admin.common import fail
+from backend.admin.common import as_id, booking_or_people, fail
 from backend.admin.forms import ActionForm, RescheduleForm
 from backend.admin.paging import paginate
 from backend.extensions import db
@@ -58,10 +58,13 @@ def _filtered():  # noqa: ANN202
         ("provider", Booking.provider_id),
         ("customer", Booking.customer_id),
     ):
-        if (args.get(name) or "").isdigit():
-            conditions.append(column == int(args[name]))
-    if (args.get("q") or "").strip().lstrip("#").isdigit():
-        conditions.append(Booking.id == int(args["q"].strip().lstrip("#")))
+        if as_id(args.get(name)) is not None:
+            conditions.append(column == as_id(args[name]))
+    q = (args.get("q") or "").strip()
+    if q:
+        conditions.append(
+            booking_or_people(q, Booking.id, Booking.provider_id, Booking.customer_id)
+        )
     for name, op in (("from", "ge"), ("to", "lt")):
         raw = args.get(name)
         if raw:
@@ -95,8 +98,8 @@ def bookings():
     )
     page = paginate(db.session, stmt, SORTS, "starts")
     provider = None
-    if (request.args.get("provider") or "").isdigit():
-        provider = db.session.get(Provider, int(request.args["provider"]))
+    if as_id(request.args.get("provider")) is not None:
+        provider = db.session.get(Provider, as_id(request.args["provider"]))
     return render_template(
         "bookings/list.html",
         page=page,

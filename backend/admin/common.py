@@ -7,11 +7,11 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, flash
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, false, func, or_, select
 
 from backend.admin import admin_bp
 from backend.extensions import db
-from backend.models import Conversation
+from backend.models import Conversation, Customer, Provider
 from backend.services.errors import DomainError, Invalid
 
 
@@ -93,6 +93,47 @@ CHANNEL_NAMES = {
 def channel_name(channel: Any) -> str:
     value = getattr(channel, "value", channel)
     return CHANNEL_NAMES.get(value, str(value))
+
+
+#: The largest id a database integer column holds.
+MAX_ID = 2**31 - 1
+
+
+def as_id(text: str | None) -> int | None:
+    """``text`` as a row id, or None when it cannot be one (a query with a
+    number too big for the column would fail in the database)."""
+    text = (text or "").strip()
+    if text.isdigit() and len(text) <= 10 and int(text) <= MAX_ID:
+        return int(text)
+    return None
+
+
+def booking_or_people(
+    q: str, booking_id: Any, provider_id: Any, customer_id: Any
+) -> ColumnElement[bool]:
+    """Rows of booking ``#q``; for ``q`` alone, also of the providers and
+    customers whose name or number has ``q`` in it."""
+    number = as_id(q.lstrip("#"))
+    by_number = booking_id == number if number is not None else false()
+    if q.startswith("#"):
+        return by_number
+    return or_(
+        by_number,
+        provider_id.in_(people_matching(Provider, q)),
+        customer_id.in_(people_matching(Customer, q)),
+    )
+
+
+def people_matching(model: Any, q: str) -> Any:
+    """The ids of customers or providers (``model``) whose name or phone
+    number has ``q`` in it (any case)."""
+    name = model.display_name if hasattr(model, "display_name") else model.name
+    return select(model.id).where(
+        or_(
+            func.lower(name).contains(q.lower(), autoescape=True),
+            model.phone.contains(q, autoescape=True),
+        )
+    )
 
 
 def latest_bookings(where: Any, limit: int) -> tuple[list[Any], int]:

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from backend.admin import admin_bp
-from backend.admin.common import fail
+from backend.admin.common import fail, people_matching
 from backend.admin.forms import ActionForm, ReplyForm
 from backend.admin.paging import paginate
 from backend.extensions import db
@@ -52,14 +52,7 @@ def conversations():
         stmt = stmt.where(Conversation.channel == Channel(request.args["channel"]))
     q = (request.args.get("q") or "").strip()
     if q:
-        stmt = stmt.where(
-            Conversation.customer_id.in_(
-                select(Customer.id).where(
-                    (Customer.phone.like(f"%{q}%"))
-                    | (func.lower(Customer.display_name).like(f"%{q.lower()}%"))
-                )
-            )
-        )
+        stmt = stmt.where(Conversation.customer_id.in_(people_matching(Customer, q)))
     page = paginate(db.session, stmt, SORTS, "last")
     ids = [c.id for c in page.items]
     last: dict[int, Message] = {}

@@ -8,12 +8,13 @@ from sqlalchemy import func, select
 
 from backend.admin import admin_bp
 from backend.admin.auth import admin_only
-from backend.admin.common import fail
+from backend.admin.common import as_id, booking_or_people, fail
 from backend.admin.forms import ActionForm, ApiKeyForm, ModerateForm
 from backend.admin.paging import paginate
 from backend.extensions import db
 from backend.models import (
     ApiKey,
+    Customer,
     FollowUp,
     FollowUpState,
     ModerationState,
@@ -40,10 +41,13 @@ def _reviews_page(failed: tuple[int, ModerateForm] | None = None, status: int = 
     state = request.args.get("state", "")
     if state in {s.value for s in ModerationState}:
         stmt = stmt.where(Review.moderation == ModerationState(state))
-    if (request.args.get("provider") or "").isdigit():
-        stmt = stmt.where(Review.provider_id == int(request.args["provider"]))
-    if (request.args.get("stars") or "").isdigit():
-        stmt = stmt.where(Review.stars == int(request.args["stars"]))
+    if as_id(request.args.get("provider")) is not None:
+        stmt = stmt.where(Review.provider_id == as_id(request.args["provider"]))
+    if as_id(request.args.get("stars")) is not None:
+        stmt = stmt.where(Review.stars == as_id(request.args["stars"]))
+    q = (request.args.get("q") or "").strip()
+    if q:
+        stmt = stmt.where(func.lower(Review.text).contains(q.lower(), autoescape=True))
     page = paginate(
         db.session,
         stmt,
@@ -69,10 +73,14 @@ def _reviews_page(failed: tuple[int, ModerateForm] | None = None, status: int = 
     }
     if failed is not None:
         forms[failed[0]] = failed[1]
+    providers = db.session.execute(
+        select(Provider.id, Provider.name).order_by(Provider.name)
+    ).all()
     return render_template(
         "reviews.html",
         page=page,
         names=names,
+        providers=providers,
         states=list(ModerationState),
         state=state,
         forms=forms,
@@ -118,8 +126,16 @@ def follow_ups():
     if queue not in QUEUES:
         queue = "pending"
     stmt = select(FollowUp).where(FollowUp.state.in_(QUEUES[queue][1]))
-    if request.args.get("kind"):
+    kinds = sorted({name for name, _ in followups.KINDS})
+    if request.args.get("kind") in kinds:
         stmt = stmt.where(FollowUp.kind == request.args["kind"])
+    q = (request.args.get("q") or "").strip()
+    if q:  # booking 123 (or #123), or to someone whose name or number has q
+        stmt = stmt.where(
+            booking_or_people(
+                q, FollowUp.booking_id, FollowUp.provider_id, FollowUp.customer_id
+            )
+        )
     page = paginate(
         db.session,
         stmt,
@@ -136,9 +152,21 @@ def follow_ups():
         key: sum(counts.get(s, 0) for s in states)
         for key, (_, states) in QUEUES.items()
     }
-    kinds = db.session.scalars(
-        select(FollowUp.kind).distinct().order_by(FollowUp.kind)
-    ).all()
+    customers = {
+        c.id: c
+        for c in db.session.scalars(
+            select(Customer).where(
+                Customer.id.in_({f.customer_id for f in page.items if f.customer_id})
+            )
+        )
+    }
+    providers = dict(
+        db.session.execute(
+            select(Provider.id, Provider.name).where(
+                Provider.id.in_({f.provider_id for f in page.items if f.provider_id})
+            )
+        ).all()
+    )
     return render_template(
         "follow_ups.html",
         page=page,
@@ -146,6 +174,8 @@ def follow_ups():
         queues=QUEUES,
         totals=totals,
         kinds=kinds,
+        customers=customers,
+        providers=providers,
         action_form=ActionForm(),
     )
 

@@ -1169,6 +1169,60 @@ def test_a_failed_follow_up_is_retried(console, db):
     assert retried.state == FollowUpState.PENDING and retried.attempts == 0
 
 
+def test_search_bookings_reviews_and_follow_ups(console, db):
+    reyes = make_provider(db)
+    lakeview = make_provider(db, external_id="p-2", name="Lakeview Drains")
+    ana = make_customer(db, phone="+13125550141")
+    ana.display_name = "Ana Rivera"
+    ben = make_customer(db, phone="+13125550142")
+    ben.display_name = "Ben Okafor"
+    db.commit()
+    start = (datetime.now(UTC) - timedelta(days=2)).replace(
+        hour=16, minute=0, second=0, microsecond=0
+    )
+    made = {}
+    for provider, customer, words in (
+        (reyes, ana, "Fixed the leak, very tidy"),
+        (lakeview, ben, "Late and rude"),
+    ):
+        booking = _book(db, provider, customer, start, confirm=True)
+        bookings.transition(db, booking.id, "complete", now=start + timedelta(hours=2))
+        reviews.leave_review(db, booking.id, ReviewCreate(stars=5, text=words))
+        db.commit()
+        made[customer.display_name] = booking
+
+    def booking_ids(query: str) -> set[int]:
+        html = console.get(f"/admin/bookings?q={query}").get_data(as_text=True)
+        return {
+            int(n) for n in re.findall(r'<td><a href="/admin/bookings/(\d+)">', html)
+        }
+
+    assert booking_ids("lakeview") == {made["Ben Okafor"].id}
+    assert booking_ids("ana riv") == {made["Ana Rivera"].id}
+    assert booking_ids("5550142") == {made["Ben Okafor"].id}  # a number, in part
+    assert booking_ids("99999999999999999999") == set()  # no id that big
+    assert booking_ids(f"%23{made['Ana Rivera'].id}") == {made["Ana Rivera"].id}
+
+    page = console.get("/admin/reviews").get_data(as_text=True)
+    assert 'id="provider"' in page and "Lakeview Drains</option>" in page
+    found = console.get("/admin/reviews?q=RUDE").get_data(as_text=True)
+    assert "Late and rude" in found and "very tidy" not in found
+    found = console.get(f"/admin/reviews?provider={reyes.id}").get_data(as_text=True)
+    assert "very tidy" in found and "Late and rude" not in found
+
+    def follow_up_bookings(query: str) -> set[int]:
+        html = console.get(f"/admin/follow-ups?q={query}").get_data(as_text=True)
+        return {int(n) for n in re.findall(r'href="/admin/bookings/(\d+)"', html)}
+
+    number = made["Ben Okafor"].id
+    assert follow_up_bookings(f"%23{number}") == {number}
+    assert follow_up_bookings("5550141") == {made["Ana Rivera"].id}
+    assert follow_up_bookings("Ana") == {made["Ana Rivera"].id}
+    assert follow_up_bookings("lakeview") == {made["Ben Okafor"].id}
+    html = console.get("/admin/follow-ups?q=Ana").get_data(as_text=True)
+    assert "Ana Rivera</a>" in html  # who it is to, not only "customer"
+
+
 def test_api_keys_are_shown_once_and_revoked(console, db, client):
     response = _post(console, "/admin/api-keys", "/admin/api-keys", {"name": ""})
     assert response.status_code == 400
