@@ -10,6 +10,7 @@ provider; every check of a request that fails writes nothing.
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import re
@@ -33,7 +34,12 @@ from tests.fakes.alexa import (
     SigningChain,
     envelope,
 )
-from tests.helpers import config_for_test, make_provider, shared_fixture
+from tests.helpers import (
+    SHARED_FIXTURES,
+    config_for_test,
+    make_provider,
+    shared_fixture,
+)
 from voice_skills.alexa import verification
 
 AUSTIN = ZoneInfo("America/Chicago")
@@ -444,6 +450,204 @@ def test_not_json_and_not_an_envelope_are_400(client, db, chain, fetched) -> Non
             "/webhooks/alexa", data=body, headers=chain.headers(body)
         )
         assert response.status_code == 400
+    assert messages(db) == 0
+
+
+# ------------------------------------------------------------------ every fixture
+
+ALEXA_FIXTURES = sorted(
+    p.name
+    for p in (SHARED_FIXTURES / "alexa").glob("*.json")
+    if p.name != "alexa_request_verification_vectors.json"
+)
+#: Files Alexa's request model refuses, and why: an undocumented dialogState
+#: (the cookbook's "BEGINNING"), a request type the SDK does not know.
+MALFORMED = {
+    "official_cookbook_dialog_started_PlanMyTrip.json": "not a valid DialogState",
+    "alexaapp_unknown_type_request.json": "not an Alexa request",
+}
+DIRECTIVES = {"Dialog.Delegate", "Dialog.ElicitSlot"}
+
+
+def as_sent(name: str, api_endpoint: str | None = None) -> dict:
+    """A fixture as Alexa would send it to this skill: verbatim, but for our
+    skill id, a fresh timestamp and the API endpoint (the fake's). A file of
+    the request object alone gets the envelope Alexa sends every request in."""
+    doc = json.loads(shared_fixture("alexa", name).read_text())
+    if "request" not in doc:
+        user = {"userId": "amzn1.ask.account.REQUEST_ONLY"}
+        doc = {
+            "version": "1.0",
+            "session": {"new": False, "sessionId": "s-1", "user": user},
+            "context": {"System": {"user": user}},
+            "request": doc,
+        }
+    system = doc.setdefault("context", {}).setdefault("System", {})
+    system["application"] = {"applicationId": SKILL_ID}
+    if isinstance(doc.get("session"), dict):
+        doc["session"]["application"] = {"applicationId": SKILL_ID}
+    if "apiEndpoint" in system:
+        system["apiEndpoint"] = api_endpoint
+    doc["request"]["timestamp"] = _utc_now().strftime("%Y-%m-%dT%H:%M:%SZ")
+    return doc
+
+
+def assert_well_formed(doc: dict) -> None:
+    """An Alexa response body: its SSML parses with a <speak> root, its
+    directives are ones we send, its session flag a boolean."""
+    assert doc["version"] == "1.0"
+    response = doc["response"]
+    assert isinstance(response, dict)
+    for speech in (
+        response.get("outputSpeech"),
+        (response.get("reprompt") or {}).get("outputSpeech"),
+    ):
+        if speech is not None:
+            assert speech["type"] == "SSML"
+            assert ET.fromstring(speech["ssml"]).tag == "speak"
+    for directive in response.get("directives") or []:
+        assert directive["type"] in DIRECTIVES, directive
+    if "shouldEndSession" in response:
+        assert isinstance(response["shouldEndSession"], bool)
+    assert_a_question_waits_for_its_answer(doc)
+
+
+@pytest.mark.parametrize("name", ALEXA_FIXTURES)
+def test_every_alexa_fixture_gets_an_answer_or_a_400(
+    client, db, chain, fetched, directive_api, name, caplog
+) -> None:
+    body = json.dumps(as_sent(name, directive_api.url)).encode()
+    with caplog.at_level(logging.WARNING):
+        response = client.post(
+            "/webhooks/alexa", data=body, headers=chain.headers(body)
+        )
+    if name in MALFORMED:
+        assert response.status_code == 400
+        assert MALFORMED[name] in response.get_json()["error"]["message"]
+        assert messages(db) == 0
+        return
+    assert response.status_code == 200, response.get_data(as_text=True)
+    doc = response.get_json()
+    assert_well_formed(doc)
+    kind = json.loads(body)["request"]["type"]
+    if kind == "SessionEndedRequest":
+        assert doc["response"] == {}
+    if "error" in json.loads(body)["request"]:  # the session ended on an error
+        assert "INTERNAL_SERVICE_ERROR" in caplog.text
+    if kind == "CanFulfillIntentRequest":
+        # not ours (PlaySound), or no intent at all: no; and nothing kept
+        assert doc["response"]["canFulfillIntent"]["canFulfill"] == "NO"
+        assert messages(db) == 0
+    if kind == "LaunchRequest":
+        assert spoken(doc).startswith("Welcome to Beckon")
+
+
+def _ours(name: str, intent: str, slots: dict) -> dict:
+    """A fixture's request made one of ours: its intent renamed, its slots'
+    objects (resolutions, confirmation) kept but renamed and given our values."""
+    doc = as_sent(name)
+    request = doc["request"]
+    request["requestId"] = f"amzn1.echo-api.request.{name}"
+    request["intent"]["name"] = intent
+    given = list((request["intent"].get("slots") or {}).values())
+    renamed = {}
+    for slot_name, value in slots.items():
+        slot = copy.deepcopy(given.pop(0)) if given else {"confirmationStatus": "NONE"}
+        slot["name"] = slot_name
+        if value is None:
+            slot.pop("value", None)
+        elif isinstance(value, tuple):  # words, and the id resolution matched
+            slot["value"], matched = value
+            for authority in slot["resolutions"]["resolutionsPerAuthority"]:
+                for each in authority.get("values", []):
+                    each["value"] = {"name": slot["value"], "id": matched}
+        else:
+            slot["value"] = value
+        renamed[slot_name] = slot
+    request["intent"]["slots"] = renamed
+    return doc
+
+
+def _post(client, chain, doc: dict) -> dict:
+    body = json.dumps(doc).encode()
+    response = client.post("/webhooks/alexa", data=body, headers=chain.headers(body))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert_well_formed(response.get_json())
+    return response.get_json()
+
+
+def test_entity_resolution_as_alexa_sends_it(client, chain, fetched, austin) -> None:
+    # ER_SUCCESS_MATCH: the resolved id is the category, whatever was said
+    matched = _post(
+        client,
+        chain,
+        _ours(
+            "alexaapp_intent_request_resolutions_match.json",
+            "FindProviderIntent",
+            {"service": ("my pipes", "plumbing"), "city": "Austin"},
+        ),
+    )
+    said = spoken(matched)
+    assert "Reyes Plumbing" in said and "Volt Electric" not in said
+    assert matched["sessionAttributes"]["search"]["slug"] == "plumbing"
+    # ER_SUCCESS_NO_MATCH: the words as said go to matching, no category
+    unmatched = _post(
+        client,
+        chain,
+        _ours(
+            "alexaapp_intent_request_resolutions_no_match.json",
+            "FindProviderIntent",
+            {"service": "someone to fix my breaker", "city": "Austin"},
+        ),
+    )
+    kept = unmatched["sessionAttributes"]
+    assert kept["search"]["slug"] is None
+    assert kept["words"] == "someone to fix my breaker"
+    said = spoken(unmatched)
+    assert said.index("Volt Electric") < said.index("Reyes Plumbing")
+
+
+def test_dialog_states_as_alexa_sends_them(client, chain, fetched, austin) -> None:
+    started = _post(
+        client,
+        chain,
+        _ours("alexaapp_dialog_started.json", "BookServiceIntent", {"service": None}),
+    )
+    assert [d["type"] for d in directives(started)] == ["Dialog.Delegate"]
+    in_progress = _post(
+        client,
+        chain,
+        _ours(
+            "alexaapp_dialog_in_progress.json",
+            "BookServiceIntent",
+            {"service": "plumber", "city": None},
+        ),
+    )
+    (elicit,) = directives(in_progress)
+    assert (elicit["type"], elicit["slotToElicit"]) == ("Dialog.ElicitSlot", "city")
+    completed = _ours(
+        "alexaapp_dialog_completed.json",
+        "BookServiceIntent",
+        {"service": "plumber", "city": "Austin"},
+    )
+    assert completed["request"]["intent"]["confirmationStatus"] == "CONFIRMED"
+    done = _post(client, chain, completed)
+    assert not directives(done)
+    assert spoken(done).startswith("I found ") and "Reyes Plumbing" in spoken(done)
+
+
+def test_a_name_free_request_of_ours_can_be_fulfilled(
+    client, db, chain, fetched
+) -> None:
+    doc = _ours(
+        "alexaapp_can_fulfill_intent_request_play_sound.json",
+        "FindProviderIntent",
+        {"service": "plumber", "city": "Austin"},
+    )
+    doc["context"]["System"].pop("apiEndpoint", None)
+    answer = _post(client, chain, doc)["response"]["canFulfillIntent"]
+    assert answer["canFulfill"] == "YES"
+    assert answer["slots"]["service"] == {"canUnderstand": "YES", "canFulfill": "YES"}
     assert messages(db) == 0
 
 

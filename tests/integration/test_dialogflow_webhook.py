@@ -36,6 +36,7 @@ from backend.models import (
 )
 from tests.helpers import (
     CHICAGO,
+    SHARED_FIXTURES,
     config_for_test,
     days_ahead,
     local,
@@ -775,6 +776,52 @@ def test_a_zone_the_request_carries_is_the_callers_clock(client, db, edition):
     assert "Madame Ostrova, free tomorrow at 8:00 AM" in heard
     db.rollback()
     assert db.scalar(select(CustomerRow.timezone)) == "America/Los_Angeles"
+
+
+# ---------------------------------------------------------------- every fixture
+
+GOOGLE_FIXTURES = sorted(
+    str(p.relative_to(SHARED_FIXTURES / "google"))
+    for p in (SHARED_FIXTURES / "google").rglob("*.json")
+)
+ES_REQUESTS = [f for f in GOOGLE_FIXTURES if f.startswith("dialogflow_es_v2/requests/")]
+#: ES request bodies of dialogflow-fulfillment's tests that lack the session
+#: every WebhookRequest has: refused, saying so.
+WITHOUT_SESSION = {
+    "dialogflow_es_v2/requests/dffulfillment_mockV2KnowledgeConnector.json",
+    "dialogflow_es_v2/requests/dffulfillment_mockV2MulipleConsoleMessages.json",
+}
+
+
+@pytest.mark.parametrize("name", GOOGLE_FIXTURES)
+@pytest.mark.parametrize("edition", ["es", "cx"])
+def test_every_google_fixture_gets_an_answer_or_a_400(client, db, edition, name):
+    """ES requests (the real bodies) are answered as ES answers; everything
+    else (Actions Builder bodies, answers, ES requests at the CX endpoint) is
+    refused with a message, and nothing is written."""
+    body = json.loads(shared_fixture("google", name).read_text())
+    response = client.post(f"/webhooks/dialogflow/{edition}", json=body, headers=AUTH)
+    answered = edition == "es" and name in ES_REQUESTS and name not in WITHOUT_SESSION
+    if not answered:
+        assert response.status_code == 400, response.get_data(as_text=True)
+        assert response.get_json()["error"]["message"]
+        assert _count(db, Message) == 0
+        return
+    assert response.status_code == 200, response.get_data(as_text=True)
+    answer = response.get_json()
+    assert isinstance(answer["fulfillmentText"], str) and answer["fulfillmentText"]
+    assert answer["fulfillmentMessages"] == [
+        {"text": {"text": [answer["fulfillmentText"]]}}
+    ]
+    (context,) = answer["outputContexts"]
+    assert context["name"] == body["session"] + "/contexts/beckon-offers"
+    expected = (
+        "Welcome to Beckon"
+        if body["queryResult"]["intent"]["displayName"] == "Default Welcome Intent"
+        else "Sorry, I didn't get that."  # none of the others is an intent of ours
+    )
+    assert answer["fulfillmentText"].startswith(expected)
+    assert _count(db, Message) == 2  # the request and its answer
 
 
 # ---------------------------------------------------------------- refusals

@@ -40,6 +40,13 @@ from ask_sdk_model import (
     Slot,
     SlotConfirmationStatus,
 )
+from ask_sdk_model.canfulfill import (
+    CanFulfillIntent,
+    CanFulfillIntentValues,
+    CanFulfillSlot,
+    CanFulfillSlotValues,
+    CanUnderstandSlotValues,
+)
 from ask_sdk_model.dialog import DelegateDirective, ElicitSlotDirective
 from ask_sdk_model.services.directive import (
     Header,
@@ -53,6 +60,7 @@ from backend.models import Booking, BookingStatus, CategoryKind, Channel
 from backend.services.errors import Conflict, DomainError, Invalid, NotFound
 from backend.services.providers import find_category
 from voice_skills import speech
+from voice_skills.alexa.model import INTENTS
 from voice_skills.desk import Offer, Search, VoiceDesk, is_online
 from voice_skills.web import desk_for
 from voice_skills.when import Window, alexa_window
@@ -911,6 +919,44 @@ class LinkPhoneIntentHandler(IntentHandler):
         )
 
 
+# ------------------------------------------------------------------ name-free
+
+
+class CanFulfillIntentRequestHandler(AbstractRequestHandler):
+    """Alexa asks whether the skill could answer a request said without its
+    name ("Alexa, book a plumber"): yes for an intent of ours whose slots are
+    all its own, no otherwise. A query only: nothing is done or kept."""
+
+    def can_handle(self, handler_input):
+        return is_request_type("CanFulfillIntentRequest")(handler_input)
+
+    def handle(self, handler_input):
+        intent = handler_input.request_envelope.request.intent
+        ours = INTENTS.get(intent.name, {}).get("slots") if intent else None
+        given = (intent.slots or {}) if intent else {}
+        known = {name: ours is not None and name in ours for name in given}
+        able = ours is not None and all(known.values())
+        handler_input.response_builder.set_can_fulfill_intent(
+            CanFulfillIntent(
+                can_fulfill=CanFulfillIntentValues.YES
+                if able
+                else CanFulfillIntentValues.NO,
+                slots={
+                    name: CanFulfillSlot(
+                        can_understand=CanUnderstandSlotValues.YES
+                        if ok
+                        else CanUnderstandSlotValues.NO,
+                        can_fulfill=CanFulfillSlotValues.YES
+                        if ok
+                        else CanFulfillSlotValues.NO,
+                    )
+                    for name, ok in known.items()
+                },
+            )
+        )
+        return handler_input.response_builder.response
+
+
 # ------------------------------------------------------------------ anything else
 
 
@@ -979,6 +1025,7 @@ REQUEST_HANDLERS: tuple[type[AbstractRequestHandler], ...] = (
     NavigateHomeIntentHandler,
     FallbackIntentHandler,
     SessionEndedRequestHandler,
+    CanFulfillIntentRequestHandler,
     UnhandledIntentHandler,
 )
 #: Each intent's slots its handler asks for with Dialog.ElicitSlot, and the

@@ -282,7 +282,8 @@ def manifest(endpoint: str) -> dict[str, Any]:
                         # a certificate from a trusted authority
                         "sslCertificateType": "Trusted",
                     },
-                    "interfaces": [],
+                    # name-free requests: CanFulfillIntentRequest is answered
+                    "interfaces": [{"type": "CAN_FULFILL_INTENT_REQUEST"}],
                 }
             },
             "permissions": [],

@@ -194,6 +194,9 @@ def alexa_webhook():
     except Exception as error:  # noqa: BLE001 - the SDK raises its own kinds
         return _refuse(400, "bad_request", f"not an Alexa request: {error}")
 
+    if isinstance(request_envelope.request, CanFulfillIntentRequest):
+        # a query, not a turn: answered without recording anything
+        return jsonify(skill.serializer.serialize(skill.invoke(request_envelope, None)))
     req = envelope["request"]
     locale = req.get("locale")
     # asked before anything is written: no transaction waits on Amazon
