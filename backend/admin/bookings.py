@@ -19,12 +19,13 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from sqlalchemy import and_, select
 from sqlalchemy.orm import raiseload, selectinload
 
 from backend.admin import admin_bp
-from backend.admin.common import as_id, booking_or_people, fail
-from backend.admin.forms import ActionForm, RescheduleForm
+from backend.admin.common import as_id, booking_or_people
+from backend.admin.forms import ActionForm, ReasonForm, RescheduleForm
 from backend.admin.paging import paginate
 from backend.extensions import db
 from backend.models import Booking, BookingStatus, Channel, Customer, Provider
@@ -43,7 +44,21 @@ ACTIONS = {
     "check_in": "Check in",
     "complete": "Complete",
 }
-CSV_LIMIT = 200_000
+#: Actions that ask why, and confirm first.
+NEEDS_REASON = {
+    "cancel": "Cancel booking",
+    "no_show": "Mark as no-show",
+}
+
+
+#: A cell starting with one of these is a formula to a spreadsheet.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(text: str) -> str:
+    """``text`` as a CSV cell a spreadsheet shows and never runs (OWASP's
+    advice against CSV injection: a leading quote)."""
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
 def _filtered():  # noqa: ANN202
@@ -112,7 +127,7 @@ def bookings():
 @admin_bp.get("/bookings.csv")
 @login_required
 def bookings_csv():
-    """Every booking the filters select, as CSV (streamed)."""
+    """Every booking the filters select, as CSV (streamed, however many)."""
     where = _filtered()
     factory = db.session_factory
     app = current_app._get_current_object()
@@ -153,7 +168,6 @@ def bookings_csv():
                 .join(Provider, Provider.id == Booking.provider_id)
                 .where(where)
                 .order_by(Booking.starts_at.desc(), Booking.id.desc())
-                .limit(CSV_LIMIT)
                 .execution_options(yield_per=2000)
             )
             for n, row in enumerate(session.execute(stmt)):
@@ -163,13 +177,13 @@ def bookings_csv():
                         row[1].value,
                         row[2].value,
                         row[3],
-                        row[4],
+                        spreadsheet_safe(row[4]),
                         row[5] or "",
                         row[6].isoformat(),
                         row[7].isoformat(),
                         "" if row[8] is None else row[8],
                         row[9].isoformat(),
-                        row[10] or "",
+                        spreadsheet_safe(row[10] or ""),
                     ]
                 )
                 if n % 500 == 0:
@@ -193,9 +207,26 @@ def _booking(booking_id: int) -> Booking:
     return booking
 
 
+def _action_forms() -> dict[str, FlaskForm]:
+    """A form for each action button; those that ask why have a reason box
+    (the action's name prefixes its fields)."""
+    return {
+        action: ReasonForm(prefix=action, formdata=None)
+        if action in NEEDS_REASON
+        else ActionForm(formdata=None)
+        for action in ACTIONS
+    }
+
+
 def _render(
-    booking: Booking, reschedule_form: RescheduleForm | None = None, status: int = 200
-):  # noqa: E501
+    booking: Booking,
+    reschedule_form: RescheduleForm | None = None,
+    status: int = 200,
+    *,
+    failed: tuple[str, FlaskForm, str | None] | None = None,
+):
+    """The booking's page; ``failed``: an action whose form or service
+    refused it (its form, and the service's reason), shown in place."""
     if reschedule_form is None:
         local = booking.starts_at.astimezone(ZoneInfo(booking.provider.timezone))
         reschedule_form = RescheduleForm(data={"start": local.replace(tzinfo=None)})
@@ -207,12 +238,19 @@ def _render(
     customer = (
         db.session.get(Customer, booking.customer_id) if booking.customer_id else None
     )
+    forms = _action_forms()
+    refused = None
+    if failed is not None:
+        action, forms[action], refused = failed
     return render_template(
         "bookings/detail.html",
         booking=booking,
         customer=customer,
         allowed=allowed,
-        action_form=ActionForm(),
+        forms=forms,
+        confirm_labels=NEEDS_REASON,
+        failed_action=failed[0] if failed else None,
+        refused=refused,
         reschedule_form=reschedule_form,
         can_reschedule=booking.status in booking_service.TRANSITIONS["reschedule"][0],
     ), status
@@ -230,24 +268,24 @@ def booking_action(booking_id: int, action: str):
     if action not in ACTIONS:
         abort(404)
     booking = _booking(booking_id)
-    form = ActionForm()
-    if form.validate_on_submit():
-        try:
-            booking_service.transition(
-                db.session,
-                booking.id,
-                action,
-                actor=f"console:{current_user.email}",
-                reason=form.reason.data or "",
-                follow_ups=current_app.extensions["beckon.follow_up_rules"],
-            )
-            db.session.commit()
-        except DomainError as exc:
-            fail(None, exc)
-        else:
-            flash(f"Booking {booking_id}: {ACTIONS[action].lower()} done.", "success")
-    else:
-        flash("; ".join(e for errors in form.errors.values() for e in errors), "error")
+    form = ReasonForm(prefix=action) if action in NEEDS_REASON else ActionForm()
+    if not form.validate_on_submit():
+        return _render(booking, status=400, failed=(action, form, None))
+    try:
+        booking_service.transition(
+            db.session,
+            booking.id,
+            action,
+            actor=f"console:{current_user.email}",
+            reason=(form.reason.data or "").strip(),
+            follow_ups=current_app.extensions["beckon.follow_up_rules"],
+        )
+        db.session.commit()
+    except DomainError as exc:  # said next to the action, its reason kept
+        db.session.rollback()
+        message = exc.message[:1].upper() + exc.message[1:]
+        return _render(_booking(booking_id), status=400, failed=(action, form, message))
+    flash(f"Booking {booking_id}: {ACTIONS[action].lower()} done.", "success")
     return redirect(url_for("admin.booking", booking_id=booking_id))
 
 

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, flash
 from flask_wtf import FlaskForm
+from pydantic import ValidationError
 from sqlalchemy import ColumnElement, false, func, or_, select
 
 from backend.admin import admin_bp
@@ -30,6 +31,23 @@ def fail(form: FlaskForm | None, exc: DomainError) -> None:
                 placed = True
     if not placed:
         flash(exc.message[:1].upper() + exc.message[1:], "error")
+
+
+def place_errors(form: FlaskForm, error: ValidationError) -> None:
+    """A schema's (pydantic's) errors next to the form's fields they name;
+    a field that has an error of the form's own keeps that one alone."""
+    fields = form._fields
+    unplaced = []
+    for problem in error.errors():
+        name = str(problem["loc"][0]) if problem["loc"] else ""
+        message = problem["msg"].removeprefix("Value error, ")
+        if name in fields:
+            if not fields[name].errors:
+                fields[name].errors = [message]
+        else:
+            unplaced.append(message)
+    if unplaced:
+        flash("; ".join(unplaced), "error")
 
 
 def reach_index() -> None:

@@ -25,23 +25,12 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from backend.schemas import _email
-
 try:  # WTForms 3.3 deprecates (value, label) tuples
     from wtforms.fields.choices import SelectChoice
 except ImportError:  # pragma: no cover - older WTForms
 
     def SelectChoice(value: str, label: str) -> tuple[str, str]:  # noqa: N802
         return value, label
-
-
-def email_address(form: FlaskForm, field: StringField) -> None:
-    """The same check of an email address as the API's."""
-    if field.data:
-        try:
-            field.data = _email(field.data.strip())
-        except ValueError as exc:
-            raise ValidationError("an email address, like ana@example.com") from exc
 
 
 class LoginForm(FlaskForm):
@@ -57,14 +46,10 @@ class ProviderForm(FlaskForm):
         "Service radius (km)", validators=[InputRequired(), NumberRange(0, 500)]
     )
     timezone = StringField("Time zone", validators=[DataRequired(), Length(max=64)])
-    phone = StringField(
-        "Phone",
-        validators=[
-            Optional(),
-            Regexp(r"^\+[1-9]\d{6,14}$", message="an E.164 number, like +13125550101"),
-        ],
-    )
-    email = EmailField("Email", validators=[Optional(), Length(max=254), email_address])
+    # their formats are the schema's (ProviderUpdate): its errors are shown
+    # next to these fields
+    phone = StringField("Phone", validators=[Optional(), Length(max=20)])
+    email = EmailField("Email", validators=[Optional(), Length(max=254)])
     languages = StringField(
         "Languages",
         description="ISO codes separated by commas: en, es",
@@ -98,6 +83,19 @@ class ActionForm(FlaskForm):
     """A button that changes something, with an optional reason."""
 
     reason = StringField("Reason", validators=[Optional(), Length(max=300)])
+
+
+class ReasonForm(FlaskForm):
+    """A change that needs to say why (cancel, no-show): kept in the
+    booking's history."""
+
+    reason = TextAreaField(
+        "Why",
+        validators=[
+            DataRequired(message="say why: it is kept with the booking"),
+            Length(max=300, message="at most 300 characters"),
+        ],
+    )
 
 
 class RescheduleForm(FlaskForm):

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from pydantic import ValidationError
 from sqlalchemy import func, or_, select
 
 from backend.admin import admin_bp
 from backend.admin.auth import admin_only
-from backend.admin.common import fail, latest_bookings, reach_index
+from backend.admin.common import fail, latest_bookings, place_errors, reach_index
 from backend.admin.forms import ActionForm, ProviderForm, VerifyForm
 from backend.admin.paging import paginate
 from backend.extensions import db
@@ -153,40 +156,55 @@ def provider_edit(provider_id: int):
             "languages": ", ".join(provider.languages or []),
         }
     )
-    if form.validate_on_submit():
-        data = {
-            "name": form.name.data.strip(),
-            "description": form.description.data or "",
-            "radius_km": form.radius_km.data,
-            "timezone": form.timezone.data.strip(),
-            "languages": [
-                x.strip() for x in form.languages.data.split(",") if x.strip()
-            ],
-        }
-        if (form.city.data or "").strip() != (provider.city or ""):
-            data["city"] = form.city.data.strip() or None
-        for name in ("phone", "email"):
-            value = (getattr(form, name).data or "").strip()
-            if value:
-                data[name] = value
+    if form.is_submitted():
+        valid = form.validate()
+        update = None
         try:
-            update = ProviderUpdate.model_validate(data)
-            provider_service.update_provider(db.session, provider.id, update)
-            for name in ("phone", "email"):  # cleared in the form: cleared
-                if not (getattr(form, name).data or "").strip():
-                    setattr(provider, name, None)
-            db.session.commit()
-        except DomainError as exc:
-            fail(form, exc)
-        except ValueError as exc:  # the schema's own checks (pydantic)
-            db.session.rollback()
-            flash(str(exc).splitlines()[0], "error")
-        else:
-            reach_index()
-            flash(f"{provider.name} saved.", "success")
-            return redirect(url_for("admin.provider", provider_id=provider.id))
+            update = ProviderUpdate.model_validate(_changes(form, provider))
+        except ValidationError as exc:  # the schema's own rules, per field
+            valid = False
+            place_errors(form, exc)
+        for name in ("phone", "email"):
+            if getattr(provider, name) and not (getattr(form, name).data or "").strip():
+                valid = False
+                getattr(form, name).errors = [
+                    *getattr(form, name).errors,
+                    f"a provider's {getattr(form, name).label.text.lower()} "
+                    "can be changed, not removed",
+                ]
+        if valid and update is not None:
+            try:
+                provider_service.update_provider(db.session, provider.id, update)
+                db.session.commit()
+            except DomainError as exc:
+                fail(form, exc)
+            else:
+                reach_index()
+                flash(f"{provider.name} saved.", "success")
+                return redirect(url_for("admin.provider", provider_id=provider.id))
     status = 400 if request.method == "POST" else 200
     return render_template("providers/edit.html", provider=provider, form=form), status
+
+
+def _changes(form: ProviderForm, provider: Provider) -> dict[str, Any]:
+    """What the edit form changes, as the service's update takes it."""
+    data: dict[str, Any] = {
+        "name": (form.name.data or "").strip(),
+        "description": form.description.data or "",
+        "radius_km": form.radius_km.data,
+        "timezone": (form.timezone.data or "").strip() or None,
+        "languages": [
+            x.strip() for x in (form.languages.data or "").split(",") if x.strip()
+        ]
+        or None,
+    }
+    if (form.city.data or "").strip() != (provider.city or ""):
+        data["city"] = (form.city.data or "").strip() or None
+    for name in ("phone", "email"):
+        value = (getattr(form, name).data or "").strip()
+        if value:
+            data[name] = value
+    return data
 
 
 @admin_bp.post("/providers/<int:provider_id>/verify")

@@ -395,7 +395,28 @@ def test_edit_shows_errors_next_to_fields_then_saves(console, db):
     assert response.status_code == 400
     assert 'data-error-for="name"' in html
     assert 'data-error-for="timezone"' in html and "IANA time zone" in html
-    assert 'data-error-for="phone"' in html
+    assert 'data-error-for="phone"' in html and "E.164" in html
+    # the schema's rules, each next to its field, all at once
+    response = _post(
+        console,
+        path,
+        path,
+        {
+            "name": "Reyes",
+            "radius_km": "30",
+            "timezone": "America/Chicago",
+            "languages": "en",
+            "phone": "",
+            "email": "not-an-address",
+        },
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'data-error-for="phone"' in html and "changed, not removed" in html
+    assert 'data-error-for="email"' in html and "not an email address" in html
+    db.rollback()
+    db.expire_all()
+    assert db.get(Provider, provider.id).phone == "+13125550101"
     response = _post(
         console,
         path,
@@ -407,8 +428,8 @@ def test_edit_shows_errors_next_to_fields_then_saves(console, db):
             "radius_km": "40",
             "timezone": "America/Chicago",
             "languages": "en, es",
-            "phone": "+13125550101",
-            "email": "office@reyes.example",
+            "phone": "+1 (312) 555-0109",
+            "email": "Office@Reyes.example",
         },
     )
     assert response.status_code == 302
@@ -417,6 +438,7 @@ def test_edit_shows_errors_next_to_fields_then_saves(console, db):
     saved = db.get(Provider, provider.id)
     assert saved.name == "Reyes Plumbing & Heating" and saved.radius_km == 40
     assert saved.languages == ["en", "es"] and saved.email == "office@reyes.example"
+    assert saved.phone == "+13125550109"  # as the schema writes it
 
 
 def test_edits_reach_the_matching_index(console, db, app):
@@ -517,9 +539,26 @@ def test_bookings_actions_reschedule_calendar_and_csv(console, db):
     db.rollback()  # a fresh look: a new transaction
     db.expire_all()
     assert db.get(Booking, booking.id).status == BookingStatus.CONFIRMED
-    # a no-show before the start is refused with the service's reason
-    _post(console, page, f"{page}/no_show")
-    assert "has not started yet" in console.get(page).get_data(as_text=True)
+    # a no-show needs a reason, next to its box; before the start the
+    # service refuses it, said next to the action, the reason kept
+    response = _post(console, page, f"{page}/no_show", prefix="no_show-")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'data-error-for="no_show-reason"' in html and "say why" in html
+    assert '<details class="confirm" data-test="no_show" open>' in html
+    response = _post(
+        console,
+        page,
+        f"{page}/no_show",
+        {"no_show-reason": "nobody answered the door"},
+        prefix="no_show-",
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert 'data-error-for="no_show"' in html and "has not started yet" in html
+    assert "nobody answered the door</textarea>" in html
+    db.rollback()
+    assert db.get(Booking, booking.id).status == BookingStatus.CONFIRMED
 
     # reschedule: an empty time is an error next to the field
     response = _post(console, page, f"{page}/reschedule", {"start": ""})
@@ -542,10 +581,21 @@ def test_bookings_actions_reschedule_calendar_and_csv(console, db):
     ).get_data(as_text=True)
     assert f"#{booking.id}" in calendar
 
-    _post(console, page, f"{page}/cancel")
+    page_html = console.get(page).get_data(as_text=True)
+    assert 'data-test="confirm-cancel"' in page_html  # asked before it is done
+    response = _post(
+        console,
+        page,
+        f"{page}/cancel",
+        {"cancel-reason": '=HYPERLINK("http://evil.example") customer asked'},
+        prefix="cancel-",
+    )
+    assert response.status_code == 302
     db.rollback()  # a fresh look: a new transaction
     db.expire_all()
-    assert db.get(Booking, booking.id).status == BookingStatus.CANCELLED
+    cancelled = db.get(Booking, booking.id)
+    assert cancelled.status == BookingStatus.CANCELLED
+    assert cancelled.cancel_reason.endswith("customer asked")
 
     listed = console.get("/admin/bookings?status=cancelled&channel=sms")
     assert f"/admin/bookings/{booking.id}" in listed.get_data(as_text=True)
@@ -554,6 +604,8 @@ def test_bookings_actions_reschedule_calendar_and_csv(console, db):
     rows = list(csv.DictReader(io.StringIO(exported.get_data(as_text=True))))
     assert [r["id"] for r in rows] == [str(booking.id)]
     assert rows[0]["provider"] == provider.name and rows[0]["channel"] == "sms"
+    # a cell a spreadsheet would run as a formula is written as text
+    assert rows[0]["cancel_reason"].startswith("'=HYPERLINK(")
 
 
 def test_pages_of_equal_sort_keys_neither_repeat_nor_skip_rows(app, console, db):
