@@ -32,6 +32,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client as TwilioClient
 
 from backend.models import Channel
+from backend.services import texts
 
 log = logging.getLogger("beckon.notify")
 
@@ -412,13 +413,17 @@ class Notifiers:
 
 
 def send_phone_code(notifiers: Notifiers, phone: str, link: Any, minutes: int) -> None:
-    """Text the code of a phone link (``customers.start_phone_link``) at once:
-    the person is waiting for it, so it is sent now, not swept."""
+    """Text the code of a phone link (``customers.start_phone_link``) at once,
+    in the customer's language: the person is waiting for it, so it is sent
+    now, not swept."""
+    body = texts.render(
+        "phone_code", "channel", link.locale, code=link.code, minutes=minutes
+    )
     notifiers.for_channel(Channel.SMS).send(
         Outgoing(
             channel=Channel.SMS,
             to=phone,
-            body=f"Your Beckon code is {link.code}. It expires in {minutes} minutes.",
+            body=body,
             key=f"phone-code:{link.verification.id}",
             since=link.verification.created_at,
         )

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from backend.db import utcnow
@@ -27,6 +29,10 @@ from backend.services.errors import Conflict, Invalid, NotFound
 
 PHONE_CHANNELS = (Channel.SMS, Channel.WHATSAPP, Channel.VOICE)
 MAX_CODE_ATTEMPTS = 5
+#: A phone number as the channels give it: E.164.
+E164 = re.compile(r"^\+[1-9]\d{6,14}$")
+#: Tries at a first contact that loses a race to a concurrent one.
+IDENTITY_RETRIES = 3
 
 
 def get_customer(session: Session, customer_id: int) -> Customer:
@@ -37,28 +43,58 @@ def get_customer(session: Session, customer_id: int) -> Customer:
 
 
 def _phone_of(channel: Channel, external_id: str) -> str | None:
+    """The phone number a phone channel's identity is (None for anything
+    else, e.g. a call's own id when the caller's number cannot be trusted)."""
     if channel in PHONE_CHANNELS:
-        return external_id.removeprefix("whatsapp:")
+        phone = external_id.removeprefix("whatsapp:")
+        return phone if E164.match(phone) else None
     return None
 
 
 def find_or_create_by_identity(
-    session: Session, data: IdentityInput
+    session: Session, data: IdentityInput, *, verified: bool | None = None
 ) -> tuple[Customer, bool]:
     """The customer behind a channel identity, created on first contact.
 
     A phone-based identity (SMS, WhatsApp, a call) joins the customer who already
     has that phone number, so one person texting and calling is one customer.
+    A text's sender is the carrier's word for the number, so its identity is
+    verified; a call's caller ID can be forged, so a call's identity is
+    verified only when ``verified`` says the number was attested.
+    Two first contacts at once make one customer: the loser of the race on
+    the unique constraints finds the winner's rows.
     """
     channel = Channel(data.channel)
+    if verified is None:
+        verified = channel != Channel.VOICE
+    for attempt in range(IDENTITY_RETRIES):
+        found = _identity_customer(session, channel, data.external_id)
+        if found is not None:
+            return found, False
+        try:
+            with session.begin_nested():
+                return _create_identity(session, channel, data, verified)
+        except IntegrityError:
+            if attempt == IDENTITY_RETRIES - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _identity_customer(
+    session: Session, channel: Channel, external_id: str
+) -> Customer | None:
     identity = session.scalar(
         select(ChannelIdentity).where(
             ChannelIdentity.channel == channel,
-            ChannelIdentity.external_id == data.external_id,
+            ChannelIdentity.external_id == external_id,
         )
     )
-    if identity is not None:
-        return identity.customer, False
+    return identity.customer if identity is not None else None
+
+
+def _create_identity(
+    session: Session, channel: Channel, data: IdentityInput, verified: bool
+) -> tuple[Customer, bool]:
     phone = _phone_of(channel, data.external_id)
     customer = None
     if phone:
@@ -76,7 +112,7 @@ def find_or_create_by_identity(
         ChannelIdentity(
             channel=channel,
             external_id=data.external_id,
-            verified_at=utcnow() if phone else None,
+            verified_at=utcnow() if phone and verified else None,
         )
     )
     session.flush()
@@ -91,6 +127,8 @@ def _code_hash(customer_id: int, phone: str, code: str) -> str:
 class PhoneLink:
     verification: PhoneVerification
     code: str  # to be sent by SMS, never returned to the API caller
+    #: the customer's, for the text that carries the code
+    locale: str = "en-US"
 
 
 def start_phone_link(
@@ -103,7 +141,7 @@ def start_phone_link(
 ) -> PhoneLink:
     """Create a six-digit code that proves the customer owns ``phone``."""
     now = now or utcnow()
-    get_customer(session, customer_id)
+    customer = get_customer(session, customer_id)
     session.execute(
         update(PhoneVerification)
         .where(
@@ -121,7 +159,7 @@ def start_phone_link(
     )
     session.add(verification)
     session.flush()
-    return PhoneLink(verification, code)
+    return PhoneLink(verification, code, customer.locale)
 
 
 def confirm_phone_link(
