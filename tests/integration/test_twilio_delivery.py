@@ -225,3 +225,37 @@ def _sig(params):
     return RequestValidator(TOKEN).compute_signature(
         PUBLIC + "/webhooks/twilio/status", params
     )
+
+
+@pytest.mark.parametrize(
+    ("reported", "becomes"),
+    [
+        (["accepted", "scheduled", "queued"], "queued"),
+        (["scheduled", "canceled", "delivered"], "canceled"),  # final
+        (["sent", "partially_delivered", "sent"], "partially_delivered"),
+        (["delivered", "read", "delivered"], "read"),
+        (["sending", "failed", "delivered"], "failed"),
+        (["receiving", "received"], "queued"),  # an inbound's: changes nothing
+    ],
+)
+def test_every_twilio_status_is_taken_in_its_order(
+    app, db, client, celery, booking, fake_twilio, monkeypatch, reported, becomes
+):
+    _run_sends(celery, _claim(app), monkeypatch)
+    sid = fake_twilio.messages[0]["sid"]
+    for status in reported:
+        params = {
+            "MessageSid": sid,
+            "SmsSid": sid,
+            "MessageStatus": status,
+            "SmsStatus": status,
+            "AccountSid": ACCOUNT,
+            "From": SENDER,
+            "To": fake_twilio.messages[0]["to"],
+            "ApiVersion": "2010-04-01",
+        }
+        assert _status(client, params).status_code == 204, status
+    db.rollback()
+    db.expire_all()
+    message = db.scalars(select(Message).where(Message.external_id == sid)).one()
+    assert message.status == becomes
