@@ -119,6 +119,10 @@ QUEUES = {
 }
 
 
+#: The follow-up list's own arguments (what a retry goes back to).
+LIST_ARGS = ("queue", "q", "kind", "sort", "dir", "page")
+
+
 @admin_bp.get("/follow-ups")
 @login_required
 def follow_ups():
@@ -191,7 +195,9 @@ def follow_up_retry(follow_up_id: int):
             fail(None, exc)
         else:
             flash(f"Follow-up {follow_up_id} is back in the queue.", "success")
-    return redirect(request.referrer or url_for("admin.follow_ups", queue="failed"))
+    # back to the list it came from (its filters are in the form's address)
+    kept = {k: v for k, v in request.args.items() if k in LIST_ARGS}
+    return redirect(url_for("admin.follow_ups", **{"queue": "failed", **kept}))
 
 
 # ---------------------------------------------------------------- API keys

@@ -1212,8 +1212,15 @@ def test_a_failed_follow_up_is_retried(console, db):
     db.commit()
     html = console.get("/admin/follow-ups?queue=failed").get_data(as_text=True)
     assert "21211: bad To" in html
-    _post(
-        console, "/admin/follow-ups?queue=failed", f"/admin/follow-ups/{row.id}/retry"
+    listed = console.get("/admin/follow-ups?queue=failed")
+    token = csrf_token_of(listed.get_data(as_text=True))
+    response = console.post(
+        f"/admin/follow-ups/{row.id}/retry?queue=failed&kind=confirmation&x=1",
+        data={"csrf_token": token},
+        headers={"Referer": "https://evil.example/"},  # not where it goes
+    )
+    assert response.headers["Location"] == (
+        "/admin/follow-ups?queue=failed&kind=confirmation"
     )
     db.rollback()  # a fresh look: a new transaction
     db.expire_all()

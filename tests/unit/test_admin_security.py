@@ -198,6 +198,7 @@ def test_support_reads_but_cannot_change_providers_erase_or_manage_keys(client, 
         assert response.status_code == 403, path
     assert client.get(f"/admin/providers/{provider.id}/edit").status_code == 403
     assert client.get("/admin/api-keys").status_code == 403
+    assert 'href="/admin/api-keys"' not in page  # not offered in the menu
     db.rollback()  # a fresh look: a new transaction
     db.expire_all()
     assert db.get(type(provider), provider.id).active
@@ -205,6 +206,11 @@ def test_support_reads_but_cannot_change_providers_erase_or_manage_keys(client, 
     # what support does do: read customers and export them for a request
     assert client.get(f"/admin/customers/{customer.id}").status_code == 200
     assert client.get(f"/admin/customers/{customer.id}/export.json").status_code == 200
+
+
+def test_an_admin_has_the_api_keys_in_the_menu(client, admin):
+    console_login(client)
+    assert 'href="/admin/api-keys"' in client.get("/admin/").get_data(as_text=True)
 
 
 def test_a_deactivated_admin_is_logged_out(client, admin, db):
