@@ -44,6 +44,14 @@ ACTIONS = {
     "check_in": "Check in",
     "complete": "Complete",
 }
+#: What the booking is after each.
+DONE = {
+    "confirm": "confirmed",
+    "cancel": "cancelled",
+    "no_show": "marked as a no-show",
+    "check_in": "checked in",
+    "complete": "completed",
+}
 #: Actions that ask why, and confirm first.
 NEEDS_REASON = {
     "cancel": "Cancel booking",
@@ -285,7 +293,7 @@ def booking_action(booking_id: int, action: str):
         db.session.rollback()
         message = exc.message[:1].upper() + exc.message[1:]
         return _render(_booking(booking_id), status=400, failed=(action, form, message))
-    flash(f"Booking {booking_id}: {ACTIONS[action].lower()} done.", "success")
+    flash(f"Booking {booking_id} is {DONE[action]}.", "success")
     return redirect(url_for("admin.booking", booking_id=booking_id))
 
 

@@ -23,6 +23,8 @@ from backend.config import Config
 from backend.extensions import db as database
 from backend.migrate import upgrade
 from backend.models import (
+    Booking,
+    BookingStatus,
     Conversation,
     ConversationStatus,
     Direction,
@@ -40,6 +42,7 @@ EMAIL = "ops@example.com"
 pytestmark = pytest.mark.slow
 
 playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
 
 
 def _need_chromium() -> None:
@@ -181,12 +184,12 @@ def test_log_in_and_read_the_dashboard(page):
     page.fill("#email", EMAIL)
     page.fill("#password", "not my password")
     page.click("button[type=submit]")
-    assert page.get_by_text("wrong email or password").is_visible()
+    expect(page.get_by_text("wrong email or password")).to_be_visible()
     _shot(page, "00-login-refused")
     page.fill("#password", ADMIN_PASSWORD)
     page.click("button[type=submit]")
     page.wait_for_url(re.compile(r"/admin/$"))
-    assert page.locator("h1").inner_text() == "Dashboard"
+    expect(page.locator("h1")).to_have_text("Dashboard")
     bookings = int(
         page.locator("[data-test=kpi-bookings]").inner_text().replace(",", "")
     )
@@ -197,11 +200,11 @@ def test_log_in_and_read_the_dashboard(page):
         ".map((id) => !!Chart.getChart(id))"
     )
     assert drawn == [True, True, True, True]
-    assert page.locator("[data-test=funnel] .step").count() == 5
+    expect(page.locator("[data-test=funnel] .step")).to_have_count(5)
     _shot(page, "01-dashboard")
     page.click("text=7 days")
     page.wait_for_url(re.compile(r"days=7"))
-    assert "Dashboard" in page.locator("h1").inner_text()
+    expect(page.locator("h1")).to_have_text("Dashboard")
 
 
 def test_verify_a_provider(page, served):
@@ -216,15 +219,15 @@ def test_verify_a_provider(page, served):
     page.check("#identity")
     page.select_option("#decision", "approve")
     page.click("[data-test=verify]")
-    assert page.locator("[data-error-for=licence]").is_visible()
+    expect(page.locator("[data-error-for=licence]")).to_be_visible()
     _shot(page, "02-verify-refused")
     page.check("#licence")
     page.check("#insurance")
     page.check("#identity")
     page.fill("#notes", "Licence PL-2231 and COI checked on the state site.")
     page.click("[data-test=verify]")
-    assert page.get_by_text("is verified").is_visible()
-    assert "checked by" in page.locator("[data-test=verified-by]").inner_text()
+    expect(page.get_by_text("is verified")).to_be_visible()
+    expect(page.locator("[data-test=verified-by]")).to_contain_text("checked by")
     _shot(page, "03-provider-verified")
     provider_id = int(page.url.rstrip("/").split("/")[-1])
     with app.app_context():
@@ -239,15 +242,15 @@ def test_take_over_a_conversation_and_reply(page, served):
     _log_in(page)
     page.goto("/admin/conversations?view=flagged")
     page.get_by_role("link", name="Maria Lopez").click()
-    assert page.get_by_text("assistant unreachable").is_visible()
+    expect(page.get_by_text("assistant unreachable")).to_be_visible()
     page.click("[data-test=take-over]")
-    assert page.locator("[data-test=taken-over]").is_visible()
+    expect(page.locator("[data-test=taken-over]")).to_be_visible()
     page.fill(
         "#text", "Hi Maria, this is Sam from Beckon. A plumber can be there at 3pm."
     )
     page.click("[data-test=send-reply]")
     bubble = page.locator(".msg.out.person .bubble").last
-    assert "Sam from Beckon" in bubble.inner_text()
+    expect(bubble).to_contain_text("Sam from Beckon")
     _shot(page, "04-conversation-taken-over")
 
     # the worker sends it on WhatsApp, to the customer's identity
@@ -265,7 +268,7 @@ def test_take_over_a_conversation_and_reply(page, served):
     assert sent["to"] == "whatsapp:+13125550777" and sent["channel"] == "whatsapp"
 
     page.click("[data-test=hand-back]")
-    assert page.get_by_text("the assistant answers again").is_visible()
+    expect(page.get_by_text("the assistant answers again")).to_be_visible()
     with app.app_context():
         conversation = database.session.get(Conversation, conversation_id)
         assert conversation.status == ConversationStatus.BOT
@@ -275,6 +278,7 @@ def test_export_a_customer(page, served, tmp_path):
     _log_in(page)
     page.goto("/admin/customers?q=Maria")
     page.get_by_role("link", name="Maria Lopez").click()
+    expect(page.locator("h1")).to_contain_text("Maria Lopez")
     with page.expect_download() as info:
         page.click("[data-test=export]")
     path = tmp_path / "export.json"
@@ -293,13 +297,43 @@ def test_export_a_customer(page, served, tmp_path):
     _shot(page, "05-customer")
 
 
+def test_cancel_a_booking_with_a_reason(page, served):
+    """Cancel asks why and confirms first; without a reason it says so next
+    to the box; with one the booking is cancelled and the reason kept."""
+    _, app = served
+    _log_in(page)
+    page.goto("/admin/bookings?status=confirmed&sort=starts&dir=desc")
+    page.locator("table tbody tr a").first.click()
+    expect(page.locator("h1")).to_have_text(re.compile(r"^Booking #"))
+    booking_id = int(page.url.rstrip("/").split("/")[-1])
+    page.click("[data-test=cancel] summary")
+    panel = page.locator("[data-test=cancel] .confirm-panel")
+    expect(panel).to_be_visible()
+    page.click("[data-test=confirm-cancel]")  # no reason yet
+    expect(page.locator("[data-error-for=cancel-reason]")).to_have_text(
+        re.compile("say why")
+    )
+    expect(panel).to_be_visible()  # still open, with the error in it
+    page.fill("#cancel-reason", "Customer called: the leak fixed itself.")
+    _shot(page, "08-cancel-confirm")
+    page.click("[data-test=confirm-cancel]")
+    expect(page.get_by_text(f"Booking {booking_id} is cancelled.")).to_be_visible()
+    expect(page.locator("h1 .badge")).to_have_text("cancelled")
+    expect(page.locator(".facts")).to_contain_text("the leak fixed itself")
+    _shot(page, "09-booking-cancelled")
+    with app.app_context():
+        booking = database.session.get(Booking, booking_id)
+        assert booking.status == BookingStatus.CANCELLED
+        assert booking.cancel_reason == "Customer called: the leak fixed itself."
+
+
 def test_log_out(page):
     _log_in(page)
     page.goto("/admin/bookings")
     _shot(page, "06-bookings")
     page.click("[data-test=logout]")
     page.wait_for_url(re.compile(r"/admin/login"))
-    assert page.get_by_text("You are logged out.").is_visible()
+    expect(page.get_by_text("You are logged out.")).to_be_visible()
     _shot(page, "07-logged-out")
     page.goto("/admin/")
     assert "/admin/login" in page.url
@@ -311,28 +345,36 @@ def test_the_other_pages(page, served):
     _, app = served
     _log_in(page)
     page.goto("/admin/providers?sort=rating&dir=desc")
-    assert page.locator("table tbody tr").count() == 25
+    expect(page.locator("table tbody tr")).to_have_count(25)
     _shot(page, "10-providers")
     page.goto("/admin/bookings?status=confirmed")
     page.locator("table tbody tr a").first.click()
-    assert page.locator("h1").inner_text().startswith("Booking #")
+    expect(page.locator("h1")).to_have_text(re.compile(r"^Booking #"))
     _shot(page, "11-booking")
     page.locator(".sub a").first.click()  # its provider
     page.click("text=Calendar")
-    assert page.locator(".cal .day").count() == 7
+    expect(page.locator(".cal .day")).to_have_count(7)
     page.click("text=Next ›")
+    expect(page.locator(".cal .day")).to_have_count(7)
     _shot(page, "12-calendar")
-    page.goto("/admin/reviews")
+    page.goto("/admin/reviews?q=late")
+    expect(page.locator("table tbody tr").first).to_contain_text("Late")
     _shot(page, "13-reviews")
     page.goto("/admin/follow-ups?queue=failed")
-    assert page.get_by_role("button", name="Retry").first.is_visible()
+    expect(page.get_by_role("button", name="Retry").first).to_be_visible()
     _shot(page, "14-follow-ups-failed")
     page.goto("/admin/api-keys")
     page.fill("#name", "partner-acme")
     page.click("text=Create key")
-    assert page.locator("[data-test=new-key]").inner_text().startswith("bk_")
+    expect(page.locator("[data-test=new-key]")).to_have_text(re.compile(r"^bk_"))
     _shot(page, "15-api-keys")
     page.goto("/admin/conversations")
     _shot(page, "16-conversations")
+    # an Alexa conversation: nothing typed can reach it, so no takeover
+    page.goto("/admin/conversations?channel=alexa")
+    page.locator("table tbody tr a").first.click()
+    expect(page.locator("[data-test=no-takeover]")).to_contain_text("Alexa")
+    expect(page.locator("[data-test=take-over]")).to_have_count(0)
+    _shot(page, "16b-conversation-no-takeover")
     page.goto("/admin/customers")
     _shot(page, "17-customers")
