@@ -183,86 +183,152 @@ def plan_agendas() -> int:
         return followups.plan_agendas(session, _config().FOLLOW_UPS)
 
 
+def _lease() -> float:
+    return _config().FOLLOW_UPS.lease_seconds
+
+
 @shared_task(name="beckon.answer_message", **TASK_RETRY)
-def answer_message(message_id: int, sender: str) -> int:
-    """Answer a message a webhook took (Messenger, Telegram) and send the
-    replies on its channel; returns how many were sent.
+def answer_message(message_id: int, sender: str = "") -> int:
+    """Answer a message a webhook took (Messenger, Telegram; any channel's
+    that the sweep found left undone) and send the replies on its channel;
+    returns how many were sent now.
 
-    Taken once: the message moves from "received" to "answering" by a
-    conditional update, so a redelivered task does nothing.
+    Safe to run twice, or at once: the message is answered under a claim
+    (``inbound.claim``), each reply sent under a claim of its own. A failure
+    gives the claim back and raises, so Celery retries; a worker that dies
+    leaves a claim the sweep takes back after the lease.
     """
-    from sqlalchemy import update
+    from backend.services import inbound
+    from webhooks import relay
 
-    from backend.models import Message
-    from backend.services.inbound import received_by_id
-    from webhooks.relay import answer
-    from webhooks.render import TEXT_LIMITS, split
+    session = db.session
+    try:
+        received = inbound.received_by_id(session, message_id, sender)
+    except LookupError:
+        return 0  # erased, or never ours
+    token = inbound.claim(session, message_id, lease_seconds=_lease())
+    session.commit()
+    if token is not None:
+        try:
+            relay.answer(received, token, reply_status="queued")
+        except Exception:
+            session.rollback()
+            inbound.release(session, message_id, token)
+            session.commit()
+            raise
+        _stop_spinner(received)
+    return _send_replies(received)
 
-    taken = db.session.execute(
-        update(Message)
-        .where(Message.id == message_id, Message.status == "received")
-        .values(status="answering")
-    ).rowcount
-    db.session.commit()
-    if not taken:
-        return 0
-    received = received_by_id(db.session, message_id, sender)
-    result = answer(received, reply_status="queued")
-    sent = 0
-    notifier = _notifiers().for_channel(received.message.channel)
+
+def _stop_spinner(received) -> None:
+    """Telegram shows a spinner on a pressed button until this is said."""
     pressed = (received.message.payload or {}).get("callback_query_id")
+    notifier = _notifiers().for_channel(received.message.channel)
     if pressed and hasattr(notifier, "call"):
-        # Telegram shows a spinner on the pressed button until this is said
         try:
             notifier.call("answerCallbackQuery", {"callback_query_id": pressed})
         except DeliveryError as exc:
             log.info("answerCallbackQuery %s: %s", pressed, exc)
-    limit = TEXT_LIMITS.get(received.message.channel.value, 4096)
-    for i, (reply, row) in enumerate(zip(result.replies, result.messages, strict=True)):
-        parts = split(reply.text, limit) or [""]
+
+
+def _send_replies(received) -> int:
+    """Send the message's queued replies, each in parts at its channel's
+    limit, the choices with the last part. A web chat's wait in its outbox."""
+    from backend.models import Channel
+    from backend.services import inbound
+    from webhooks.render import TEXT_LIMITS, split
+
+    message, session = received.message, db.session
+    if message.channel == Channel.WEBCHAT:
+        return 0
+    notifier = _notifiers().for_channel(message.channel)
+    limit = TEXT_LIMITS.get(message.channel.value, 4096)
+    sent = 0
+    replies = inbound.replies_of(session, message)
+    for i, row in enumerate(replies):
+        token = inbound.claim_reply(session, row.id, lease_seconds=_lease())
+        session.commit()
+        if token is None:
+            continue
+        buttons = (row.payload or {}).get("buttons") or []
+        parts = split(row.text, limit) or [""]
+        done = int((row.payload or {}).get("parts_sent", 0))
         try:
-            for j, part in enumerate(parts):
-                last = j == len(parts) - 1
+            for j in range(done, len(parts)):
                 receipt = notifier.send(
                     Outgoing(
-                        channel=received.message.channel,
-                        to=sender,
-                        body=part,
-                        key=f"reply:{message_id}:{i}:{j}",
+                        channel=message.channel,
+                        to=received.sender,
+                        body=parts[j],
+                        key=f"reply:{message.id}:{i}:{j}",
                         since=row.created_at,
-                        # the choices go with the last part, under its words
-                        options=tuple((b["title"], b["payload"]) for b in reply.buttons)
-                        if last
+                        options=tuple((b["title"], b["payload"]) for b in buttons)
+                        if j == len(parts) - 1
                         else (),
                     )
                 )
+                inbound.record_delivery(session, row, token, parts_sent=j + 1)
+                session.commit()
         except DeliveryError as exc:
-            row.status, row.error_code = "failed", exc.code
-            log.warning("reply %s to message %s failed: %s", i, message_id, exc)
-        else:
-            row.status, row.external_id = receipt.status, receipt.external_id
-            sent += 1
-        db.session.commit()
+            log.warning("reply %s to message %s: %s", i, message.id, exc)
+            status = "failed" if exc.permanent else "queued"
+            inbound.record_delivery(
+                session, row, token, status=status, error_code=exc.code
+            )
+            session.commit()
+            if not exc.permanent:
+                raise ConnectionError(str(exc)) from exc  # Celery retries
+            continue
+        inbound.record_delivery(
+            session,
+            row,
+            token,
+            external_id=receipt.external_id,
+            status=receipt.status,
+        )
+        session.commit()
+        sent += 1
     return sent
+
+
+@shared_task(name="beckon.sweep_inbound", **TASK_RETRY)
+def sweep_inbound() -> int:
+    """Queue again what a dead process or a failed queueing left undone:
+    inbound messages not answered, replies not sent (``inbound.take_stale``);
+    returns how many were queued."""
+    from backend.services import inbound
+
+    with unit_of_work(db.session_factory) as session:
+        left = inbound.take_stale(session, lease_seconds=_lease())
+    for item in left:
+        if item.kind == "console_reply":
+            send_console_reply.delay(item.message_id)
+        else:
+            answer_message.delay(item.message_id, item.sender)
+    if left:
+        log.warning("queued again %d messages left undone", len(left))
+    return len(left)
 
 
 @shared_task(name="beckon.send_console_reply", **TASK_RETRY)
 def send_console_reply(message_id: int) -> str:
     """Send a reply an admin wrote in the console on its conversation's
     channel; returns the message's status. Sent once: only a "queued" message
-    is sent, under a key of its own."""
+    is sent, under a claim and a key of its own. A web chat's waits in the
+    visitor's outbox (the page fetches it) and stays "queued" until then."""
     from datetime import timedelta
 
     from sqlalchemy import select
 
     from backend.db import utcnow
-    from backend.models import Direction, Message
+    from backend.models import Channel, Direction, Message
+    from backend.services import inbound
     from backend.services.conversations import reply_address
 
     message = db.session.get(Message, message_id)
     if message is None or message.direction != Direction.OUT:
         return "missing"
-    if message.status != "queued":
+    if message.status != "queued" or message.channel == Channel.WEBCHAT:
         return message.status
     to = reply_address(db.session, message)
     if not to:
@@ -292,18 +358,29 @@ def send_console_reply(message_id: int) -> str:
         tag=tag,
     )
     notifier = _notifiers().for_channel(channel)
-    retried = bool((message.payload or {}).get("attempted"))
-    message.payload = {**(message.payload or {}), "attempted": True}
+    token = inbound.claim_reply(db.session, message.id, lease_seconds=_lease())
     db.session.commit()
+    if token is None:
+        return message.status
+    retried = int((message.payload or {}).get("attempts", 1)) > 1
     try:
         # an earlier attempt may have got through before its worker died
         receipt = (retried and notifier.find_sent(outgoing)) or notifier.send(outgoing)
     except DeliveryError as exc:
+        status = "failed" if exc.permanent else "queued"
+        inbound.record_delivery(
+            db.session, message, token, status=status, error_code=exc.code or status
+        )
+        db.session.commit()
         if not exc.permanent:
             raise ConnectionError(str(exc)) from exc  # Celery retries with backoff
-        message.status, message.error_code = "failed", exc.code or "failed"
-    else:
-        message.status, message.external_id = receipt.status, receipt.external_id
-    message.status_at = utcnow()
+        return message.status
+    inbound.record_delivery(
+        db.session,
+        message,
+        token,
+        external_id=receipt.external_id,
+        status=receipt.status,
+    )
     db.session.commit()
     return message.status

@@ -43,10 +43,17 @@ def ask(sender: str, text: str, metadata: dict[str, Any]) -> list[Reply]:
     for item in answers:
         if not isinstance(item, dict):
             continue
-        if item.get("text") or item.get("buttons"):
-            replies.append(Reply(item.get("text") or "", item.get("buttons") or []))
+        text = item.get("text") if isinstance(item.get("text"), str) else ""
+        buttons = [
+            {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+            for b in (item["buttons"] if isinstance(item.get("buttons"), list) else [])
+            if isinstance(b, dict)
+        ]
+        if text or buttons:
+            replies.append(Reply(text, buttons))
         # a response's custom part comes as an item of its own
-        if (item.get("custom") or {}).get("end_conversation"):
+        custom = item.get("custom")
+        if isinstance(custom, dict) and custom.get("end_conversation"):
             if replies:
                 replies[-1].end = True
             else:
@@ -54,9 +61,10 @@ def ask(sender: str, text: str, metadata: dict[str, Any]) -> list[Reply]:
     return replies
 
 
-def understood(sender: str) -> str | None:
-    """The intent the assistant read in the sender's latest message, from its
-    HTTP API (``rasa run --enable-api``); None when it cannot say."""
+def understood(sender: str, message_id: int) -> str | None:
+    """The intent the assistant read in our message ``message_id`` (sent with
+    ``beckon_id`` in its metadata), from its HTTP API (``rasa run
+    --enable-api``); None when it cannot say, or has read a later message."""
     config = current_app.config["BECKON"]
     params = {"include_events": "NONE"}
     if config.RASA_TOKEN:
@@ -69,7 +77,10 @@ def understood(sender: str) -> str | None:
             timeout=2,
         )
         response.raise_for_status()
-        name = response.json()["latest_message"]["intent"]["name"]
-    except (requests.RequestException, ValueError, KeyError, TypeError):
+        latest = response.json()["latest_message"]
+        if (latest.get("metadata") or {}).get("beckon_id") != message_id:
+            return None
+        name = latest["intent"]["name"]
+    except (requests.RequestException, ValueError, KeyError, TypeError, AttributeError):
         return None
     return name if isinstance(name, str) else None

@@ -1,24 +1,30 @@
 """Facebook Messenger: the subscription handshake, and events verified by
 ``X-Hub-Signature-256`` (HMAC-SHA256 of the raw body with the app secret).
 
-Texts, quick replies and postbacks are taken on the one inbound path and
-answered by a Celery task through the Send API, so the webhook returns 200 at
-once, as Meta requires; echoes, deliveries and reads are acknowledged and
-ignored.
+Texts, quick replies, postbacks and attachments are taken on the one inbound
+path and answered by a Celery task through the Send API, so the webhook
+returns 200 at once, as Meta requires; echoes, deliveries and reads are
+acknowledged and ignored.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 from typing import Any
 
 from flask import current_app, request
 
 from backend.api.errors import error_response
+from backend.extensions import db
 from backend.models import Channel
+from backend.services.errors import Invalid
 from webhooks import webhooks_bp
-from webhooks.relay import take
+from webhooks.relay import queue_answer, take
+
+log = logging.getLogger(__name__)
+ACKNOWLEDGED = ("EVENT_RECEIVED", 200, {"Content-Type": "text/plain"})
 
 
 def _config():
@@ -51,37 +57,75 @@ def signature_ok(body: bytes, header: str, secret: str) -> bool:
     return hmac.compare_digest(header.removeprefix("sha256="), expected)
 
 
-def events(payload: dict[str, Any]) -> list[dict[str, Any]]:
-    """The person's words in a webhook body: one dict per text, quick reply
-    or postback, with the sender's page-scoped id and a message id."""
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _attachments(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """A message's images, stickers, audio, files: their type and URL."""
     found = []
-    for entry in payload.get("entry") or []:
-        for item in entry.get("messaging") or []:
-            sender = str((item.get("sender") or {}).get("id") or "")
-            message, postback = item.get("message"), item.get("postback")
+    for attachment in map(_dict, _list(message.get("attachments"))):
+        payload = _dict(attachment.get("payload"))
+        found.append(
+            {
+                "type": _text(attachment.get("type")) or "file",
+                "url": _text(payload.get("url")),
+                **(
+                    {"sticker_id": payload["sticker_id"]}
+                    if "sticker_id" in payload
+                    else {}
+                ),
+            }
+        )
+    return found
+
+
+def events(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The person's messages in a webhook body: one dict per text, quick
+    reply, postback or attachment, with the sender's page-scoped id and a
+    message id. Anything else (echoes, deliveries, reads, fields of the
+    wrong shape) is left out."""
+    found = []
+    for entry in map(_dict, _list(payload.get("entry"))):
+        for item in map(_dict, _list(entry.get("messaging"))):
+            sender = _dict(item.get("sender")).get("id")
+            sender = str(sender) if isinstance(sender, str | int) else ""
+            message, postback = _dict(item.get("message")), _dict(item.get("postback"))
+            moment = item.get("timestamp")
             if not sender:
                 continue
             if message and not message.get("is_echo"):
-                quick = (message.get("quick_reply") or {}).get("payload")
-                text = quick or message.get("text") or ""
-                if text:
+                quick = _text(_dict(message.get("quick_reply")).get("payload"))
+                text, media = quick or _text(message.get("text")), _attachments(message)
+                if text or media:
                     found.append(
                         {
                             "sender": sender,
                             "text": text,
-                            "id": message.get("mid"),
-                            "shown": message.get("text"),
+                            "id": _text(message.get("mid"))
+                            or f"message:{sender}:{moment}",
+                            "shown": _text(message.get("text")) or None,
+                            "media": media,
                         }
                     )
-            elif postback and postback.get("payload"):
+            elif _text(postback.get("payload")):
                 found.append(
                     {
                         "sender": sender,
                         "text": postback["payload"],
                         # a postback has an mid in current versions; else its moment
-                        "id": postback.get("mid")
-                        or f"postback:{sender}:{item.get('timestamp')}",
-                        "shown": postback.get("title"),
+                        "id": _text(postback.get("mid"))
+                        or f"postback:{sender}:{moment}",
+                        "shown": _text(postback.get("title")) or None,
+                        "media": [],
                     }
                 )
     return found
@@ -89,6 +133,8 @@ def events(payload: dict[str, Any]) -> list[dict[str, Any]]:
 
 @webhooks_bp.post("/messenger")
 def messenger_events():
+    """Meta's events. A verified body we cannot use is acknowledged (200) and
+    ignored: Meta retries anything else, and would disable the webhook."""
     body = request.get_data(cache=True)
     if not signature_ok(
         body,
@@ -100,17 +146,25 @@ def messenger_events():
         )
     payload = request.get_json(silent=True)
     if not isinstance(payload, dict) or payload.get("object") != "page":
-        return error_response(400, "not_a_page_event", "expected a page webhook event")
-    from backend.tasks import answer_message
-
+        log.warning("Messenger: ignored a body that is not a page event")
+        return ACKNOWLEDGED
     for event in events(payload):
-        received = take(
-            Channel.MESSENGER,
-            event["sender"],
-            event["text"],
-            message_id=event["id"],
-            payload={"shown": event["shown"]} if event["shown"] else None,
-        )
-        if not received.duplicate:
-            answer_message.delay(received.message.id, event["sender"])
-    return "EVENT_RECEIVED", 200, {"Content-Type": "text/plain"}
+        extra = {"shown": event["shown"]} if event["shown"] else {}
+        try:
+            received = take(
+                Channel.MESSENGER,
+                event["sender"],
+                event["text"],
+                message_id=event["id"],
+                payload={
+                    **extra,
+                    **({"media": event["media"]} if event["media"] else {}),
+                },
+            )
+        except Invalid as exc:
+            db.session.rollback()
+            log.warning("Messenger: ignored an event: %s", exc.message)
+            continue
+        if not received.settled:
+            queue_answer(received)
+    return ACKNOWLEDGED

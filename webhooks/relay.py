@@ -1,18 +1,28 @@
 """The one path every channel's message takes after its webhook verified it:
-record it (once), answer carrier keywords, hold it for a person when one has
-taken over, else ask the assistant; keep its replies; the channel renders them.
+record it (once), claim it, answer carrier keywords and messages without
+words, hold it for a person when one has taken over, else ask the assistant;
+keep its replies; the channel renders them.
 
 Channels that answer in the HTTP response (SMS, WhatsApp, voice, web chat)
 call :func:`converse`; Messenger and Telegram record the message with
 :func:`take` and answer it from a Celery task (:func:`answer`), so their
 webhooks reply at once.
+
+Exactly one answer: whoever answers a message first claims it (a lease, see
+``backend.services.inbound.claim``) and records its replies only while the
+claim is still theirs. A redelivery of a message being answered waits for
+that answer; one whose first attempt died (its claim past the lease) is
+answered now.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
+
+from flask import after_this_request, current_app, has_request_context
 
 from backend.extensions import db
 from backend.models import Channel, Message
@@ -21,6 +31,9 @@ from backend.services.inbound import Received, Reply
 from webhooks import assistant
 
 log = logging.getLogger(__name__)
+
+#: How often a redelivery looks whether the first attempt has answered.
+WAIT_POLL_SECONDS = 0.1
 
 
 def take(
@@ -33,8 +46,10 @@ def take(
     payload: dict[str, Any] | None = None,
     locale: str | None = None,
     display_name: str | None = None,
+    verified: bool | None = None,
 ) -> Received:
     """Record an inbound message (committed), or recognise a redelivery."""
+    locale = inbound.clean_locale(locale)
     received = inbound.receive(
         db.session,
         channel,
@@ -44,6 +59,7 @@ def take(
         payload={**(payload or {}), "metadata": metadata or {}, "locale": locale},
         locale=locale,
         display_name=display_name,
+        verified=verified,
     )
     if received.duplicate:
         db.session.rollback()
@@ -52,33 +68,58 @@ def take(
     return received
 
 
+def lease_seconds() -> float:
+    """How long a claim on a message holds (the follow-ups' lease)."""
+    return current_app.config["BECKON"].FOLLOW_UPS.lease_seconds
+
+
+def claim(received: Received) -> str | None:
+    """Claim the message to answer it (committed): its token, or None."""
+    token = inbound.claim(
+        db.session, received.message.id, lease_seconds=lease_seconds()
+    )
+    db.session.commit()
+    return token
+
+
 @dataclass
 class Answer:
     """The replies to a message and the outbound messages that record them."""
 
     replies: list[Reply] = field(default_factory=list)
     messages: list[Message] = field(default_factory=list)
+    #: why the message was held for a person, if it was
+    held: str | None = None
+    #: the claim was lost to another attempt: nothing was recorded here
+    lost: bool = False
 
 
-def answer(received: Received, *, reply_status: str = "sent") -> Answer:
-    """Answer a recorded message: a keyword, nothing (held for a person), or
-    the assistant's replies (a holding reply when it cannot be reached).
+def answer(received: Received, token: str, *, reply_status: str = "sent") -> Answer:
+    """Answer a claimed message: a keyword, a message without words, nothing
+    (held for a person), or the assistant's replies (a holding reply when it
+    cannot be reached or has nothing to say).
+
     ``reply_status``: "sent" when the HTTP response carries the replies,
-    "queued" when they are sent afterwards."""
+    "queued" when they are sent afterwards.
+    """
     session = db.session
     message = received.message
     reply = inbound.keyword(session, received)
     if reply is not None:
-        out = inbound.record_replies(session, received, [reply], status=reply_status)
-        session.commit()
-        return Answer([reply], out)
+        return _settle(received, token, [reply], reply_status)
     if received.held_for_person:
-        inbound.hold(session, received, reason="taken_over")
-        session.commit()
-        return Answer()
+        # a call is live speech: the person who took over cannot answer it
+        said = [_holding(received)] if message.channel == Channel.VOICE else []
+        return _settle(received, token, said, reply_status, held="taken_over")
+    reply = inbound.without_text(received)
+    if reply is not None:
+        return _settle(received, token, [reply], reply_status)
     extra = (message.payload or {}).get("metadata") or {}
     locale = (message.payload or {}).get("locale")
     text, channel = message.text, message.channel.value
+    if not inbound.holds_claim(session, message, token):
+        session.rollback()  # an attempt that outlived its lease: not twice
+        return Answer(lost=True)
     # no transaction stays open while the assistant works: its actions call
     # the API, which writes (on SQLite a waiting writer would stall them both)
     session.commit()
@@ -86,28 +127,117 @@ def answer(received: Received, *, reply_status: str = "sent") -> Answer:
         replies = assistant.ask(
             received.sender,
             text,
-            {"channel": channel, "locale": locale, **extra},
+            {"channel": channel, "locale": locale, **extra, "beckon_id": message.id},
         )
     except assistant.AssistantUnreachable as exc:
         log.warning("assistant unreachable for message %s: %s", message.id, exc)
-        replies = [Reply(inbound.HOLDING)]
-        out = inbound.record_replies(session, received, replies, status=reply_status)
-        inbound.hold(session, received, reason="assistant_unreachable")
-    else:
-        out = inbound.record_replies(
-            session,
+        replies = []
+    if not replies:
+        # nothing back (e.g. its action server is down) is no answer either
+        return _settle(
             received,
-            replies,
-            status=reply_status,
-            intent=assistant.understood(received.sender),
+            token,
+            [_holding(received)],
+            reply_status,
+            held="assistant_unreachable",
         )
+    result = _settle(received, token, replies, reply_status)
+    if not result.lost:
+        _note_intent(message.id, received.sender)
+    return result
+
+
+def _holding(received: Received) -> Reply:
+    kind = "voice_holding" if received.message.channel == Channel.VOICE else "holding"
+    return Reply(inbound.text(kind, received.locale), end=True)
+
+
+def _settle(
+    received: Received,
+    token: str,
+    replies: list[Reply],
+    reply_status: str,
+    held: str | None = None,
+) -> Answer:
+    """Record the answer if the claim is still ours (committed)."""
+    session = db.session
+    if not inbound.holds_claim(session, received.message, token):
+        session.rollback()
+        log.warning("message %s was answered by another attempt", received.message.id)
+        return Answer(lost=True)
+    out = inbound.record_replies(session, received, replies, status=reply_status)
+    if held:
+        inbound.hold(session, received, held)
     session.commit()
-    return Answer(replies, out)
+    return Answer(replies, out, held=held)
 
 
-def converse(channel: Channel, sender: str, text: str, **fields: Any) -> list[Reply]:
-    """The replies to one inbound message (the same ones for a redelivery)."""
+def _note_intent(message_id: int, sender: str) -> None:
+    """Record what the assistant understood, from its tracker: after the
+    response has gone, when there is one (an extra round trip to the
+    assistant that the person need not wait for)."""
+    app = current_app._get_current_object()
+
+    def note() -> None:
+        try:
+            with app.app_context():
+                intent = assistant.understood(sender, message_id)
+                if intent:
+                    inbound.set_intent(db.session, message_id, intent)
+                    db.session.commit()
+        except Exception:  # noqa: BLE001 - a missing intent must not fail anything
+            log.exception("could not note the intent of message %s", message_id)
+
+    if not has_request_context():
+        note()
+        return
+
+    @after_this_request
+    def later(response):
+        response.call_on_close(note)
+        return response
+
+
+def queue_answer(received: Received) -> None:
+    """Have a worker answer the message (Messenger, Telegram). Should the
+    broker refuse it, the message waits, recorded: the sweep queues it after
+    the lease, and a redelivery of it queues it again."""
+    from backend.tasks import answer_message
+
+    try:
+        answer_message.delay(received.message.id, received.sender)
+    except Exception:  # noqa: BLE001 - any failure to queue is the sweep's to mend
+        log.exception("could not queue the answer to message %s", received.message.id)
+
+
+def converse(channel: Channel, sender: str, text: str, **fields: Any) -> Answer:
+    """The answer to one inbound message (the same one for a redelivery)."""
     received = take(channel, sender, text, **fields)
-    if received.duplicate:
-        return received.earlier_replies
-    return answer(received).replies
+    if not received.settled:
+        token = claim(received)
+        if token is not None:
+            result = answer(received, token)
+            if not result.lost:
+                return result
+    return settled_answer(received)
+
+
+def settled_answer(received: Received) -> Answer:
+    """The answer another attempt gave (or is giving) to a message: waited
+    for while it is within its time with the assistant; empty if it is not
+    done by then (that attempt answers, or the sweep takes it over)."""
+    session, message = db.session, received.message
+    deadline = time.monotonic() + current_app.config["BECKON"].RASA_TIMEOUT + 2
+    while True:
+        session.refresh(message)
+        session.commit()
+        if received.settled or time.monotonic() >= deadline:
+            break
+        time.sleep(WAIT_POLL_SECONDS)
+    if not received.settled:
+        return Answer()
+    return Answer(
+        received.earlier_replies,
+        inbound.replies_of(session, message),
+        held=(message.payload or {}).get("held"),
+    )

@@ -1,53 +1,100 @@
 """Telegram: updates verified by ``X-Telegram-Bot-Api-Secret-Token`` (the
 secret given to ``setWebhook``: ``beckon telegram set-webhook``).
 
-Messages and inline-keyboard presses (callback queries) are taken on the one
-inbound path, deduplicated by ``update_id``, and answered from a Celery task
-with ``sendMessage``; other updates are acknowledged and ignored.
+Messages (words, or a photo, a voice note, a sticker...) and inline-keyboard
+presses (callback queries) are taken on the one inbound path, deduplicated by
+``update_id``, and answered from a Celery task with ``sendMessage``; other
+updates are acknowledged and ignored.
 """
 
 from __future__ import annotations
 
 import hmac
+import logging
 from typing import Any
 
 from flask import current_app, request
 
 from backend.api.errors import error_response
+from backend.extensions import db
 from backend.models import Channel
+from backend.services.errors import Invalid
 from webhooks import webhooks_bp
-from webhooks.relay import take
+from webhooks.relay import queue_answer, take
+
+log = logging.getLogger(__name__)
+
+
+#: Message fields that carry something other than words.
+MEDIA_FIELDS = (
+    "photo",
+    "sticker",
+    "voice",
+    "video",
+    "video_note",
+    "audio",
+    "document",
+    "animation",
+    "location",
+    "contact",
+)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def media_of(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """What a message carries besides words: its type and file id."""
+    found = []
+    for kind in MEDIA_FIELDS:
+        item = message.get(kind)
+        if isinstance(item, list):  # a photo comes in sizes, the largest last
+            item = item[-1] if item else {}
+        if isinstance(item, dict):
+            file_id = _text(item.get("file_id"))
+            found.append({"type": kind, **({"file_id": file_id} if file_id else {})})
+    return found
 
 
 def words_of(update: dict[str, Any]) -> dict[str, Any] | None:
-    """The chat, the words and who wrote them, from a message or a button press."""
+    """The chat, the words (or media) and who wrote them, from a message or a
+    button press; None for anything else, or fields of the wrong shape."""
     if "message" in update:
-        message = update["message"] or {}
-        text, chat = message.get("text"), message.get("chat") or {}
-        person = message.get("from") or {}
-        shown = None
+        message = _dict(update["message"])
+        text = _text(message.get("text")) or _text(message.get("caption"))
+        chat, person = _dict(message.get("chat")), _dict(message.get("from"))
+        media, shown = media_of(message), None
     elif "callback_query" in update:
-        query = update["callback_query"] or {}
-        text = query.get("data")
-        chat = (query.get("message") or {}).get("chat") or {}
-        person = query.get("from") or {}
-        shown = query.get("id")
+        query = _dict(update["callback_query"])
+        text, media = _text(query.get("data")), []
+        chat = _dict(_dict(query.get("message")).get("chat"))
+        person = _dict(query.get("from"))
+        shown = _text(query.get("id")) or None
     else:
         return None
-    if not text or "id" not in chat:
+    chat_id = chat.get("id")
+    if not (text or media) or not isinstance(chat_id, int | str) or chat_id == "":
         return None
-    name = " ".join(p for p in (person.get("first_name"), person.get("last_name")) if p)
+    names = (_text(person.get("first_name")), _text(person.get("last_name")))
     return {
-        "chat": str(chat["id"]),
+        "chat": str(chat_id),
         "text": text,
-        "name": name or None,
-        "locale": person.get("language_code"),
+        "media": media,
+        "name": " ".join(n for n in names if n) or None,
+        "locale": _text(person.get("language_code")) or None,
         "callback_query_id": shown,
     }
 
 
 @webhooks_bp.post("/telegram")
 def telegram_update():
+    """Telegram's updates. A verified body we cannot use is acknowledged and
+    ignored: Telegram retries anything but a 2xx."""
     secret = current_app.config["BECKON"].TELEGRAM_SECRET_TOKEN
     given = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
     if not secret or not hmac.compare_digest(given.encode(), secret.encode()):
@@ -55,24 +102,31 @@ def telegram_update():
             403, "bad_secret_token", "X-Telegram-Bot-Api-Secret-Token is not valid"
         )
     update = request.get_json(silent=True)
-    if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
-        return error_response(400, "not_an_update", "expected a Telegram Update")
+    if not isinstance(update, dict) or type(update.get("update_id")) is not int:
+        log.warning("Telegram: ignored a body that is not an Update")
+        return {"ok": True}
     found = words_of(update)
     if found is None:
         return {"ok": True}  # an edit, a join, a poll: nothing to answer
-    received = take(
-        Channel.TELEGRAM,
-        found["chat"],
-        found["text"],
-        message_id=str(update["update_id"]),
-        locale=found["locale"],
-        display_name=found["name"],
-        payload={"callback_query_id": found["callback_query_id"]}
-        if found["callback_query_id"]
-        else None,
-    )
-    if not received.duplicate:
-        from backend.tasks import answer_message
-
-        answer_message.delay(received.message.id, found["chat"])
+    extra: dict[str, Any] = {}
+    if found["callback_query_id"]:
+        extra["callback_query_id"] = found["callback_query_id"]
+    if found["media"]:
+        extra["media"] = found["media"]
+    try:
+        received = take(
+            Channel.TELEGRAM,
+            found["chat"],
+            found["text"],
+            message_id=str(update["update_id"]),
+            locale=found["locale"],
+            display_name=found["name"],
+            payload=extra,
+        )
+    except Invalid as exc:
+        db.session.rollback()
+        log.warning("Telegram: ignored an update: %s", exc.message)
+        return {"ok": True}
+    if not received.settled:
+        queue_answer(received)
     return {"ok": True}

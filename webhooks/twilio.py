@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import wraps
 from typing import Any
 
-from flask import Response, current_app, request
+from flask import Response, current_app, request, url_for
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
@@ -17,7 +17,6 @@ from backend.api.errors import error_response
 from backend.extensions import db
 from backend.models import Channel
 from backend.services import followups
-from backend.services.errors import Invalid
 from webhooks import webhooks_bp
 from webhooks.relay import converse
 from webhooks.render import sms_bodies
@@ -58,19 +57,22 @@ def twilio_signed(view: Any) -> Any:
 @webhooks_bp.post("/twilio/status")
 @twilio_signed
 def twilio_status():
-    """A delivery status callback for a message we sent."""
+    """A delivery status callback for a message we sent: through the REST
+    API (its sid is ours already), or carried in TwiML (``?reply=`` names
+    our record of it, see :func:`twilio_message`)."""
     sid = request.form.get("MessageSid", "").strip()
     status = request.form.get("MessageStatus", "").strip()
     if not sid or not status:
         return error_response(
             400, "missing_field", "MessageSid and MessageStatus are required"
         )
-    try:
-        message = followups.apply_delivery_status(
-            db.session, sid, status, error_code=request.form.get("ErrorCode") or None
-        )
-    except Invalid as exc:
-        return error_response(422, exc.code, exc.message, exc.details)
+    message = followups.apply_delivery_status(
+        db.session,
+        sid,
+        status,
+        error_code=request.form.get("ErrorCode") or None,
+        message_id=request.args.get("reply", type=int),
+    )
     db.session.commit()
     if message is None:  # not one of ours (or long gone): nothing to update
         current_app.logger.info("status %s for unknown message %s", status, sid)
@@ -81,10 +83,34 @@ def twiml(response: MessagingResponse) -> Response:
     return Response(str(response), mimetype="application/xml")
 
 
+#: Twilio sends at most this many media items with one message.
+MAX_MEDIA = 10
+
+
+def media_of(form) -> list[dict[str, str]]:
+    """The pictures, audio or files an MMS or WhatsApp message carries."""
+    count = min(max(_int(form.get("NumMedia")), 0), MAX_MEDIA)
+    return [
+        {
+            "url": form.get(f"MediaUrl{i}", ""),
+            "type": form.get(f"MediaContentType{i}", ""),
+        }
+        for i in range(count)
+    ]
+
+
+def _int(value: str | None) -> int:
+    try:
+        return int(value or 0)
+    except ValueError:
+        return 0
+
+
 @webhooks_bp.post("/twilio/sms")
 @twilio_signed
 def twilio_message():
-    """An SMS or WhatsApp message (``From`` = ``whatsapp:+1...``), answered in TwiML."""
+    """An SMS or WhatsApp message (``From`` = ``whatsapp:+1...``), answered in
+    TwiML; each reply's ``<Message action>`` brings its delivery status back."""
     sender = request.form.get("From", "").strip()
     sid = request.form.get("MessageSid", "").strip()
     if not sender or not sid:
@@ -92,7 +118,8 @@ def twilio_message():
     text = request.form.get("Body", "").strip()
     channel = Channel.WHATSAPP if sender.startswith("whatsapp:") else Channel.SMS
     phone = sender.removeprefix("whatsapp:")
-    replies = converse(
+    media = media_of(request.form)
+    result = converse(
         channel,
         sender,
         text,
@@ -100,12 +127,18 @@ def twilio_message():
         metadata={"phone": phone},
         payload={
             "to": request.form.get("To"),
-            "num_media": request.form.get("NumMedia"),
             "profile_name": request.form.get("ProfileName"),
+            **({"media": media} if media else {}),
         },
         display_name=request.form.get("ProfileName") or None,
     )
     response = MessagingResponse()
-    for body in sms_bodies(replies):
-        response.message(body)
+    rows: list = result.messages
+    if len(rows) != len(result.replies):
+        rows = [None] * len(result.replies)
+    for reply, row in zip(result.replies, rows, strict=True):
+        # Twilio reports the status of a TwiML message to its action URL
+        status = {"action": url_for(".twilio_status", reply=row.id)} if row else {}
+        for body in sms_bodies([reply]):
+            response.message(body, **status)
     return twiml(response)

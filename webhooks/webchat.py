@@ -4,7 +4,17 @@ every other channel.
 
 The page carries a signed visitor token (``itsdangerous``, keyed by
 SECRET_KEY): a post without a token this server issued is refused, and the
-token is the visitor's identity, so a reload keeps the conversation.
+token is the visitor's identity, so a reload keeps the conversation. Each
+answer brings the token renewed (``X-Visitor-Token``), so an active visitor's
+never expires; a page whose token did expire gets a new one from
+``POST /webhooks/webchat/token``. Minting tokens and posting are
+rate-limited per address, so a script cannot make customers without end.
+
+Replies that do not come in a post's answer (a person's, from the console,
+when they have taken the conversation over; one the sweep answered after a
+failure) wait in the visitor's outbox: the page polls
+``POST /webhooks/webchat/outbox`` and they are marked delivered as it takes
+them.
 """
 
 from __future__ import annotations
@@ -12,15 +22,30 @@ from __future__ import annotations
 import secrets
 
 from flask import current_app, render_template, request
+from flask_limiter.util import get_remote_address
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from backend.api.errors import error_response
+from backend.extensions import db, limiter
 from backend.models import Channel
+from backend.services import inbound
 from webhooks import webhooks_bp
 from webhooks.relay import converse
 
 TOKEN_DAYS = 30
 MAX_TEXT = 2000
+MAX_MESSAGE_ID = 64
+#: New visitor tokens an address may take (the page, or a renewal).
+TOKENS_PER_ADDRESS = "30 per hour"
+#: Messages a visitor may send, and an address (many visitors behind one NAT).
+POSTS_PER_VISITOR = "20 per minute"
+POSTS_PER_ADDRESS = "120 per minute"
+POLLS_PER_ADDRESS = "300 per minute"
+TOKEN_HEADER = "X-Visitor-Token"
+
+minting = limiter.shared_limit(
+    TOKENS_PER_ADDRESS, scope="webchat-token", key_func=get_remote_address
+)
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -33,45 +58,116 @@ def visitor_token(visitor: str | None = None) -> str:
 
 
 def visitor_of(token: str) -> str | None:
+    """The visitor a token names; None if it is forged or expired."""
     try:
-        return _serializer().loads(token, max_age=TOKEN_DAYS * 86400)
+        visitor = _serializer().loads(token, max_age=TOKEN_DAYS * 86400)
     except BadSignature:
         return None
+    return visitor if isinstance(visitor, str) else None
 
 
+def _body() -> dict:
+    body = request.get_json(silent=True)
+    return body if isinstance(body, dict) else {}
+
+
+def _sender() -> str:
+    sender = _body().get("sender")
+    return sender if isinstance(sender, str) else ""
+
+
+def _refused():
+    return error_response(
+        403,
+        "bad_visitor_token",
+        "sender must be a live token from /chat; "
+        "POST /webhooks/webchat/token gives a new one",
+    )
+
+
+@minting
 def chat_page():
     """The embeddable chat page (plain HTML and JavaScript)."""
-    return render_template("chat.html", token=visitor_token())
+    locale = inbound.clean_locale(request.accept_languages.best)
+    return render_template(
+        "chat.html",
+        token=visitor_token(),
+        greeting=inbound.text("webchat_greeting", locale),
+        not_sent=inbound.text("webchat_not_sent", locale),
+    )
+
+
+@webhooks_bp.post("/webchat/token")
+@minting
+def webchat_token():
+    """A new visitor token, for a page whose token expired."""
+    return {"token": visitor_token()}
 
 
 @webhooks_bp.post("/webchat")
+@limiter.limit(POSTS_PER_ADDRESS, key_func=get_remote_address)
+@limiter.limit(POSTS_PER_VISITOR, key_func=lambda: "visitor:" + _sender()[:200])
 def webchat_message():
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return error_response(400, "bad_body", "send JSON: {sender, message}")
-    visitor = visitor_of(str(body.get("sender") or ""))
+    visitor = visitor_of(_sender())
     if visitor is None:
-        return error_response(
-            403, "bad_visitor_token", "sender must be a token from /chat"
-        )
-    text = str(body.get("message") or "").strip()
+        return _refused()
+    message = body.get("message")
+    text = (message if isinstance(message, str) else "").strip()
     if not text:
         return error_response(400, "missing_field", "message is required")
     if len(text) > MAX_TEXT:
         return error_response(
             422, "too_long", f"a message has at most {MAX_TEXT} characters"
         )
-    message_id = str(body.get("message_id") or "") or None
-    replies = converse(
+    message_id = body.get("message_id")
+    if message_id is not None and not isinstance(message_id, str | int):
+        return error_response(422, "bad_message_id", "message_id is a string")
+    message_id = str(message_id) if message_id not in (None, "") else None
+    if message_id and len(message_id) > MAX_MESSAGE_ID:
+        return error_response(
+            422,
+            "bad_message_id",
+            f"a message_id has at most {MAX_MESSAGE_ID} characters",
+        )
+    result = converse(
         Channel.WEBCHAT,
         visitor,
         text,
         message_id=f"{visitor}:{message_id}" if message_id else None,
-        locale=(request.accept_languages.best or None),
+        locale=request.accept_languages.best or None,
     )
-    return [
+    answer = [
         {"recipient_id": visitor, "text": r.text, "buttons": r.buttons}
         if r.buttons
         else {"recipient_id": visitor, "text": r.text}
-        for r in replies
+        for r in result.replies
     ]
+    return answer, 200, {TOKEN_HEADER: visitor_token(visitor)}
+
+
+@webhooks_bp.post("/webchat/outbox")
+@limiter.limit(POLLS_PER_ADDRESS, key_func=get_remote_address)
+def webchat_outbox():
+    """Replies for the visitor that no post's answer carried, after the
+    ``after`` id the page has: ``{"messages": [{id, text, buttons}]}``."""
+    visitor = visitor_of(_sender())
+    if visitor is None:
+        return _refused()
+    after = _body().get("after", 0)
+    if type(after) is not int or after < 0:
+        return error_response(422, "bad_after", "after is a message id (>= 0)")
+    waiting = inbound.outbox(db.session, Channel.WEBCHAT, visitor, after=after)
+    db.session.commit()
+    return {
+        "messages": [
+            {
+                "id": m.id,
+                "text": m.text,
+                "buttons": (m.payload or {}).get("buttons") or [],
+            }
+            for m in waiting
+        ]
+    }

@@ -49,7 +49,23 @@ class FakeRasa:
     def _app(self, environ, start_response):
         request = Request(environ)
         if request.method == "GET" and request.path.startswith("/conversations/"):
-            tracker = {"latest_message": {"intent": {"name": self.intent}}}
+            # as Rasa's tracker API: the latest user message, its metadata too
+            sender = request.path.removeprefix("/conversations/").removesuffix(
+                "/tracker"
+            )
+            latest = next(
+                (m for m in reversed(self.received) if m["sender"] == sender), {}
+            )
+            tracker = {
+                "sender_id": sender,
+                "latest_message": {
+                    "intent": {"name": self.intent, "confidence": 0.98},
+                    "entities": [],
+                    "text": latest.get("message"),
+                    "message_id": "3f1c0b8e2d7a4c5e9b6a1d2c3e4f5a6b",
+                    "metadata": latest.get("metadata") or {},
+                },
+            }
             return Response(json.dumps(tracker), mimetype="application/json")(
                 environ, start_response
             )

@@ -198,19 +198,225 @@ def test_echoes_deliveries_and_reads_are_acknowledged_and_ignored(client, db, ra
     assert db.scalar(select(func.count()).select_from(Message)) == 0
 
 
-def test_not_a_page_event_is_a_clear_400(client):
-    body = b'{"object": "instagram", "entry": []}'
-    response = _post(client, body)
-    assert response.status_code == 400
+def test_a_signed_body_we_cannot_use_is_acknowledged_and_ignored(client, db):
+    """Meta retries anything but a 2xx (and disables a webhook that keeps
+    failing): a verified event we cannot use is answered 200 and dropped."""
+    for body in (b'{"object": "instagram", "entry": []}', b"[1, 2]", b"not json"):
+        response = _post(client, body)
+        assert response.status_code == 200, body
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(Message)) == 0
 
 
-def test_with_the_assistant_down_the_holding_reply_is_sent(client, db, rasa, graph):
-    rasa.failing = True
+@pytest.mark.parametrize("silent", [False, True], ids=["down", "nothing_to_say"])
+def test_with_the_assistant_unable_to_answer_the_holding_reply_is_sent(
+    client, db, rasa, graph, silent
+):
+    if silent:
+        rasa.answer()
+    else:
+        rasa.failing = True
     _post(client, _fixture("events/fbmessenger_message.json"))
     _work(db)
-    assert graph.requests[-1]["body"]["message"]["text"] == inbound.HOLDING
+    assert graph.requests[-1]["body"]["message"]["text"] == inbound.text(
+        "holding", "en-US"
+    )
     held = db.scalars(select(Message).where(Message.direction == Direction.IN)).one()
     assert held.status == "held"
+    assert db.scalars(select(Conversation)).one().flagged is True
+
+
+def _event(message: dict, mid: str = "mid.attachment.1") -> bytes:
+    """A page event from person 1234 (the shape of the fixtures' events)."""
+    return json.dumps(
+        {
+            "object": "page",
+            "entry": [
+                {
+                    "id": "111899832631525",
+                    "time": 1763719200000,
+                    "messaging": [
+                        {
+                            "sender": {"id": "1234"},
+                            "recipient": {"id": "111899832631525"},
+                            "timestamp": 1763719200000,
+                            "message": {"mid": mid, **message},
+                        }
+                    ],
+                }
+            ],
+        }
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        {"attachments": [{"type": "image", "payload": {"url": "https://x/1.jpg"}}]},
+        {  # a sticker: an image with its id, and since 2026 a sticker too
+            "sticker_id": 369239263222822,
+            "attachments": [
+                {
+                    "type": "image",
+                    "payload": {
+                        "url": "https://x/s.png",
+                        "sticker_id": 369239263222822,
+                    },
+                },
+                {"type": "sticker", "payload": {"sticker_id": 369239263222822}},
+            ],
+        },
+        {"attachments": [{"type": "audio", "payload": {"url": "https://x/v.mp4"}}]},
+    ],
+    ids=["image", "sticker", "audio"],
+)
+def test_an_attachment_without_words_is_kept_and_answered_without_the_assistant(
+    client, db, rasa, graph, message
+):
+    assert _post(client, _event(message)).status_code == 200
+    _work(db)
+    assert rasa.received == []
+    assert graph.requests[-1]["body"]["message"]["text"] == inbound.text(
+        "text_only", "en-US"
+    )
+    kept = db.scalars(select(Message).where(Message.direction == Direction.IN)).one()
+    assert kept.status == "answered" and kept.text == ""
+    assert [a["type"] for a in kept.payload["media"]] == [
+        a["type"] for a in message["attachments"]
+    ]
+
+
+# ---------------------------------------------------------------- nothing lost
+
+
+def test_a_task_that_fails_after_asking_is_retried_into_one_answer(
+    client, db, rasa, graph, monkeypatch
+):
+    """The database fails as the replies are recorded: the claim is given
+    back and the task raises (Celery retries it); the retry answers once."""
+    from sqlalchemy.exc import OperationalError
+
+    from backend import tasks
+
+    real, failures = inbound.record_replies, [1]
+
+    def flaky(*args, **kwargs):
+        if failures:
+            failures.pop()
+            raise OperationalError("INSERT INTO messages", {}, Exception("gone"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(inbound, "record_replies", flaky)
+    _post(client, _fixture("events/fbmessenger_message.json"))
+    message = _waiting(db)
+    with pytest.raises(OperationalError):
+        tasks.answer_message(message.id, "1234")
+    assert _waiting(db).status == "received"  # given back, not stuck
+    assert tasks.answer_message(message.id, "1234") == 1
+    assert tasks.answer_message(message.id, "1234") == 0  # a third run: nothing
+    assert len(graph.requests) == 1
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(Message)) == 2
+
+
+def _waiting(db) -> Message:
+    db.rollback()
+    return db.scalars(select(Message).where(Message.direction == Direction.IN)).one()
+
+
+def _after_the_lease(app, config):
+    """What the sweep finds a lease from now, as beat would."""
+    from datetime import timedelta
+
+    from backend.db import unit_of_work, utcnow
+    from backend.extensions import db as database
+
+    later = utcnow() + timedelta(seconds=config.FOLLOW_UPS.lease_seconds + 1)
+    with app.app_context(), unit_of_work(database.session_factory) as session:
+        return inbound.take_stale(
+            session, lease_seconds=config.FOLLOW_UPS.lease_seconds, now=later
+        )
+
+
+def test_a_worker_killed_while_answering_is_swept_into_one_answer(
+    app, config, client, db, rasa, graph
+):
+    from backend import tasks
+
+    _post(client, _fixture("events/fbmessenger_message.json"))
+    message = _waiting(db)
+    with app.app_context():  # a worker claimed it, then was killed
+        from backend.extensions import db as database
+
+        assert inbound.claim(database.session, message.id, lease_seconds=120)
+        database.session.commit()
+    assert tasks.answer_message(message.id, "1234") == 0  # a copy: not twice
+    assert _waiting(db).status == "answering"
+    [left] = _after_the_lease(app, config)
+    assert (left.message_id, left.sender) == (message.id, "1234")
+    assert tasks.answer_message(left.message_id, left.sender) == 1
+    assert len(rasa.received) == 1 and len(graph.requests) == 1
+    assert _after_the_lease(app, config) == []
+
+
+def test_a_message_whose_task_could_not_be_queued_is_answered_once(
+    app, config, client, db, rasa, graph, monkeypatch
+):
+    """The broker refuses the task after the message was committed: the
+    webhook still says 200; Meta's redelivery queues it again, and the
+    sweep would too."""
+    from kombu.exceptions import OperationalError
+
+    from backend import tasks
+
+    queued: list[tuple] = []
+
+    def refused(*args):
+        raise OperationalError("Connection refused")
+
+    body = _fixture("events/fbmessenger_message.json")
+    monkeypatch.setattr(tasks.answer_message, "delay", refused)
+    assert _post(client, body).status_code == 200
+    assert _waiting(db).status == "received"
+    monkeypatch.setattr(tasks.answer_message, "delay", lambda *a: queued.append(a))
+    assert _post(client, body).status_code == 200  # Meta delivers it again
+    assert queued == [(_waiting(db).id, "1234")]
+    assert [s.message_id for s in _after_the_lease(app, config)] == [queued[0][0]]
+    for args in queued * 2:  # queued twice (redelivery and sweep): one answer
+        tasks.answer_message(*args)
+    assert len(rasa.received) == 1 and len(graph.requests) == 1
+
+
+def test_a_send_api_hiccup_is_retried_and_the_reply_sent_once(client, db, rasa, graph):
+    from backend import tasks
+
+    graph.answers.append(
+        (500, {"error": {"message": "An unexpected error has occurred.", "code": 2}})
+    )
+    _post(client, _fixture("events/fbmessenger_message.json"))
+    message = _waiting(db)
+    with pytest.raises(ConnectionError):  # Celery retries it with backoff
+        tasks.answer_message(message.id, "1234")
+    db.rollback()
+    reply = db.scalars(select(Message).where(Message.direction == Direction.OUT)).one()
+    assert reply.status == "queued"  # not failed for good
+    assert tasks.answer_message(message.id, "1234") == 1
+    assert len(rasa.received) == 1 and len(graph.requests) == 2
+    db.rollback()
+    assert db.get(Message, reply.id).status == "sent"
+
+
+def test_a_refusal_of_the_send_api_fails_the_reply_for_good(client, db, rasa, graph):
+    from backend import tasks
+
+    graph.answers.append(
+        (400, {"error": {"message": "(#551) This person isn't available", "code": 551}})
+    )
+    _post(client, _fixture("events/fbmessenger_message.json"))
+    assert tasks.answer_message(_waiting(db).id, "1234") == 0
+    db.rollback()
+    reply = db.scalars(select(Message).where(Message.direction == Direction.OUT)).one()
+    assert (reply.status, reply.error_code) == ("failed", "551")
 
 
 def test_a_long_answer_is_sent_in_parts_with_the_choices_on_the_last(

@@ -83,7 +83,8 @@ def test_a_message_is_answered_with_an_inline_keyboard(client, db, rasa, bot_api
     assert bot_api.calls == []  # answered from the task
     _work(db)
     assert rasa.received[-1]["sender"] == "1111111"
-    assert rasa.received[-1]["metadata"] == {"channel": "telegram", "locale": "en"}
+    metadata = rasa.received[-1]["metadata"]
+    assert (metadata["channel"], metadata["locale"]) == ("telegram", "en")
     method, body = bot_api.calls[-1]
     assert method == "sendMessage"
     assert body == {
@@ -137,10 +138,98 @@ def test_an_update_without_the_secret_is_refused_and_writes_nothing(
     assert _count(db) == 0
 
 
-def test_other_updates_are_acknowledged_and_bad_bodies_are_400(client, db):
-    assert _post(client, UPDATES["edited_message"]).status_code == 200
+def test_other_updates_and_bodies_we_cannot_use_are_acknowledged_and_ignored(
+    client, db
+):
+    """Telegram retries anything but a 2xx: a verified body we cannot use is
+    answered 200 and dropped."""
+    for body in (
+        UPDATES["edited_message"],
+        {"message": {"text": "hi"}},  # no update_id
+        {"update_id": "7", "message": {"text": "hi"}},
+        {"update_id": 7, "message": {"text": "hi", "chat": "1111111"}},
+        [UPDATES["text_message"]],
+    ):
+        assert _post(client, body).status_code == 200, body
     assert _count(db) == 0
-    assert _post(client, {"message": {"text": "hi"}}).status_code == 400
+
+
+@pytest.mark.parametrize(
+    "media",
+    [
+        {
+            "photo": [
+                {"file_id": "AgAD-small", "file_unique_id": "s", "width": 90},
+                {"file_id": "AgAD-large", "file_unique_id": "l", "width": 1280},
+            ]
+        },
+        {
+            "voice": {
+                "file_id": "AwAD-voice",
+                "file_unique_id": "v",
+                "duration": 3,
+                "mime_type": "audio/ogg",
+            }
+        },
+        {
+            "sticker": {
+                "file_id": "CAAD-sticker",
+                "file_unique_id": "k",
+                "type": "regular",
+                "width": 512,
+                "height": 512,
+                "is_animated": False,
+                "is_video": False,
+                "emoji": "👍",
+            }
+        },
+    ],
+    ids=["photo", "voice", "sticker"],
+)
+def test_a_message_without_words_is_kept_and_answered_without_the_assistant(
+    client, db, rasa, bot_api, media
+):
+    from backend.services import inbound
+
+    message = {k: v for k, v in UPDATES["text_message"]["message"].items()}
+    del message["text"]
+    update = {"update_id": 864100099, "message": {**message, **media}}
+    assert _post(client, update).status_code == 200
+    _work(db)
+    assert rasa.received == []
+    [(method, body)] = bot_api.calls
+    assert body["text"] == inbound.text("text_only", "en")
+    db.rollback()
+    kept = db.scalars(select(Message).where(Message.direction == Direction.IN)).one()
+    [kind] = media
+    [item] = kept.payload["media"]
+    assert item["type"] == kind and item["file_id"].endswith(
+        "large" if kind == "photo" else kind
+    )
+
+
+def test_a_photo_with_a_caption_sends_the_caption(client, db, rasa, bot_api):
+    message = dict(UPDATES["text_message"]["message"])
+    del message["text"]
+    message |= {"photo": [{"file_id": "AgAD-1", "file_unique_id": "u"}]}
+    message["caption"] = "this leak under the sink"
+    _post(client, {"update_id": 864100100, "message": message})
+    _work(db)
+    assert rasa.received[-1]["message"] == "this leak under the sink"
+
+
+def test_a_bot_api_hiccup_is_retried_and_sent_once(client, db, rasa, bot_api):
+    from backend import tasks
+
+    bot_api.failures.append((429, "Too Many Requests: retry after 1"))
+    _post(client, UPDATES["text_message"])
+    db.rollback()
+    message_id = db.scalar(select(Message.id).where(Message.direction == Direction.IN))
+    with pytest.raises(ConnectionError):
+        tasks.answer_message(message_id, "1111111")
+    assert tasks.answer_message(message_id, "1111111") == 1
+    assert [m for m, _ in bot_api.calls] == ["sendMessage"]
+    assert len(rasa.received) == 1
 
 
 def test_a_blocked_bot_marks_the_reply_failed(client, db, rasa, bot_api):
