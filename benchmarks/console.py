@@ -1,5 +1,6 @@
-"""The admin console at 100,000 bookings: server time of the dashboard and
-the bookings list.
+"""The admin console at 100,000 bookings: server time of every page that
+lists what grows (dashboard, bookings, conversations, customers, follow-ups,
+reviews).
 
 Seeds a database (SQLite in a temporary directory by default, or
 ``--postgres``) with the demo marketplace (360 providers, through the real
@@ -7,10 +8,12 @@ services) and then ``--bookings`` bookings of synthetic traffic over
 ``--days`` days (bulk inserts: customers and their channel identities,
 bookings on every channel in every state, match requests with the rank the
 booking had, reviews, follow-ups, conversations). Then times, in-process
-through the WSGI app as a logged-in admin, the dashboard (30 and 90 days,
-every figure read afresh; and once from its 30-second cache) and the
-bookings list (first page, a deep page, filtered, sorted), and prints the
-median and p95 of ``--runs`` requests each. Target: each under 300 ms.
+through the WSGI app as a logged-in admin, the dashboard (30, 90 and 366
+days, every figure read afresh; and once from its 30-second cache), the
+first dashboard after the migration (which fills the rollup), the
+bookings list (first page, a deep page, filtered, sorted, searched) and the
+other lists, and prints the median and p95 of ``--runs`` requests each, with
+PASS or FAIL against 300 ms at p95 per page.
 
     .venv/bin/python benchmarks/console.py [--bookings 100000] [--postgres]
 """
@@ -377,6 +380,10 @@ def _flush(session, rows, reviews, matches, follow_ups) -> None:  # noqa: ANN001
             items.clear()
 
 
+#: Each page's server time, at the 95th percentile.
+TARGET_MS = 300.0
+
+
 def _time(client, path: str, runs: int) -> tuple[float, float, int]:
     times = []
     status = 0
@@ -456,27 +463,51 @@ def main() -> None:
 
     client = app.test_client()
     assert console_login(client, email="bench@example.com").status_code == 302
+    # the rollup is empty after a migration: the first dashboard sums every
+    # closed day once (a year of them here); later ones read it
+    started = time.perf_counter()
+    assert client.get("/admin/?days=366&fresh=1").status_code == 200
+    print(
+        "first dashboard after the migration (sums 366 closed days once): "
+        f"{(time.perf_counter() - started) * 1000:.0f} ms"
+    )
     pages = {
-        # fresh=1: every figure read from the database (not the 30 s cache)
+        # fresh=1: every figure read again (not the 30 s cache): the closed
+        # days from the rollup, today from the bookings
         "dashboard, 30 days": "/admin/?days=30&fresh=1",
-        "dashboard, 90 days": "/admin/?days=90&fresh=1",
+        "dashboard, 90 days (all bookings)": "/admin/?days=90&fresh=1",
+        "dashboard, 366 days": "/admin/?days=366&fresh=1",
         "dashboard, 90 days, cached": "/admin/?days=90",
         "bookings list, first page": "/admin/bookings",
         "bookings list, page 2000": "/admin/bookings?page=2000",
         "bookings, completed on sms": "/admin/bookings?status=completed&channel=sms",
         "bookings list, by booking date": "/admin/bookings?sort=created&dir=desc",
         "bookings of one provider": "/admin/bookings?provider=7",
+        "bookings, search a name": "/admin/bookings?q=rivera",
+        "conversations": "/admin/conversations",
+        "conversations, flagged": "/admin/conversations?view=flagged",
+        "customers": "/admin/customers",
+        "customers, search a name": "/admin/customers?q=rivera",
+        "follow-ups, sent": "/admin/follow-ups?queue=sent",
+        "follow-ups, failed": "/admin/follow-ups?queue=failed",
+        "follow-ups, search a name": "/admin/follow-ups?queue=sent&q=rivera",
+        "reviews": "/admin/reviews",
+        "reviews, search words": "/admin/reviews?q=late",
     }
     print(f"\nserver time per request (ms), {args.runs} runs after one warm-up:")
-    print(f"{'page':38} {'median':>8} {'p95':>8}  status")
-    worst = 0.0
+    print(f"{'page':38} {'median':>8} {'p95':>8}  status  {TARGET_MS:.0f} ms")
+    failed = []
     for label, path in pages.items():
         client.get(path)  # warm-up: templates compiled, caches filled
         median, p95, status = _time(client, path, args.runs)
-        worst = max(worst, median)
-        print(f"{label:38} {median:8.1f} {p95:8.1f}  {status}")
-    verdict = "within" if worst < 300 else "OVER"
-    print(f"\nslowest median {worst:.1f} ms: {verdict} the 300 ms target")
+        verdict = "PASS" if status == 200 and p95 < TARGET_MS else "FAIL"
+        if verdict == "FAIL":
+            failed.append(label)
+        print(f"{label:38} {median:8.1f} {p95:8.1f}  {status:6}  {verdict}")
+    print(
+        f"\n{len(pages) - len(failed)} of {len(pages)} pages under {TARGET_MS:.0f} ms "
+        f"at p95: {'PASS' if not failed else 'FAIL: ' + ', '.join(failed)}"
+    )
     db.dispose(app)
 
 

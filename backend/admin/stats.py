@@ -261,32 +261,65 @@ def refresh_rollup(
     )
 
 
-def _rolled_up(session: Session, first: date, last: date):  # noqa: ANN202
-    """The rollup's rows of ``first``..``last`` and its bookings per provider."""
-    rows = session.execute(
+@dataclass
+class _Bookings:
+    """Bookings summed: per (day, channel), per status (how many, of one of
+    the match's top 3, after a match), per provider."""
+
+    per_day: dict[tuple[date, str], int] = field(default_factory=dict)
+    by_status: dict[BookingStatus, list[int]] = field(default_factory=dict)
+    per_provider: dict[int, int] = field(default_factory=dict)
+
+    def add_day(self, day: date | str, channel: Any, n: int) -> None:
+        key = (_as_date(day), getattr(channel, "value", channel))
+        self.per_day[key] = self.per_day.get(key, 0) + int(n)
+
+    def add_status(self, status: Any, n: int, top3: Any, after: Any) -> None:
+        total = self.by_status.setdefault(BookingStatus(status), [0, 0, 0])
+        total[0] += int(n)
+        total[1] += int(top3 or 0)
+        total[2] += int(after or 0)
+
+    def add_provider(self, provider_id: int, n: int) -> None:
+        self.per_provider[provider_id] = self.per_provider.get(provider_id, 0) + int(n)
+
+
+def _rolled_up(session: Session, first: date, last: date, into: _Bookings) -> None:
+    """Add the rollup's sums of ``first``..``last`` (closed days) to ``into``."""
+    days = and_(RollupBookings.day >= first, RollupBookings.day <= last)
+    for day, channel, n in session.execute(
         select(
             RollupBookings.day,
             RollupBookings.channel,
+            func.sum(RollupBookings.bookings),
+        )
+        .where(days)
+        .group_by(RollupBookings.day, RollupBookings.channel)
+    ):
+        into.add_day(day, channel, n)
+    for status, n, top3, after in session.execute(
+        select(
             RollupBookings.status,
-            RollupBookings.bookings,
-            RollupBookings.top3,
-            RollupBookings.after_match,
-        ).where(RollupBookings.day >= first, RollupBookings.day <= last)
-    ).all()
-    per_provider = dict(
-        session.execute(
-            select(
-                RollupProviderBookings.provider_id,
-                func.sum(RollupProviderBookings.bookings),
-            )
-            .where(
-                RollupProviderBookings.day >= first,
-                RollupProviderBookings.day <= last,
-            )
-            .group_by(RollupProviderBookings.provider_id)
-        ).all()
-    )
-    return rows, per_provider
+            func.sum(RollupBookings.bookings),
+            func.sum(RollupBookings.top3),
+            func.sum(RollupBookings.after_match),
+        )
+        .where(days)
+        .group_by(RollupBookings.status)
+    ):
+        into.add_status(status, n, top3, after)
+    for provider_id, n in session.execute(
+        select(
+            RollupProviderBookings.provider_id,
+            func.sum(RollupProviderBookings.bookings),
+        )
+        .where(
+            RollupProviderBookings.day >= first,
+            RollupProviderBookings.day <= last,
+        )
+        .group_by(RollupProviderBookings.provider_id)
+    ):
+        into.add_provider(provider_id, n)
 
 
 # ---------------------------------------------------------------- the figures
@@ -305,16 +338,25 @@ def statements(rng: Range) -> dict[str, Select]:
             Review.created_at < rng.until,
             Review.moderation == ModerationState.PUBLISHED,
         ),
-        # and (state, due_at, skip_reason) this one
-        "follow_ups": select(FollowUp.state, FollowUp.skip_reason, func.count())
-        .where(
-            FollowUp.due_at >= rng.since,
-            FollowUp.due_at < rng.until,
-            FollowUp.state.in_(
-                [FollowUpState.SENT, FollowUpState.FAILED, FollowUpState.SKIPPED]
-            ),
-        )
-        .group_by(FollowUp.state, FollowUp.skip_reason),
+        # three counts of ranges of the index (state, due_at, skip_reason)
+        "follow_ups": select(
+            *(
+                select(func.count())
+                .select_from(FollowUp)
+                .where(
+                    FollowUp.state == state,
+                    FollowUp.due_at >= rng.since,
+                    FollowUp.due_at < rng.until,
+                    *((FollowUp.skip_reason == reason,) if reason else ()),
+                )
+                .scalar_subquery()
+                for state, reason in (
+                    (FollowUpState.SENT, None),
+                    (FollowUpState.FAILED, None),
+                    (FollowUpState.SKIPPED, SKIP_OPTED_OUT),
+                )
+            )
+        ),
         "cities": select(Provider.id, Provider.city),
         "categories": select(provider_categories.c.provider_id, Category.name).join(
             Category, Category.id == provider_categories.c.category_id
@@ -340,27 +382,25 @@ def dashboard(
     closed = [d for d in rng.days if d < today] if rollup else []
     live = [d for d in rng.days if d not in set(closed)]
 
-    booking_rows: list[Any] = []
-    per_provider: dict[int, int] = {}
+    summed = _Bookings()
     if closed:
         refresh_rollup(session, closed, now=now, margin=margin)
-        booking_rows, per_provider = _rolled_up(session, closed[0], closed[-1])
-        booking_rows = list(booking_rows)
+        _rolled_up(session, closed[0], closed[-1], summed)
     if live:
         spans = _spans(live)
-        booking_rows += _booking_rows(session, spans)
+        for day, channel, status, n, top3, after in _booking_rows(session, spans):
+            summed.add_day(day, channel, n)
+            summed.add_status(status, n, top3, after)
         for _, provider_id, n in _provider_rows(session, spans):
-            per_provider[provider_id] = per_provider.get(provider_id, 0) + n
+            summed.add_provider(provider_id, n)
+    per_provider = summed.per_provider
 
     index = {d: i for i, d in enumerate(rng.days)}
-    by_status: dict[BookingStatus, int] = {}
-    top3 = after_match = 0
-    for day_value, channel, status, n, chose_top3, matched in booking_rows:
-        series = out.per_day.setdefault(channel.value, [0] * len(index))
-        series[index[_as_date(day_value)]] += n
-        by_status[status] = by_status.get(status, 0) + n
-        top3 += int(chose_top3 or 0)
-        after_match += int(matched or 0)
+    for (day, channel), n in sorted(summed.per_day.items(), key=lambda kv: kv[0][1]):
+        out.per_day.setdefault(channel, [0] * len(index))[index[day]] += n
+    by_status = {status: n for status, (n, _, _) in summed.by_status.items()}
+    top3 = sum(t for _, t, _ in summed.by_status.values())
+    after_match = sum(a for _, _, a in summed.by_status.values())
 
     rows = {name: session.execute(stmt).all() for name, stmt in statements(rng).items()}
     # the funnel: requests -> matches -> bookings -> completed -> reviewed
@@ -381,15 +421,12 @@ def dashboard(
     out.average_rating = float(avg) if avg is not None else None
     out.review_count = int(count)
 
-    delivery = {"Sent": 0, "Failed": 0, "Opted out": 0}
-    for state, reason, n in rows["follow_ups"]:
-        if state == FollowUpState.SENT:
-            delivery["Sent"] += n
-        elif state == FollowUpState.FAILED:
-            delivery["Failed"] += n
-        elif reason == SKIP_OPTED_OUT:
-            delivery["Opted out"] += n
-    out.follow_ups = delivery
+    sent, failed, opted_out = rows["follow_ups"][0]
+    out.follow_ups = {
+        "Sent": int(sent),
+        "Failed": int(failed),
+        "Opted out": int(opted_out),
+    }
 
     cities: dict[str, int] = {}
     for provider_id, city in rows["cities"]:
