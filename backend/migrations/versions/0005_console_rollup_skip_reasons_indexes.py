@@ -92,12 +92,19 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_bookings_updated_created", ["updated_at", "created_at"], unique=False
         )
+        # the id that breaks ties in the list's order, in the index
+        batch_op.drop_index("ix_bookings_starts_at")
+        batch_op.create_index(
+            "ix_bookings_starts_id", ["starts_at", "id"], unique=False
+        )
 
     with op.batch_alter_table("conversations", schema=None) as batch_op:
         batch_op.create_index("ix_conversations_flagged", ["flagged"], unique=False)
 
     with op.batch_alter_table("customers", schema=None) as batch_op:
-        batch_op.create_index("ix_customers_created_at", ["created_at"], unique=False)
+        batch_op.create_index(
+            "ix_customers_created_id", ["created_at", "id"], unique=False
+        )
 
     with op.batch_alter_table("follow_ups", schema=None) as batch_op:
         batch_op.add_column(
@@ -160,12 +167,14 @@ def downgrade() -> None:
         batch_op.drop_column("skip_reason")
 
     with op.batch_alter_table("customers", schema=None) as batch_op:
-        batch_op.drop_index("ix_customers_created_at")
+        batch_op.drop_index("ix_customers_created_id")
 
     with op.batch_alter_table("conversations", schema=None) as batch_op:
         batch_op.drop_index("ix_conversations_flagged")
 
     with op.batch_alter_table("bookings", schema=None) as batch_op:
+        batch_op.drop_index("ix_bookings_starts_id")
+        batch_op.create_index("ix_bookings_starts_at", ["starts_at"], unique=False)
         batch_op.drop_index("ix_bookings_updated_created")
 
     op.drop_table("rollup_watermark")
