@@ -82,7 +82,9 @@ def console_context() -> dict[str, Any]:
     if not current_user.is_authenticated:
         return {}
     flagged = db.session.scalar(
-        select(func.count()).select_from(Conversation).where(Conversation.flagged)
+        select(func.count())
+        .select_from(Conversation)
+        .where(Conversation.flagged.is_(True))
     )
     return {"flagged_count": flagged or 0}
 
