@@ -16,7 +16,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from backend.api.errors import error_response
 from backend.extensions import db
 from backend.models import Channel
-from backend.services import followups
+from backend.services import followups, inbound
 from webhooks import webhooks_bp
 from webhooks.relay import converse
 from webhooks.render import sms_bodies
@@ -60,8 +60,9 @@ def twilio_status():
     """A delivery status callback for a message we sent: through the REST
     API (its sid is ours already), or carried in TwiML (``?reply=`` names
     our record of it, see :func:`twilio_message`)."""
-    sid = request.form.get("MessageSid", "").strip()
-    status = request.form.get("MessageStatus", "").strip()
+    form = inbound.clean(request.form.to_dict())
+    sid = form.get("MessageSid", "").strip()
+    status = form.get("MessageStatus", "").strip()
     if not sid or not status:
         return error_response(
             400, "missing_field", "MessageSid and MessageStatus are required"
@@ -70,7 +71,7 @@ def twilio_status():
         db.session,
         sid,
         status,
-        error_code=request.form.get("ErrorCode") or None,
+        error_code=form.get("ErrorCode") or None,
         message_id=request.args.get("reply", type=int),
     )
     db.session.commit()

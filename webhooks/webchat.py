@@ -61,7 +61,7 @@ def visitor_of(token: str) -> str | None:
     """The visitor a token names; None if it is forged or expired."""
     try:
         visitor = _serializer().loads(token, max_age=TOKEN_DAYS * 86400)
-    except BadSignature:
+    except (BadSignature, UnicodeError):  # forged, expired, or not even text
         return None
     return visitor if isinstance(visitor, str) else None
 
