@@ -240,3 +240,53 @@ def test_a_worker_killed_mid_send_loses_and_duplicates_nothing(
         )
     )
     assert stored == {m["sid"] for m in fake_twilio.messages}
+
+
+def test_messages_a_dead_worker_or_a_failed_queueing_left_are_answered_by_the_sweep(
+    db, processes, tmp_path
+):
+    """Two Telegram messages nobody will answer: one whose task was never
+    queued (the broker refused it after the commit), one a worker claimed and
+    then died with. Beat's sweep finds both a lease later and the workers
+    answer each once through the Bot API."""
+    from datetime import timedelta
+
+    from backend.db import utcnow
+    from backend.models import Channel
+    from backend.services import inbound
+    from tests.fakes.rasa_rest import FakeRasa
+    from tests.fakes.telegram_api import FakeTelegram
+
+    rasa, bot_api = FakeRasa().start(), FakeTelegram("123:worker-test")
+    try:
+        processes.env.update(
+            RASA_URL=rasa.url,
+            TELEGRAM_BOT_TOKEN=bot_api.token,
+            TELEGRAM_API_BASE_URL=bot_api.url,
+        )
+        long_ago = utcnow() - timedelta(seconds=LEASE + 1)
+        left = []
+        for chat, update_id in (("5550101", "864300001"), ("5550102", "864300002")):
+            received = inbound.receive(
+                db, Channel.TELEGRAM, chat, "hello", message_id=update_id, now=long_ago
+            )
+            left.append(received.message.id)
+        db.commit()
+        assert inbound.claim(db, left[1], lease_seconds=LEASE, now=long_ago)
+        db.commit()
+        processes.worker("w1")
+        processes.beat("beat1")
+        deadline = time.monotonic() + 60
+        while len(bot_api.calls) < 2 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        time.sleep(LEASE / 2)  # a sweep or two more: nothing is sent twice
+        sent = Counter(body["chat_id"] for method, body in bot_api.calls)
+        assert sent == {"5550101": 1, "5550102": 1}, bot_api.calls
+        assert len(rasa.received) == 2
+        db.expire_all()
+        statuses = db.scalars(select(Message.status).where(Message.id.in_(left)))
+        assert set(statuses) == {"answered"}
+        db.commit()
+    finally:
+        rasa.stop()
+        bot_api.stop()
