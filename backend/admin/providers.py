@@ -164,14 +164,6 @@ def provider_edit(provider_id: int):
         except ValidationError as exc:  # the schema's own rules, per field
             valid = False
             place_errors(form, exc)
-        for name in ("phone", "email"):
-            if getattr(provider, name) and not (getattr(form, name).data or "").strip():
-                valid = False
-                getattr(form, name).errors = [
-                    *getattr(form, name).errors,
-                    f"a provider's {getattr(form, name).label.text.lower()} "
-                    "can be changed, not removed",
-                ]
         if valid and update is not None:
             try:
                 provider_service.update_provider(db.session, provider.id, update)
@@ -200,10 +192,10 @@ def _changes(form: ProviderForm, provider: Provider) -> dict[str, Any]:
     }
     if (form.city.data or "").strip() != (provider.city or ""):
         data["city"] = (form.city.data or "").strip() or None
-    for name in ("phone", "email"):
+    for name in provider_service.CLEARABLE:
         value = (getattr(form, name).data or "").strip()
-        if value:
-            data[name] = value
+        if value or getattr(provider, name):  # emptied: cleared
+            data[name] = value or None
     return data
 
 

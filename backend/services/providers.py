@@ -94,6 +94,10 @@ def get_provider(session: Session, provider_id: int) -> Provider:
     return provider
 
 
+# optional contact fields a partial update clears when it gives them as null
+CLEARABLE = ("phone", "email")
+
+
 def _apply(session: Session, provider: Provider, data: ProviderFields) -> None:
     """Copy the fields that ``data`` sets onto ``provider``."""
     given = data.model_fields_set
@@ -110,6 +114,9 @@ def _apply(session: Session, provider: Provider, data: ProviderFields) -> None:
     ):
         if name in given and getattr(data, name) is not None:
             setattr(provider, name, getattr(data, name))
+    for name in CLEARABLE:  # given as null: the provider no longer has one
+        if name in given and getattr(data, name) is None:
+            setattr(provider, name, None)
     if "city" in given or "lat" in given:
         place = place_from(data.city, data.lat, data.lon)
         provider.city = data.city or place.name

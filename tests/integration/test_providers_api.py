@@ -90,6 +90,16 @@ def test_update_changes_only_given_fields(api):
     assert body["services"][0]["name"] == "Leak repair"
 
 
+def test_update_clears_a_contact_given_as_null(api):
+    pid = api.post("/api/v1/providers", json=provider_payload()).get_json()["id"]
+    response = api.patch(f"/api/v1/providers/{pid}", json={"phone": None})
+    assert response.status_code == 200
+    assert response.get_json()["phone"] is None
+    assert response.get_json()["name"] == "Reyes Plumbing"
+    response = api.patch(f"/api/v1/providers/{pid}", json={"name": None})
+    assert response.get_json()["name"] == "Reyes Plumbing"  # a name stays
+
+
 def test_verify_needs_the_checklist_then_records_who(api):
     pid = api.post(
         "/api/v1/providers", json=provider_payload(verified=False)
