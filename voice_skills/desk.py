@@ -4,22 +4,33 @@ Alexa's handlers and the Dialogflow webhooks share this desk: it finds the
 caller's customer record, finds providers for a request in the caller's words,
 books one, reads bookings back, cancels, moves and rates them, lets a provider
 check in, and ties a voice account to a phone. Each method is one service call
-in the caller's transaction; the adapter commits. Offers are plain dicts so a
-platform can keep them between turns (Alexa session attributes, Dialogflow
-contexts) and "the second one" can be booked on the next request.
+in the caller's transaction; the adapter commits. Reads that decide nothing
+(matching, listings) go through ``reader``, which never holds the write lock.
+Offers are plain dicts so a platform can keep them between turns (Alexa
+session attributes, Dialogflow contexts) and "the second one" can be booked on
+the next request.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from backend.db import utcnow
-from backend.models import Booking, BookingStatus, Channel, Customer, Provider
+from backend.models import (
+    Booking,
+    BookingStatus,
+    Category,
+    Channel,
+    Customer,
+    Provider,
+)
 from backend.notifiers import Notifiers, send_phone_code
 from backend.schemas import BookingCreate, IdentityInput, ReviewCreate
 from backend.services import bookings, customers, matchlog, reviews
@@ -104,6 +115,7 @@ class VoiceDesk:
         self,
         session: Session,
         *,
+        reader: Session | None = None,
         channel: Channel,
         index: MatchingIndex,
         rules: BookingRules,
@@ -112,6 +124,8 @@ class VoiceDesk:
         now: datetime | None = None,
     ) -> None:
         self.session = session
+        #: for reads that need no write lock (matching, listings): see web.py
+        self.reader = reader or session
         self.channel = channel
         self.index = index
         self.rules = rules
@@ -137,10 +151,30 @@ class VoiceDesk:
 
     def category(self, spoken: str | None) -> str | None:
         """The catalogue's slug for a spoken or resolved service, if it names one."""
-        if not spoken:
-            return None
-        found = find_category(self.session, spoken)
+        found = self.category_of(spoken)
         return found.slug if found else None
+
+    def category_of(self, ref: str | None) -> Category | None:
+        """The category a slug, name or synonym names (read without a lock)."""
+        if not ref:
+            return None
+        with self.reading() as reader:
+            return find_category(reader, ref)
+
+    @contextmanager
+    def reading(self) -> Iterator[Session]:
+        """The reader, for one read: its transaction ends with the block.
+
+        SQLite keeps only a few read snapshots of a WAL database at once
+        (its read marks); a request's snapshot left open while it works makes
+        other readers wait for one, so each read ends at once. Objects read
+        stay loaded (the sessions do not expire them on commit).
+        """
+        try:
+            yield self.reader
+        finally:
+            if self.reader is not self.session:
+                self.reader.commit()
 
     # ------------------------------------------------------------ booking
 
@@ -173,11 +207,14 @@ class VoiceDesk:
         )
         if place is not None:
             request.place = place  # keep its name and time zone
-        results = self.index.match(self.session, request, self.rules)
-        if category and not results:
-            # no one of that category there: let the words find a neighbour
-            request.category = None
-            results = self.index.match(self.session, request, self.rules)
+        # matched on the reader: no write lock is held while the index and
+        # the providers' calendars are searched
+        with self.reading() as reader:
+            results = self.index.match(reader, request, self.rules)
+            if category and not results:
+                # no one of that category there: let the words find a neighbour
+                request.category = None
+                results = self.index.match(reader, request, self.rules)
         offers = []
         for result in results:
             if not result.slots:
@@ -232,29 +269,32 @@ class VoiceDesk:
     # ------------------------------------------------------------ their bookings
 
     def upcoming(self, customer: Customer) -> list[Booking]:
-        """The caller's live bookings, soonest first."""
-        return list(
-            self.session.scalars(
-                select(Booking)
-                .where(Booking.customer_id == customer.id, Booking.status.in_(LIVE))
-                .order_by(Booking.starts_at)
-                .limit(10)
-            )
+        """The caller's live bookings, soonest first (with their providers)."""
+        return self._bookings(
+            select(Booking)
+            .where(Booking.customer_id == customer.id, Booking.status.in_(LIVE))
+            .order_by(Booking.starts_at)
+            .limit(10)
         )
 
     def to_review(self, customer: Customer) -> list[Booking]:
         """Completed bookings the caller has not rated yet, latest first."""
-        return list(
-            self.session.scalars(
-                select(Booking)
-                .where(
-                    Booking.customer_id == customer.id,
-                    Booking.status == BookingStatus.COMPLETED,
-                )
-                .order_by(Booking.starts_at.desc())
-                .limit(3)
+        return self._bookings(
+            select(Booking)
+            .where(
+                Booking.customer_id == customer.id,
+                Booking.status == BookingStatus.COMPLETED,
             )
+            .order_by(Booking.starts_at.desc())
+            .limit(3)
         )
+
+    def _bookings(self, query) -> list[Booking]:
+        # what is said of them (the provider's name, a visit or a session by
+        # phone) is loaded with them, in the one read
+        loaded = selectinload(Booking.provider).selectinload(Provider.services)
+        with self.reading() as reader:
+            return list(reader.scalars(query.options(loaded)))
 
     @staticmethod
     def clock_of(booking: Booking, customer: Customer) -> str:

@@ -359,10 +359,13 @@ class MatchingIndex:
         """Ranked providers for a request, each with reasons and its next free slots."""
         now = now or utcnow()
         check_window(request.start, request.end, rules)
-        if request.category and find_category(session, request.category) is None:
-            raise Invalid(f"unknown category '{request.category}'", field="category")
         if request.category:
-            request.category = find_category(session, request.category).slug
+            category = find_category(session, request.category)
+            if category is None:
+                raise Invalid(
+                    f"unknown category '{request.category}'", field="category"
+                )
+            request.category = category.slug
         preferences = None
         zone = None  # the customer's, when we know them
         if request.customer_id is not None:

@@ -75,6 +75,7 @@ def directive_api(tmp_path, monkeypatch):
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(fake.ca_file))
     yield fake
     fake.server.shutdown()
+    fake.server.server_close()
 
 
 @pytest.fixture
@@ -935,6 +936,40 @@ def test_reschedule_to_the_day_after(client, db, chain, fetched, austin) -> None
 
 
 # ------------------------------------------------------------------ the rest
+
+
+def test_matching_runs_without_holding_the_write_lock(
+    client, chain, fetched, austin, database_url, monkeypatch
+) -> None:
+    """On SQLite a request's transactions take the write lock; the search
+    reads through a session that does not, so another writer is not kept
+    waiting while a find is matched."""
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL has no database-wide write lock")
+    import sqlite3
+
+    from backend.services.matching import MatchingIndex
+
+    real, writers = MatchingIndex.match, []
+
+    def match(self, session, request, rules, **kwargs):
+        other = sqlite3.connect(
+            database_url.removeprefix("sqlite:///"), timeout=0.2, isolation_level=None
+        )
+        try:
+            other.execute("BEGIN IMMEDIATE")  # another writer, mid-match
+            other.execute("ROLLBACK")
+            writers.append("not kept waiting")
+        finally:
+            other.close()
+        return real(self, session, request, rules, **kwargs)
+
+    monkeypatch.setattr(MatchingIndex, "match", match)
+    found = Echo(client, chain, "amzn1.ask.account.LOCK").intent(
+        "FindProviderIntent", service=("plumber", "plumbing"), city="Austin"
+    )
+    assert "Reyes Plumbing" in spoken(found)
+    assert writers == ["not kept waiting"]
 
 
 def test_words_the_slot_type_does_not_know_are_matched_as_said(

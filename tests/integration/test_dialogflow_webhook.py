@@ -213,6 +213,39 @@ def test_es_tomorrow_at_noon_is_noon_and_tomorrow_the_whole_day(client, db, plum
     assert "Reyes Plumbing, free tomorrow at 9:00 AM" in heard
 
 
+def test_es_matching_runs_without_holding_the_write_lock(
+    client, db, plumber, database_url, monkeypatch
+):
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL has no database-wide write lock")
+    import sqlite3
+
+    from backend.services.matching import MatchingIndex
+
+    real, writers = MatchingIndex.match, []
+
+    def match(self, session, request, rules, **kwargs):
+        other = sqlite3.connect(
+            database_url.removeprefix("sqlite:///"), timeout=0.2, isolation_level=None
+        )
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            writers.append("not kept waiting")
+        finally:
+            other.close()
+        return real(self, session, request, rules, **kwargs)
+
+    monkeypatch.setattr(MatchingIndex, "match", match)
+    heard = EsCaller(client).say(
+        "FindProvider",
+        "a plumber in Chicago",
+        service="plumbing",
+        **{"geo-city": "Chicago"},
+    )
+    assert "Reyes Plumbing" in heard and writers == ["not kept waiting"]
+
+
 def test_es_asks_for_what_is_missing_across_turns(client, db, plumber):
     caller = EsCaller(client)
     assert caller.say("Default Welcome Intent", "hello").startswith("Welcome to Beckon")

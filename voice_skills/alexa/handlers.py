@@ -58,7 +58,6 @@ from flask import g
 
 from backend.models import Booking, BookingStatus, CategoryKind, Channel
 from backend.services.errors import Conflict, DomainError, Invalid, NotFound
-from backend.services.providers import find_category
 from voice_skills import speech
 from voice_skills.alexa.model import INTENTS
 from voice_skills.desk import Offer, Search, VoiceDesk, is_online
@@ -86,6 +85,8 @@ class Turn:
 
     @property
     def customer(self):
+        """The caller: as the endpoint recorded the request (no query), or
+        looked up by the Alexa user id."""
         if "customer" not in g.alexa_turn_cache:
             g.alexa_turn_cache["customer"] = self.desk.caller(
                 get_user_id(self.handler_input), self.locale
@@ -393,7 +394,7 @@ def search(
     for on ``intent`` (or left to Alexa by ``delegate``)."""
     words = asked.words
     slug = asked.slug or t.desk.category(words)
-    category = find_category(t.desk.session, slug) if slug else None
+    category = t.desk.category_of(slug)
     if not words and not slug:
         if delegate is not None:
             return delegate()

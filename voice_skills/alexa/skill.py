@@ -36,12 +36,14 @@ from voice_skills.alexa.verification import (
     verifier_from_config,
     warn_if_checks_are_off,
 )
+from voice_skills.web import close_reader
 
 log = logging.getLogger(__name__)
 
 alexa_bp = Blueprint("alexa", __name__)
 # said when the app starts, not at the first request
 alexa_bp.record_once(lambda state: warn_if_checks_are_off(state.app.config["BECKON"]))
+alexa_bp.teardown_app_request(close_reader)
 #: Seconds a call to Alexa's APIs (the progressive response) may take.
 ALEXA_API_TIMEOUT = 2.0
 #: Seconds the Settings API may take to tell the device's time zone (asked on
@@ -231,6 +233,7 @@ def alexa_webhook():
     db.session.commit()
     message_id = received.message.id
     g.alexa_failed = False
+    g.alexa_turn_cache = {"customer": received.customer}
     response = skill.serializer.serialize(
         skill.invoke(request_envelope=request_envelope, context=None)
     )

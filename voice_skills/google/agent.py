@@ -44,6 +44,9 @@ ENTITY_OF = {
     "service": "@service",
     "geo-city": "@sys.geo-city",
     "date-time": "@sys.date-time",
+    # an agent may ask for the day and the time apart (read by their entity)
+    "date": "@sys.date",
+    "time": "@sys.time",
     "number": "@sys.number",
     "ordinal": "@sys.ordinal",
     "phone-number": "@sys.phone-number",

@@ -20,7 +20,6 @@ from typing import Any
 from backend.models import Booking, BookingStatus, CategoryKind, Customer
 from backend.services.customers import E164
 from backend.services.errors import Conflict, Invalid, NotFound
-from backend.services.providers import find_category
 from voice_skills.desk import LIVE, Offer, VoiceDesk, is_online
 from voice_skills.speech import offers_read_out, refusal, say, spoken_time
 from voice_skills.when import dialogflow_window
@@ -347,7 +346,7 @@ class Dialog:
         slug = desk.category(search.get("service"))
         if not words and not slug:
             return self._ask(turn, "service", search=search, words=words)
-        category = find_category(desk.session, slug) if slug else None
+        category = desk.category_of(slug)
         remote = bool(category and category.kind == CategoryKind.READING)
         place = None
         if search.get("city"):
