@@ -310,6 +310,23 @@ def sweep_inbound() -> int:
     return len(left)
 
 
+@shared_task(name="beckon.note_intents", **TASK_RETRY)
+def note_intents() -> int:
+    """Note what the assistant understood in the messages it answered lately,
+    one tracker read per sender for all of theirs (beat runs it, so the
+    webhooks never wait for it); returns how many were noted."""
+    from backend.services import inbound
+    from webhooks import assistant
+
+    with unit_of_work(db.session_factory) as session:
+        waiting = inbound.awaiting_intent(session)
+    intents: dict[int, str] = {}
+    for sender, ids in waiting.items():
+        intents |= assistant.intents_of(sender, set(ids))
+    with unit_of_work(db.session_factory) as session:
+        return inbound.set_intents(session, intents)
+
+
 @shared_task(name="beckon.send_console_reply", **TASK_RETRY)
 def send_console_reply(message_id: int) -> str:
     """Send a reply an admin wrote in the console on its conversation's

@@ -2,13 +2,16 @@
 
 It builds the Flask app, so tasks see the same configuration, database and
 services as the web process. Beat also sweeps the inbound messages and
-replies a dead process left undone (``beckon.sweep_inbound``).
+replies a dead process left undone (``beckon.sweep_inbound``), and notes
+the intents the assistant read (``beckon.note_intents``).
 """
 
 from backend.app import create_app
 
 app = create_app()
 celery = app.extensions["celery"]
+#: How often the intents of the messages answered lately are noted.
+INTENTS_SECONDS = 10
 
 
 def inbound_sweep_seconds(lease_seconds: float, sweep_seconds: float) -> float:
@@ -26,5 +29,10 @@ celery.conf.beat_schedule = {
         "task": "beckon.sweep_inbound",
         "schedule": _every,
         "options": {"expires": max(_every * 5, 10)},
+    },
+    "note-intents": {
+        "task": "beckon.note_intents",
+        "schedule": INTENTS_SECONDS,
+        "options": {"expires": INTENTS_SECONDS * 5},
     },
 }

@@ -8,7 +8,8 @@ with requests signed as Twilio signs them, from a separate process
 - ``recorded``: Rasa's REST channel replaced by a server that answers every
   message with a recorded reply of the real assistant (a list of three
   options with buttons): what remains is Beckon's own work (signature check,
-  customer, dedupe, records, TwiML);
+  customer, dedupe and claim, records, TwiML; what the assistant understood
+  is noted later, by beat's ``beckon.note_intents``, not in the request);
 - ``rasa``: the real Rasa server and action server (``bot/.venv``, the model
   of bot/), with the same texts ("I need a plumber in Chicago next week").
 
@@ -101,7 +102,7 @@ def load(url_base: str, senders: int, messages: int, first_phone: int) -> dict:
             started = time.perf_counter()
             try:
                 response = session.post(url, data=params, headers=headers, timeout=60)
-                ok = response.status_code == 200 and b"<Message>" in response.content
+                ok = response.status_code == 200 and b"<Message" in response.content
                 problem = None if ok else f"HTTP {response.status_code}"
             except requests.RequestException as exc:
                 problem = exc.__class__.__name__

@@ -61,12 +61,12 @@ def ask(sender: str, text: str, metadata: dict[str, Any]) -> list[Reply]:
     return replies
 
 
-def understood(sender: str, message_id: int) -> str | None:
-    """The intent the assistant read in our message ``message_id`` (sent with
-    ``beckon_id`` in its metadata), from its HTTP API (``rasa run
-    --enable-api``); None when it cannot say, or has read a later message."""
+def intents_of(sender: str, message_ids: set[int]) -> dict[int, str]:
+    """The intent the assistant read in each of our messages (sent with
+    ``beckon_id`` in their metadata), from the sender's tracker (its HTTP
+    API: ``rasa run --enable-api``); the ones it cannot say are left out."""
     config = current_app.config["BECKON"]
-    params = {"include_events": "NONE"}
+    params = {"include_events": "ALL"}
     if config.RASA_TOKEN:
         params["token"] = config.RASA_TOKEN
     try:
@@ -74,13 +74,21 @@ def understood(sender: str, message_id: int) -> str | None:
             # Rasa (Sanic) takes the id as written: "+1...", "whatsapp:+1..."
             f"{config.RASA_URL}/conversations/{quote(sender, safe='+:@')}/tracker",
             params=params,
-            timeout=2,
+            timeout=5,
         )
         response.raise_for_status()
-        latest = response.json()["latest_message"]
-        if (latest.get("metadata") or {}).get("beckon_id") != message_id:
-            return None
-        name = latest["intent"]["name"]
-    except (requests.RequestException, ValueError, KeyError, TypeError, AttributeError):
-        return None
-    return name if isinstance(name, str) else None
+        events = response.json().get("events") or []
+    except (requests.RequestException, ValueError, AttributeError):
+        return {}
+    found: dict[int, str] = {}
+    for event in events if isinstance(events, list) else []:
+        if not isinstance(event, dict) or event.get("event") != "user":
+            continue
+        metadata = event.get("metadata") or {}
+        ours = metadata.get("beckon_id") if isinstance(metadata, dict) else None
+        parse = event.get("parse_data") or {}
+        intent = (parse.get("intent") or {}) if isinstance(parse, dict) else {}
+        name = intent.get("name") if isinstance(intent, dict) else None
+        if ours in message_ids and isinstance(name, str) and name:
+            found[ours] = name
+    return found

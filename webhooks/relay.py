@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import after_this_request, current_app, has_request_context
+from flask import current_app
 
 from backend.extensions import db
 from backend.models import Channel, Message
@@ -47,8 +47,10 @@ def take(
     locale: str | None = None,
     display_name: str | None = None,
     verified: bool | None = None,
+    claim: bool = False,
 ) -> Received:
-    """Record an inbound message (committed), or recognise a redelivery."""
+    """Record an inbound message (committed), or recognise a redelivery;
+    ``claim``: a new one is recorded claimed, to be answered at once."""
     locale = inbound.clean_locale(locale)
     received = inbound.receive(
         db.session,
@@ -60,6 +62,7 @@ def take(
         locale=locale,
         display_name=display_name,
         verified=verified,
+        claim=claim,
     )
     if received.duplicate:
         db.session.rollback()
@@ -117,9 +120,6 @@ def answer(received: Received, token: str, *, reply_status: str = "sent") -> Ans
     extra = (message.payload or {}).get("metadata") or {}
     locale = (message.payload or {}).get("locale")
     text, channel = message.text, message.channel.value
-    if not inbound.holds_claim(session, message, token):
-        session.rollback()  # an attempt that outlived its lease: not twice
-        return Answer(lost=True)
     # no transaction stays open while the assistant works: its actions call
     # the API, which writes (on SQLite a waiting writer would stall them both)
     session.commit()
@@ -141,10 +141,9 @@ def answer(received: Received, token: str, *, reply_status: str = "sent") -> Ans
             reply_status,
             held="assistant_unreachable",
         )
-    result = _settle(received, token, replies, reply_status)
-    if not result.lost:
-        _note_intent(message.id, received.sender)
-    return result
+    # what the assistant understood is read from its trackers later, in
+    # batches (beckon.note_intents), not on the person's time
+    return _settle(received, token, replies, reply_status)
 
 
 def _holding(received: Received) -> Reply:
@@ -172,32 +171,6 @@ def _settle(
     return Answer(replies, out, held=held)
 
 
-def _note_intent(message_id: int, sender: str) -> None:
-    """Record what the assistant understood, from its tracker: after the
-    response has gone, when there is one (an extra round trip to the
-    assistant that the person need not wait for)."""
-    app = current_app._get_current_object()
-
-    def note() -> None:
-        try:
-            with app.app_context():
-                intent = assistant.understood(sender, message_id)
-                if intent:
-                    inbound.set_intent(db.session, message_id, intent)
-                    db.session.commit()
-        except Exception:  # noqa: BLE001 - a missing intent must not fail anything
-            log.exception("could not note the intent of message %s", message_id)
-
-    if not has_request_context():
-        note()
-        return
-
-    @after_this_request
-    def later(response):
-        response.call_on_close(note)
-        return response
-
-
 def queue_answer(received: Received) -> None:
     """Have a worker answer the message (Messenger, Telegram). Should the
     broker refuse it, the message waits, recorded: the sweep queues it after
@@ -212,9 +185,9 @@ def queue_answer(received: Received) -> None:
 
 def converse(channel: Channel, sender: str, text: str, **fields: Any) -> Answer:
     """The answer to one inbound message (the same one for a redelivery)."""
-    received = take(channel, sender, text, **fields)
+    received = take(channel, sender, text, claim=True, **fields)
     if not received.settled:
-        token = claim(received)
+        token = received.token or claim(received)
         if token is not None:
             result = answer(received, token)
             if not result.lost:

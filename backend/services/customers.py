@@ -83,13 +83,15 @@ def find_or_create_by_identity(
 def _identity_customer(
     session: Session, channel: Channel, external_id: str
 ) -> Customer | None:
-    identity = session.scalar(
-        select(ChannelIdentity).where(
+    # one query for the identity and its customer (every message asks)
+    return session.scalar(
+        select(Customer)
+        .join(ChannelIdentity, ChannelIdentity.customer_id == Customer.id)
+        .where(
             ChannelIdentity.channel == channel,
             ChannelIdentity.external_id == external_id,
         )
     )
-    return identity.customer if identity is not None else None
 
 
 def _create_identity(

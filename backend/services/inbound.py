@@ -100,6 +100,8 @@ class Received:
     duplicate: bool
     #: the channel identity it came from (a phone, a page-scoped id, ...)
     sender: str = ""
+    #: the claim on it, when it was recorded claimed (see :func:`receive`)
+    token: str | None = None
 
     @property
     def earlier_replies(self) -> list[Reply]:
@@ -149,9 +151,12 @@ def receive(
     locale: str | None = None,
     display_name: str | None = None,
     verified: bool | None = None,
+    claim: bool = False,
     now: datetime | None = None,
 ) -> Received:
     """Record an inbound message once; a known ``message_id`` is a redelivery.
+    ``claim``: record a new message claimed by the caller, who answers it
+    now (:attr:`Received.token`), in the same transaction.
 
     Two deliveries at once of one new message, or two first messages at once
     from one new person, end in one message and one customer. ``verified``:
@@ -166,10 +171,8 @@ def receive(
         raise Invalid(
             f"a message id has 1 to {MAX_MESSAGE_ID} characters", field="message_id"
         )
-    if message_id:
-        seen = _seen(session, channel, message_id)
-        if seen is not None:
-            return _received(session, seen, duplicate=True, sender=sender)
+    # no "seen before?" query first: a redelivery is rare, and the unique
+    # constraint on the message id finds it below (the caller rolls back)
     customer, _ = find_or_create_by_identity(
         session,
         IdentityInput(
@@ -190,8 +193,13 @@ def receive(
         channel=channel,
         external_id=message_id,
         text=text,
-        payload={**clean(payload or {}), "sender": sender},
-        status=RECEIVED,
+        payload={
+            **clean(payload or {}),
+            "sender": sender,
+            **({"attempts": 1} if claim else {}),
+        },
+        status=ANSWERING if claim else RECEIVED,
+        status_at=now if claim else None,
         created_at=now,
     )
     try:
@@ -204,7 +212,8 @@ def receive(
         if seen is None:
             raise
         return _received(session, seen, duplicate=True, sender=sender)
-    return Received(message, customer, conversation, duplicate=False, sender=sender)
+    token = _token(now) if claim else None
+    return Received(message, customer, conversation, False, sender, token)
 
 
 def _seen(session: Session, channel: Channel, message_id: str | None) -> Message | None:
@@ -453,11 +462,48 @@ def hold(session: Session, received: Received, reason: str) -> None:
         received.conversation.flagged = True
 
 
-def set_intent(session: Session, message_id: int, intent: str | None) -> None:
-    """Note what the assistant understood in a message it answered."""
-    message = session.get(Message, message_id)
-    if message is not None and intent and not message.intent:
-        message.intent = intent[:80]
+#: How long after a message its intent is still looked for.
+INTENT_WINDOW = timedelta(minutes=15)
+
+
+def awaiting_intent(
+    session: Session, *, limit: int = 500, now: datetime | None = None
+) -> dict[str, list[int]]:
+    """Recent messages the assistant answered whose intent is not noted yet,
+    by sender: ``{sender: [message id, ...]}``."""
+    since = (now or utcnow()) - INTENT_WINDOW
+    rows = session.execute(
+        select(Message.id, Message.payload)
+        .where(
+            Message.direction == Direction.IN,
+            Message.channel.in_(WEBHOOK_CHANNELS),
+            Message.status == ANSWERED,
+            Message.intent.is_(None),
+            Message.created_at >= since,
+        )
+        .order_by(Message.id)
+        .limit(limit)
+    )
+    waiting: dict[str, list[int]] = {}
+    for message_id, payload in rows:
+        sender = (payload or {}).get("sender")
+        if sender:
+            waiting.setdefault(sender, []).append(message_id)
+    return waiting
+
+
+def set_intents(session: Session, intents: dict[int, str]) -> int:
+    """Note what the assistant understood in messages it answered (a noted
+    intent is kept); returns how many were noted."""
+    noted = 0
+    for message_id, intent in intents.items():
+        noted += session.execute(
+            update(Message)
+            .where(Message.id == message_id, Message.intent.is_(None))
+            .values(intent=intent[:80])
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    return noted
 
 
 # ---------------------------------------------------------------- replies sent later

@@ -24,8 +24,10 @@ class FakeRasa:
         self.default = [{"text": "Hi! Tell me what you need."}]
         self.failing = False
         self.delay = 0.0
-        #: what the tracker API says the latest message meant
+        #: what NLU reads in the messages from now on (the tracker API says it)
         self.intent = "greet"
+        #: the user events of each sender's tracker
+        self.events: dict[str, list[dict]] = {}
         #: trackers replaced with PUT /conversations/<id>/tracker/events
         self.replaced: dict[str, list] = {}
         self._server = None
@@ -49,22 +51,18 @@ class FakeRasa:
     def _app(self, environ, start_response):
         request = Request(environ)
         if request.method == "GET" and request.path.startswith("/conversations/"):
-            # as Rasa's tracker API: the latest user message, its metadata too
+            # as Rasa's tracker API: the user events (what NLU read, the
+            # metadata they came with) and the latest of them
             sender = request.path.removeprefix("/conversations/").removesuffix(
                 "/tracker"
             )
-            latest = next(
-                (m for m in reversed(self.received) if m["sender"] == sender), {}
-            )
+            events = self.events.get(sender, [])
             tracker = {
                 "sender_id": sender,
-                "latest_message": {
-                    "intent": {"name": self.intent, "confidence": 0.98},
-                    "entities": [],
-                    "text": latest.get("message"),
-                    "message_id": "3f1c0b8e2d7a4c5e9b6a1d2c3e4f5a6b",
-                    "metadata": latest.get("metadata") or {},
-                },
+                "latest_message": events[-1]["parse_data"] if events else {},
+                "events": None
+                if request.args.get("include_events") == "NONE"
+                else events,
             }
             return Response(json.dumps(tracker), mimetype="application/json")(
                 environ, start_response
@@ -88,6 +86,24 @@ class FakeRasa:
             return Response("unavailable", 503)(environ, start_response)
         body = request.get_json()
         self.received.append(body)
+        metadata = body.get("metadata") or {}
+        self.events.setdefault(body["sender"], []).append(
+            {
+                "event": "user",
+                "timestamp": time.time(),
+                "text": body["message"],
+                "parse_data": {
+                    "intent": {"name": self.intent, "confidence": 0.98},
+                    "entities": [],
+                    "text": body["message"],
+                    "message_id": f"{len(self.received):032x}",
+                    "metadata": metadata,
+                },
+                "input_channel": "rest",
+                "message_id": f"{len(self.received):032x}",
+                "metadata": metadata,
+            }
+        )
         replies = self.replies.popleft() if self.replies else self.default
         out = [{"recipient_id": body["sender"], **r} for r in replies]
         return Response(json.dumps(out), mimetype="application/json")(

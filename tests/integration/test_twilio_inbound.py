@@ -280,22 +280,36 @@ def test_a_text_reaches_the_assistant_and_its_reply_comes_back_in_twiml(
     ]
     assert messages[0].external_id == "SMaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
     assert messages[0].status == "answered"
-    # what the assistant understood, asked after the answer went out
-    assert messages[0].intent == "request_service"
     assert sent["metadata"]["beckon_id"] == messages[0].id
 
 
-def test_the_intent_of_a_later_message_is_not_taken_for_this_one(
-    app, client, db, rasa, monkeypatch
+def test_what_the_assistant_understood_is_noted_later_for_each_message(
+    app, client, db, rasa
 ):
-    """The tracker is asked after the answer: if the assistant has read a
-    newer message by then, this one's intent stays unknown."""
-    from webhooks import assistant
+    """Not on the person's time: beat's note_intents reads each sender's
+    tracker once and matches its user events to our messages by beckon_id."""
+    from backend import tasks
 
-    real = assistant.understood
-    monkeypatch.setattr(assistant, "understood", lambda s, m: real(s, m + 1000))
-    _post(client, _inbound(Body="I need a plumber"))
-    assert _in(db).intent is None
+    rasa.intent = "request_service"
+    _post(client, _inbound(Body="I need a plumber", MessageSid="SM" + "1" * 32))
+    rasa.intent = "inform"
+    _post(client, _inbound(Body="Chicago", MessageSid="SM" + "2" * 32))
+    _post(client, _inbound(Body="STOP", MessageSid="SM" + "3" * 32))
+    db.rollback()
+    assert db.scalars(
+        select(Message.intent)
+        .where(Message.direction == Direction.IN)
+        .order_by(Message.id)
+    ).all() == [None, None, "keyword:stop"]
+    assert tasks.note_intents() == 2
+    assert tasks.note_intents() == 0  # noted once
+    db.rollback()
+    intents = db.scalars(
+        select(Message.intent)
+        .where(Message.direction == Direction.IN)
+        .order_by(Message.id)
+    ).all()
+    assert intents == ["request_service", "inform", "keyword:stop"]
 
 
 def test_whatsapp_is_its_own_channel_for_the_same_person(client, db, rasa):
