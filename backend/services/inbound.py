@@ -389,7 +389,9 @@ def record_replies(
         for reply in replies
     ]
     session.add_all(out)
-    received.conversation.last_message_at = now
+    conversation = received.conversation
+    if now - conversation.last_message_at > timedelta(seconds=1):
+        conversation.last_message_at = now  # a late answer (not one write more)
     session.flush()
     return out
 
