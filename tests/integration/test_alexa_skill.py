@@ -445,6 +445,30 @@ def test_another_skills_request_writes_nothing(client, db, chain, fetched) -> No
     assert messages(db) == 0
 
 
+def test_signed_but_malformed_identities_are_400_and_write_nothing(
+    client, db, chain, fetched
+) -> None:
+    def broken(change):
+        doc = envelope("official_launch_request_geolocation.json", user_id="u-1")
+        change(doc)
+        return json.dumps(doc).encode()
+
+    def no_user(doc):
+        doc["context"]["System"]["user"] = "someone"
+        doc["session"]["user"] = {"userId": 42}
+
+    def bad_context(doc):
+        doc["context"] = ["not", "an", "object"]
+        doc["session"]["application"] = "amzn1.ask.skill.x"
+
+    for body in (broken(no_user), broken(bad_context)):
+        response = client.post(
+            "/webhooks/alexa", data=body, headers=chain.headers(body)
+        )
+        assert response.status_code == 400, response.get_data(as_text=True)
+    assert messages(db) == 0
+
+
 def test_not_json_and_not_an_envelope_are_400(client, db, chain, fetched) -> None:
     for body in (b"not json", b"[]", b'{"version": "1.0"}'):
         response = client.post(

@@ -29,6 +29,7 @@ from backend.extensions import db
 from backend.models import Channel
 from backend.schemas import is_time_zone
 from backend.services import customers, inbound
+from backend.services.errors import DomainError
 from voice_skills import records
 from voice_skills.alexa.handlers import EXCEPTION_HANDLERS, REQUEST_HANDLERS
 from voice_skills.alexa.verification import (
@@ -132,29 +133,37 @@ def _refuse(status: int, code: str, message: str):
     return response
 
 
+def _dict(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _system(envelope: dict[str, Any]) -> dict:
+    return _dict(_dict(envelope.get("context")).get("System"))
+
+
 def skill_id_of(envelope: dict[str, Any]) -> str | None:
-    system = (envelope.get("context") or {}).get("System") or {}
-    application = system.get("application") or (envelope.get("session") or {}).get(
-        "application"
-    )
-    return (application or {}).get("applicationId")
+    application = _system(envelope).get("application") or _dict(
+        envelope.get("session")
+    ).get("application")
+    skill_id = _dict(application).get("applicationId")
+    return skill_id if isinstance(skill_id, str) else None
 
 
 def user_id_of(envelope: dict[str, Any]) -> str | None:
-    system = (envelope.get("context") or {}).get("System") or {}
-    user = system.get("user") or (envelope.get("session") or {}).get("user") or {}
-    return user.get("userId")
+    user = _system(envelope).get("user") or _dict(envelope.get("session")).get("user")
+    user_id = _dict(user).get("userId")
+    return user_id if isinstance(user_id, str) and user_id.strip() else None
 
 
 def heard_of(envelope: dict[str, Any]) -> str:
     """The request in a line for the conversation record."""
-    req = envelope.get("request") or {}
-    intent = req.get("intent") or {}
+    req = _dict(envelope.get("request"))
+    intent = _dict(req.get("intent"))
     if not intent:
         return str(req.get("type", "?"))
     slots = " ".join(
         f"{name}={slot['value']}"
-        for name, slot in sorted((intent.get("slots") or {}).items())
+        for name, slot in sorted(_dict(intent.get("slots")).items())
         if isinstance(slot, dict) and slot.get("value")
     )
     return f"{intent.get('name', '?')} {slots}".strip()
@@ -206,15 +215,19 @@ def alexa_webhook():
         device_zone(skill, request_envelope) if wants_zone(request_envelope) else None
     )
 
-    received = records.receive(
-        db.session,
-        Channel.ALEXA,
-        user_id,
-        heard_of(envelope),
-        request_id=req.get("requestId"),
-        locale=locale,
-        details={"type": req.get("type")},
-    )
+    try:
+        received = records.receive(
+            db.session,
+            Channel.ALEXA,
+            user_id,
+            heard_of(envelope),
+            request_id=str(req.get("requestId") or "") or None,
+            locale=locale if isinstance(locale, str) else None,
+            details={"type": req.get("type")},
+        )
+    except DomainError as error:  # e.g. an id longer than we keep
+        db.session.rollback()
+        return _refuse(400, "bad_request", error.message)
     if received.duplicate:
         earlier = records.earlier_response(received)
         db.session.rollback()
