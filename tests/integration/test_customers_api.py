@@ -93,6 +93,22 @@ def test_phone_code_links_alexa_to_the_sms_customer(api, app, db):
     assert reuse.status_code == 409
 
 
+def test_the_phone_code_is_texted_in_the_customer_s_language(api, app):
+    spanish = api.post(
+        "/api/v1/customers/identify",
+        json={"channel": "telegram", "external_id": "4242", "locale": "es-MX"},
+    ).get_json()
+    started = api.post(
+        f"/api/v1/customers/{spanish['id']}/phone-link", json={"phone": "+13125550144"}
+    )
+    assert started.status_code == 202
+    sms = app.extensions["beckon.notifiers"].log.sent[-1]
+    assert sms["to"] == "+13125550144"
+    assert re.fullmatch(
+        r"Su código de Beckon es \d{6}\. Caduca en \d+ minutos\.", sms["body"]
+    )
+
+
 def test_too_many_wrong_codes_lock_the_code(api, app):
     customer = _identify(api, "messenger", "psid-1").get_json()
     api.post(
