@@ -565,7 +565,12 @@ class Conversation(Base):
 
 class Message(Base):
     __tablename__ = "messages"
-    __table_args__ = (UniqueConstraint("channel", "direction", "external_id"),)
+    __table_args__ = (
+        UniqueConstraint("channel", "direction", "external_id"),
+        # beat's sweeps: messages left in flight (received, answering, queued,
+        # sending: rare among all) and recent answers whose intent is unnoted
+        Index("ix_messages_status_created", "status", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     conversation_id: Mapped[int] = mapped_column(
