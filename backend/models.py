@@ -178,6 +178,8 @@ class PhoneVerification(Base):
     """A one-time code sent by SMS that ties a channel identity to a phone number."""
 
     __tablename__ = "phone_verifications"
+    # how many codes a number was sent lately (customers.start_phone_link)
+    __table_args__ = (Index("ix_phone_verifications_phone", "phone", "created_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(

@@ -349,7 +349,7 @@ def get_customer(customer_id: int):
     body=PhoneLinkStart,
     status=202,
     tag="customers",
-    responses=NOT_FOUND,
+    responses={**NOT_FOUND, 409: "too many codes asked for lately"},
 )
 def start_phone_link(customer_id: int, body: PhoneLinkStart):
     link = customers.start_phone_link(

@@ -9,7 +9,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,6 +29,10 @@ from backend.services.errors import Conflict, Invalid, NotFound
 
 PHONE_CHANNELS = (Channel.SMS, Channel.WHATSAPP, Channel.VOICE)
 MAX_CODE_ATTEMPTS = 5
+#: Codes one customer, or one phone number, may be sent in CODE_WINDOW: each
+#: is a text to someone's phone, which anyone can ask for by naming a number.
+MAX_CODES_PER_WINDOW = 5
+CODE_WINDOW = timedelta(hours=1)
 #: A phone number as the channels give it: E.164.
 E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 #: Tries at a first contact that loses a race to a concurrent one.
@@ -144,6 +148,20 @@ def start_phone_link(
     """Create a six-digit code that proves the customer owns ``phone``."""
     now = now or utcnow()
     customer = get_customer(session, customer_id)
+    for asked in (
+        PhoneVerification.customer_id == customer_id,
+        PhoneVerification.phone == phone,
+    ):
+        sent = session.scalar(
+            select(func.count())
+            .select_from(PhoneVerification)
+            .where(asked, PhoneVerification.created_at > now - CODE_WINDOW)
+        )
+        if sent >= MAX_CODES_PER_WINDOW:
+            raise Conflict(
+                "too many codes were asked for; try again in an hour",
+                code="too_many_codes",
+            )
     session.execute(
         update(PhoneVerification)
         .where(

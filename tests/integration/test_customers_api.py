@@ -211,3 +211,39 @@ def test_places_resolve_with_their_clock_and_unknown_ones_say_so(api):
     assert unknown.status_code == 422
     assert "Gondor" in unknown.get_json()["error"]["message"]
     assert api.get("/api/v1/places").status_code == 422
+
+
+def test_codes_sent_to_a_customer_or_a_number_are_limited(api, app):
+    """Anyone can name a number: a sixth code in an hour, whether asked for
+    by one customer or by several for one phone, is refused and not sent."""
+    log = app.extensions["beckon.notifiers"].log
+    first = _identify(api, "messenger", "psid-a").get_json()
+    for n in range(5):
+        started = api.post(
+            f"/api/v1/customers/{first['id']}/phone-link",
+            json={"phone": f"+1312555016{n}"},
+        )
+        assert started.status_code == 202
+    texts = len(log.sent)
+    refused = api.post(
+        f"/api/v1/customers/{first['id']}/phone-link", json={"phone": "+13125550169"}
+    )
+    assert refused.status_code == 409
+    assert refused.get_json()["error"]["code"] == "too_many_codes"
+    assert len(log.sent) == texts  # nothing texted
+    for n in range(4):  # four other customers, one number, plus the first's
+        other = _identify(api, "telegram", f"tg-{n}").get_json()
+        assert (
+            api.post(
+                f"/api/v1/customers/{other['id']}/phone-link",
+                json={"phone": "+13125550160"},
+            ).status_code
+            == 202
+        )
+    stranger = _identify(api, "telegram", "tg-9").get_json()
+    refused = api.post(
+        f"/api/v1/customers/{stranger['id']}/phone-link",
+        json={"phone": "+13125550160"},
+    )
+    assert refused.status_code == 409
+    assert refused.get_json()["error"]["code"] == "too_many_codes"

@@ -1,4 +1,4 @@
-"""messages by status: the sweeps of inbound messages and replies left in flight
+"""messages by status (the sweeps of messages left in flight), phone codes by number
 
 Revision ID: 0006
 Revises: 0005
@@ -20,8 +20,14 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_messages_status_created", ["status", "created_at"], unique=False
         )
+    with op.batch_alter_table("phone_verifications", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_phone_verifications_phone", ["phone", "created_at"], unique=False
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("phone_verifications", schema=None) as batch_op:
+        batch_op.drop_index("ix_phone_verifications_phone")
     with op.batch_alter_table("messages", schema=None) as batch_op:
         batch_op.drop_index("ix_messages_status_created")
