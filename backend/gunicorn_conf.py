@@ -5,6 +5,7 @@ The sync thread starts in server workers only, so CLI commands never load the
 model.
 """
 
+import gc
 import os
 
 wsgi_app = "backend.app:create_app()"
@@ -27,6 +28,10 @@ def post_worker_init(worker):
     app.extensions["beckon.matching"].start_background_sync(
         config.DATABASE_URL, config.INDEX_SYNC_SECONDS, ready_first=True
     )
+    # the app, the model and the index live as long as the worker: kept out of
+    # the collector's full passes, which otherwise walk them all (a pause of
+    # about 100 ms every few hundred requests, seen in benchmarks/webhooks.py)
+    gc.freeze()
 
 
 def worker_exit(server, worker):
