@@ -36,7 +36,7 @@ from backend.models import (
 from backend.services.availability import Slot, check_window, free_slots_of
 from backend.services.customers import get_customer
 from backend.services.errors import Invalid
-from backend.services.places import Place, place_from
+from backend.services.places import Place, load_gazetteer, place_from
 from backend.services.providers import find_category
 from backend.services.rules import BookingRules
 from matching.encoder import Encoder, load_encoder
@@ -312,8 +312,10 @@ class MatchingIndex:
         self._thread.start()
 
     def warm_up(self) -> None:
-        """Load the model now, so the first person to ask does not wait for it."""
+        """Load the model and the gazetteer now, so the first person to ask
+        waits for neither."""
         self.matcher.encoder.encode(["a plumber for a leak"])
+        load_gazetteer()
 
     def stop(self) -> None:
         self._stop.set()

@@ -71,6 +71,12 @@ def _gazetteer() -> tuple[dict[str, list[dict]], dict[str, str]]:
     return by_name, states
 
 
+def load_gazetteer() -> None:
+    """Read the gazetteer now (about 3 s), so the first place named in a
+    request does not wait for it."""
+    _gazetteer()
+
+
 def _best(candidates: list[dict], region: str | None) -> dict | None:
     if region:
         candidates = [

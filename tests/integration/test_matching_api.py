@@ -227,6 +227,22 @@ def test_background_sync_catches_changes_from_other_processes_within_a_second(
         index.stop()
 
 
+def test_a_worker_is_ready_before_it_serves(app, db, catalogue):
+    """What a web worker does before its first request (gunicorn_conf's
+    post_worker_init): the index loaded, the model warmed, the gazetteer read,
+    so no request pays seconds for them."""
+    from backend.services import places
+
+    places._gazetteer.cache_clear()
+    index = app.extensions["beckon.matching"]
+    index.start_background_sync(app.config["DATABASE_URL"], 60, ready_first=True)
+    try:
+        assert index._ready
+        assert places._gazetteer.cache_info().currsize == 1
+    finally:
+        index.stop()
+
+
 def test_the_index_survives_a_restart_without_re_encoding(app, config, api, catalogue):
     from backend.app import create_app
 
