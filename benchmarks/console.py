@@ -24,10 +24,8 @@ import argparse
 import gc
 import os
 import random
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -56,6 +54,7 @@ from backend.models import (  # noqa: E402
     Provider,
     Review,
 )
+from benchmarks.serving import scratch_dir  # noqa: E402
 
 CHANNELS = [
     (Channel.SMS, 30),
@@ -419,7 +418,7 @@ def main() -> None:
     from backend.seed import seed_demo
     from tests.helpers import console_login, make_admin
 
-    workdir = Path(tempfile.mkdtemp(prefix="beckon-console-"))
+    workdir = scratch_dir("beckon-console-")
     if args.postgres:
         from sqlalchemy import create_engine
         from sqlalchemy.engine import make_url
@@ -516,7 +515,6 @@ def main() -> None:
         f"at p95: {'PASS' if not failed else 'FAIL: ' + ', '.join(failed)}"
     )
     db.dispose(app)
-    shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,6 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -50,6 +49,7 @@ from backend.services.providers import (  # noqa: E402
     ensure_default_categories,
 )
 from backend.services.rules import BookingRules, FollowUpRules  # noqa: E402
+from benchmarks.serving import scratch_dir  # noqa: E402
 
 PG_ADMIN = os.environ.get(
     "BECKON_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -262,7 +262,7 @@ def figures(
 
 
 def run_broker(broker: str, args: argparse.Namespace) -> list[dict[str, Any]]:
-    workdir = Path(tempfile.mkdtemp(prefix=f"beckon-bench-{broker}-"))
+    workdir = scratch_dir(f"beckon-bench-{broker}-")
     if broker == "embedded":
         db_url = f"sqlite:///{workdir / 'beckon.sqlite3'}"
         broker_url = f"sqla+sqlite:///{workdir / 'broker.sqlite3'}"

@@ -1,14 +1,26 @@
-"""What the benchmarks that serve the app over HTTP share."""
+"""What the benchmarks share: a scratch folder, and serving the app over HTTP."""
 
 from __future__ import annotations
 
+import atexit
 import json
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 import requests
+
+
+def scratch_dir(prefix: str) -> Path:
+    """A new folder for one run's database, index and logs, removed when the
+    benchmark exits (each run's is ~100 MB)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
 
 
 def free_port() -> int:

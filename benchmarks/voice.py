@@ -25,7 +25,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -39,7 +38,12 @@ import requests
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.serving import free_port, run_in_own_process, wait_for  # noqa: E402
+from benchmarks.serving import (  # noqa: E402
+    free_port,
+    run_in_own_process,
+    scratch_dir,
+    wait_for,
+)
 from tests.fakes.alexa import SKILL_ID, SigningChain, envelope  # noqa: E402
 
 KINDS = ("find", "status", "launch")
@@ -228,7 +232,7 @@ def main() -> None:
             print(json.dumps(load(url, chain_dir, int(a), int(b))))
         return
 
-    home = Path(tempfile.mkdtemp(prefix="beckon-voice-"))
+    home = scratch_dir("beckon-voice-")
     chain = SigningChain()
     chain.save(home)
     env = {

@@ -29,7 +29,6 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -43,7 +42,12 @@ from twilio.request_validator import RequestValidator
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from benchmarks.serving import free_port, run_in_own_process, wait_for  # noqa: E402
+from benchmarks.serving import (  # noqa: E402
+    free_port,
+    run_in_own_process,
+    scratch_dir,
+    wait_for,
+)
 
 TOKEN, PUBLIC = "bench-twilio-token", "https://beckon.example.com"
 PATH = "/webhooks/twilio/sms"
@@ -232,7 +236,7 @@ def main() -> None:
         print(json.dumps(load(url, int(senders), int(messages), int(first))))
         return
 
-    home = Path(tempfile.mkdtemp(prefix="beckon-webhooks-"))
+    home = scratch_dir("beckon-webhooks-")
     rasa_port = free_port()
     env = {
         k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SECRET_KEY")
