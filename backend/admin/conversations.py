@@ -21,6 +21,7 @@ from backend.models import (
     Customer,
     Direction,
     Message,
+    Provider,
 )
 from backend.services import conversations as conversation_service
 from backend.services.errors import DomainError
@@ -88,6 +89,13 @@ def conversations():
             )
         )
     }
+    providers = dict(
+        db.session.execute(
+            select(Provider.id, Provider.name).where(
+                Provider.id.in_([c.provider_id for c in page.items if c.provider_id])
+            )
+        ).all()
+    )
     return render_template(
         "conversations/list.html",
         page=page,
@@ -97,6 +105,7 @@ def conversations():
         counts=counts,
         held=held,
         customers=customers,
+        providers=providers,
         channels=list(Channel),
     )
 
@@ -122,6 +131,11 @@ def _render(
         if conversation.customer_id
         else None
     )
+    provider = (
+        db.session.get(Provider, conversation.provider_id)
+        if conversation.provider_id and not customer
+        else None
+    )
     taken_by = (
         db.session.get(AdminUser, conversation.taken_over_by_id)
         if conversation.taken_over_by_id
@@ -132,6 +146,7 @@ def _render(
         conversation=conversation,
         messages=messages,
         customer=customer,
+        provider=provider,
         taken_by=taken_by,
         mine=conversation.taken_over_by_id == current_user.admin_id
         and conversation.status == ConversationStatus.HUMAN,

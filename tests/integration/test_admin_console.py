@@ -916,6 +916,33 @@ def test_flagged_conversations_are_listed(app, console, db, rasa):
     ).get_data(as_text=True)
 
 
+def test_a_provider_s_conversation_is_named_and_offers_no_takeover(console, db):
+    from backend.services.conversations import conversation_of
+
+    provider = make_provider(db, name="Reyes Plumbing")
+    conversation = conversation_of(db, Channel.SMS, provider_id=provider.id)
+    db.flush()
+    db.add(
+        Message(
+            conversation_id=conversation.id,
+            direction=Direction.OUT,
+            channel=Channel.SMS,
+            text="New booking 7: plumbing for a customer on Thu, Dec 3, 8:00 AM.",
+            status="logged",
+        )
+    )
+    db.commit()
+    listed = console.get("/admin/conversations").get_data(as_text=True)
+    assert "Reyes Plumbing (provider)" in listed
+    detail = console.get(f"/admin/conversations/{conversation.id}").get_data(
+        as_text=True
+    )
+    assert "<h1>Reyes Plumbing</h1>" in detail
+    assert f"/admin/providers/{provider.id}" in detail
+    assert "What Beckon told this provider" in detail
+    assert 'data-test="take-over"' not in detail
+
+
 # ---------------------------------------------------------------- customers
 
 
