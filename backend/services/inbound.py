@@ -251,6 +251,45 @@ def _token(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
+def _take(
+    session: Session,
+    message_id: int,
+    *,
+    direction: Direction,
+    waiting: str,
+    busy: str,
+    lease_seconds: float,
+    now: datetime,
+) -> Message | None:
+    """Move a message from ``waiting`` (or ``busy`` past the lease: its taker
+    died) to ``busy`` by a conditional update, counting the attempt in its
+    payload; the message, or None when it is not there to take."""
+    stale = now - timedelta(seconds=lease_seconds)
+    taken = session.execute(
+        update(Message)
+        .where(
+            Message.id == message_id,
+            Message.direction == direction,
+            or_(
+                Message.status == waiting,
+                and_(Message.status == busy, Message.status_at < stale),
+            ),
+        )
+        .values(status=busy, status_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not taken:
+        return None
+    message = session.get(Message, message_id, populate_existing=True)
+    attempts = int((message.payload or {}).get("attempts", 0)) + 1
+    message.payload = {**(message.payload or {}), "attempts": attempts}
+    return message
+
+
+def _attempts(message: Message) -> int:
+    return int((message.payload or {}).get("attempts", 0))
+
+
 def claim(
     session: Session,
     message_id: int,
@@ -265,26 +304,18 @@ def claim(
     answered is held for a person (flagged) instead. The caller commits.
     """
     now = now or utcnow()
-    stale = now - timedelta(seconds=lease_seconds)
-    taken = session.execute(
-        update(Message)
-        .where(
-            Message.id == message_id,
-            Message.direction == Direction.IN,
-            or_(
-                Message.status == RECEIVED,
-                and_(Message.status == ANSWERING, Message.status_at < stale),
-            ),
-        )
-        .values(status=ANSWERING, status_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not taken:
+    message = _take(
+        session,
+        message_id,
+        direction=Direction.IN,
+        waiting=RECEIVED,
+        busy=ANSWERING,
+        lease_seconds=lease_seconds,
+        now=now,
+    )
+    if message is None:
         return None
-    message = session.get(Message, message_id, populate_existing=True)
-    attempts = int((message.payload or {}).get("attempts", 0)) + 1
-    message.payload = {**(message.payload or {}), "attempts": attempts}
-    if attempts > MAX_ANSWER_ATTEMPTS:
+    if _attempts(message) > MAX_ANSWER_ATTEMPTS:
         hold(session, _received(session, message, duplicate=False, sender=""), "failed")
         return None
     return _token(now)
@@ -525,26 +556,18 @@ def claim_reply(
     lease); its claim's token, or None. A reply tried
     :data:`MAX_SEND_ATTEMPTS` times is failed instead. The caller commits."""
     now = now or utcnow()
-    stale = now - timedelta(seconds=lease_seconds)
-    taken = session.execute(
-        update(Message)
-        .where(
-            Message.id == reply_id,
-            Message.direction == Direction.OUT,
-            or_(
-                Message.status == "queued",
-                and_(Message.status == "sending", Message.status_at < stale),
-            ),
-        )
-        .values(status="sending", status_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    if not taken:
+    reply = _take(
+        session,
+        reply_id,
+        direction=Direction.OUT,
+        waiting="queued",
+        busy="sending",
+        lease_seconds=lease_seconds,
+        now=now,
+    )
+    if reply is None:
         return None
-    reply = session.get(Message, reply_id, populate_existing=True)
-    attempts = int((reply.payload or {}).get("attempts", 0)) + 1
-    reply.payload = {**(reply.payload or {}), "attempts": attempts}
-    if attempts > MAX_SEND_ATTEMPTS:
+    if _attempts(reply) > MAX_SEND_ATTEMPTS:
         reply.status, reply.error_code = "failed", "attempts"
         return None
     return _token(now)
