@@ -54,6 +54,28 @@ def make_provider(session, **overrides: Any):
     return provider
 
 
+def make_tarot_reader(session, **overrides: Any):
+    """Madame Ostrova: a tarot reader who works by phone, 9 to 5 on New
+    York's clock (a remote service, so any caller's city can book her)."""
+    reader = {
+        "external_id": "tarot-1",
+        "name": "Madame Ostrova",
+        "categories": ["tarot-reading"],
+        "description": "Tarot readings by phone: love, career, life questions.",
+        "services": [
+            {
+                "name": "Tarot reading",
+                "mode": "remote",
+                "duration_minutes": 60,
+                "price_cents": 6000,
+            }
+        ],
+        "city": "New York",
+        "timezone": "America/New_York",
+    }
+    return make_provider(session, **{**reader, **overrides})
+
+
 def make_customer(session, phone: str = "+13125550199"):
     customer, _ = find_or_create_by_identity(
         session, IdentityInput(channel="sms", external_id=phone)

@@ -38,6 +38,7 @@ from tests.helpers import (
     SHARED_FIXTURES,
     config_for_test,
     make_provider,
+    make_tarot_reader,
     shared_fixture,
 )
 from voice_skills.alexa import verification
@@ -785,24 +786,7 @@ def test_book_a_plumber_in_austin_tomorrow_morning(
 @pytest.fixture
 def reader(db):
     """A tarot reader who works by phone, 9 to 5 on New York's clock."""
-    return make_provider(
-        db,
-        external_id="tarot-1",
-        name="Madame Ostrova",
-        categories=["tarot-reading"],
-        description="Tarot readings by phone: love, career, life questions.",
-        services=[
-            {
-                "name": "Tarot reading",
-                "mode": "remote",
-                "duration_minutes": 60,
-                "price_cents": 6000,
-            }
-        ],
-        city="New York",
-        timezone="America/New_York",
-        phone="+12125550177",
-    ).id
+    return make_tarot_reader(db, phone="+12125550177").id
 
 
 def test_a_los_angeles_caller_books_a_reading_on_their_own_clock(

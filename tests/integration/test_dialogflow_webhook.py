@@ -42,6 +42,7 @@ from tests.helpers import (
     local,
     make_customer,
     make_provider,
+    make_tarot_reader,
     shared_fixture,
 )
 
@@ -763,23 +764,7 @@ def test_a_zone_the_request_carries_is_the_callers_clock(client, db, edition):
     from backend.models import Customer as CustomerRow
 
     la = ZoneInfo("America/Los_Angeles")
-    make_provider(
-        db,
-        external_id="tarot-1",
-        name="Madame Ostrova",
-        categories=["tarot-reading"],
-        description="Tarot readings by phone.",
-        services=[
-            {
-                "name": "Tarot reading",
-                "mode": "remote",
-                "duration_minutes": 60,
-                "price_cents": 6000,
-            }
-        ],
-        city="New York",
-        timezone="America/New_York",
-    )
+    make_tarot_reader(db)
     if edition == "es":
         caller = EsCaller(client)
         caller.envelope["originalDetectIntentRequest"]["payload"]["device"] = {
