@@ -76,6 +76,36 @@ def make_tarot_reader(session, **overrides: Any):
     return make_provider(session, **{**reader, **overrides})
 
 
+def writers_seen_while_matching(monkeypatch, database_url: str) -> list[str]:
+    """Make every match try to take SQLite's write lock from another
+    connection, mid-match; the list gets "not kept waiting" each time it could
+    (a match that held the lock would make it time out)."""
+    import sqlite3
+
+    import pytest
+
+    from backend.services.matching import MatchingIndex
+
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL has no database-wide write lock")
+    real, writers = MatchingIndex.match, []
+
+    def match(self, session, request, rules, **kwargs):
+        other = sqlite3.connect(
+            database_url.removeprefix("sqlite:///"), timeout=0.2, isolation_level=None
+        )
+        try:
+            other.execute("BEGIN IMMEDIATE")  # another writer, mid-match
+            other.execute("ROLLBACK")
+            writers.append("not kept waiting")
+        finally:
+            other.close()
+        return real(self, session, request, rules, **kwargs)
+
+    monkeypatch.setattr(MatchingIndex, "match", match)
+    return writers
+
+
 def make_customer(session, phone: str = "+13125550199"):
     customer, _ = find_or_create_by_identity(
         session, IdentityInput(channel="sms", external_id=phone)

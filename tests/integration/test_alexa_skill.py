@@ -40,6 +40,7 @@ from tests.helpers import (
     make_provider,
     make_tarot_reader,
     shared_fixture,
+    writers_seen_while_matching,
 )
 from voice_skills.alexa import verification
 
@@ -952,27 +953,7 @@ def test_matching_runs_without_holding_the_write_lock(
     """On SQLite a request's transactions take the write lock; the search
     reads through a session that does not, so another writer is not kept
     waiting while a find is matched."""
-    if not database_url.startswith("sqlite"):
-        pytest.skip("PostgreSQL has no database-wide write lock")
-    import sqlite3
-
-    from backend.services.matching import MatchingIndex
-
-    real, writers = MatchingIndex.match, []
-
-    def match(self, session, request, rules, **kwargs):
-        other = sqlite3.connect(
-            database_url.removeprefix("sqlite:///"), timeout=0.2, isolation_level=None
-        )
-        try:
-            other.execute("BEGIN IMMEDIATE")  # another writer, mid-match
-            other.execute("ROLLBACK")
-            writers.append("not kept waiting")
-        finally:
-            other.close()
-        return real(self, session, request, rules, **kwargs)
-
-    monkeypatch.setattr(MatchingIndex, "match", match)
+    writers = writers_seen_while_matching(monkeypatch, database_url)
     found = Echo(client, chain, "amzn1.ask.account.LOCK").intent(
         "FindProviderIntent", service=("plumber", "plumbing"), city="Austin"
     )

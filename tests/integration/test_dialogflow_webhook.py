@@ -44,6 +44,7 @@ from tests.helpers import (
     make_provider,
     make_tarot_reader,
     shared_fixture,
+    writers_seen_while_matching,
 )
 
 TOKEN = "Bearer dialogflow-test-token"
@@ -217,27 +218,7 @@ def test_es_tomorrow_at_noon_is_noon_and_tomorrow_the_whole_day(client, db, plum
 def test_es_matching_runs_without_holding_the_write_lock(
     client, db, plumber, database_url, monkeypatch
 ):
-    if not database_url.startswith("sqlite"):
-        pytest.skip("PostgreSQL has no database-wide write lock")
-    import sqlite3
-
-    from backend.services.matching import MatchingIndex
-
-    real, writers = MatchingIndex.match, []
-
-    def match(self, session, request, rules, **kwargs):
-        other = sqlite3.connect(
-            database_url.removeprefix("sqlite:///"), timeout=0.2, isolation_level=None
-        )
-        try:
-            other.execute("BEGIN IMMEDIATE")
-            other.execute("ROLLBACK")
-            writers.append("not kept waiting")
-        finally:
-            other.close()
-        return real(self, session, request, rules, **kwargs)
-
-    monkeypatch.setattr(MatchingIndex, "match", match)
+    writers = writers_seen_while_matching(monkeypatch, database_url)
     heard = EsCaller(client).say(
         "FindProvider",
         "a plumber in Chicago",
