@@ -20,6 +20,7 @@ from backend.api.errors import error_response
 from backend.extensions import db
 from backend.models import Channel
 from backend.services.errors import Invalid
+from backend.shapes import as_dict, as_list, as_str
 from webhooks import webhooks_bp
 from webhooks.relay import queue_answer, take
 
@@ -57,27 +58,15 @@ def signature_ok(body: bytes, header: str, secret: str) -> bool:
     return hmac.compare_digest(header.removeprefix("sha256="), expected)
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
 def _attachments(message: dict[str, Any]) -> list[dict[str, Any]]:
     """A message's images, stickers, audio, files: their type and URL."""
     found = []
-    for attachment in map(_dict, _list(message.get("attachments"))):
-        payload = _dict(attachment.get("payload"))
+    for attachment in map(as_dict, as_list(message.get("attachments"))):
+        payload = as_dict(attachment.get("payload"))
         found.append(
             {
-                "type": _text(attachment.get("type")) or "file",
-                "url": _text(payload.get("url")),
+                "type": as_str(attachment.get("type")) or "file",
+                "url": as_str(payload.get("url")),
                 **(
                     {"sticker_id": payload["sticker_id"]}
                     if "sticker_id" in payload
@@ -94,37 +83,43 @@ def events(payload: dict[str, Any]) -> list[dict[str, Any]]:
     message id. Anything else (echoes, deliveries, reads, fields of the
     wrong shape) is left out."""
     found = []
-    for entry in map(_dict, _list(payload.get("entry"))):
-        for item in map(_dict, _list(entry.get("messaging"))):
-            sender = _dict(item.get("sender")).get("id")
+    for entry in map(as_dict, as_list(payload.get("entry"))):
+        for item in map(as_dict, as_list(entry.get("messaging"))):
+            sender = as_dict(item.get("sender")).get("id")
             sender = str(sender) if isinstance(sender, str | int) else ""
-            message, postback = _dict(item.get("message")), _dict(item.get("postback"))
+            message, postback = (
+                as_dict(item.get("message")),
+                as_dict(item.get("postback")),
+            )
             moment = item.get("timestamp")
             if not sender:
                 continue
             if message and not message.get("is_echo"):
-                quick = _text(_dict(message.get("quick_reply")).get("payload"))
-                text, media = quick or _text(message.get("text")), _attachments(message)
+                quick = as_str(as_dict(message.get("quick_reply")).get("payload"))
+                text, media = (
+                    quick or as_str(message.get("text")),
+                    _attachments(message),
+                )
                 if text or media:
                     found.append(
                         {
                             "sender": sender,
                             "text": text,
-                            "id": _text(message.get("mid"))
+                            "id": as_str(message.get("mid"))
                             or f"message:{sender}:{moment}",
-                            "shown": _text(message.get("text")) or None,
+                            "shown": as_str(message.get("text")) or None,
                             "media": media,
                         }
                     )
-            elif _text(postback.get("payload")):
+            elif as_str(postback.get("payload")):
                 found.append(
                     {
                         "sender": sender,
                         "text": postback["payload"],
                         # a postback has an mid in current versions; else its moment
-                        "id": _text(postback.get("mid"))
+                        "id": as_str(postback.get("mid"))
                         or f"postback:{sender}:{moment}",
-                        "shown": _text(postback.get("title")) or None,
+                        "shown": as_str(postback.get("title")) or None,
                         "media": [],
                     }
                 )

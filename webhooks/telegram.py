@@ -19,6 +19,7 @@ from backend.api.errors import error_response
 from backend.extensions import db
 from backend.models import Channel
 from backend.services.errors import Invalid
+from backend.shapes import as_dict, as_str
 from webhooks import webhooks_bp
 from webhooks.relay import queue_answer, take
 
@@ -40,14 +41,6 @@ MEDIA_FIELDS = (
 )
 
 
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
 def media_of(message: dict[str, Any]) -> list[dict[str, Any]]:
     """What a message carries besides words: its type and file id."""
     found = []
@@ -56,7 +49,7 @@ def media_of(message: dict[str, Any]) -> list[dict[str, Any]]:
         if isinstance(item, list):  # a photo comes in sizes, the largest last
             item = item[-1] if item else {}
         if isinstance(item, dict):
-            file_id = _text(item.get("file_id"))
+            file_id = as_str(item.get("file_id"))
             found.append({"type": kind, **({"file_id": file_id} if file_id else {})})
     return found
 
@@ -65,28 +58,28 @@ def words_of(update: dict[str, Any]) -> dict[str, Any] | None:
     """The chat, the words (or media) and who wrote them, from a message or a
     button press; None for anything else, or fields of the wrong shape."""
     if "message" in update:
-        message = _dict(update["message"])
-        text = _text(message.get("text")) or _text(message.get("caption"))
-        chat, person = _dict(message.get("chat")), _dict(message.get("from"))
+        message = as_dict(update["message"])
+        text = as_str(message.get("text")) or as_str(message.get("caption"))
+        chat, person = as_dict(message.get("chat")), as_dict(message.get("from"))
         media, shown = media_of(message), None
     elif "callback_query" in update:
-        query = _dict(update["callback_query"])
-        text, media = _text(query.get("data")), []
-        chat = _dict(_dict(query.get("message")).get("chat"))
-        person = _dict(query.get("from"))
-        shown = _text(query.get("id")) or None
+        query = as_dict(update["callback_query"])
+        text, media = as_str(query.get("data")), []
+        chat = as_dict(as_dict(query.get("message")).get("chat"))
+        person = as_dict(query.get("from"))
+        shown = as_str(query.get("id")) or None
     else:
         return None
     chat_id = chat.get("id")
     if not (text or media) or not isinstance(chat_id, int | str) or chat_id == "":
         return None
-    names = (_text(person.get("first_name")), _text(person.get("last_name")))
+    names = (as_str(person.get("first_name")), as_str(person.get("last_name")))
     return {
         "chat": str(chat_id),
         "text": text,
         "media": media,
         "name": " ".join(n for n in names if n) or None,
-        "locale": _text(person.get("language_code")) or None,
+        "locale": as_str(person.get("language_code")) or None,
         "callback_query_id": shown,
     }
 

@@ -30,6 +30,7 @@ from backend.models import Channel
 from backend.schemas import is_time_zone
 from backend.services import customers, inbound
 from backend.services.errors import DomainError
+from backend.shapes import as_dict
 from voice_skills import records
 from voice_skills.alexa.handlers import EXCEPTION_HANDLERS, REQUEST_HANDLERS
 from voice_skills.alexa.verification import (
@@ -133,37 +134,33 @@ def _refuse(status: int, code: str, message: str):
     return response
 
 
-def _dict(value: Any) -> dict:
-    return value if isinstance(value, dict) else {}
-
-
 def _system(envelope: dict[str, Any]) -> dict:
-    return _dict(_dict(envelope.get("context")).get("System"))
+    return as_dict(as_dict(envelope.get("context")).get("System"))
 
 
 def skill_id_of(envelope: dict[str, Any]) -> str | None:
-    application = _system(envelope).get("application") or _dict(
+    application = _system(envelope).get("application") or as_dict(
         envelope.get("session")
     ).get("application")
-    skill_id = _dict(application).get("applicationId")
+    skill_id = as_dict(application).get("applicationId")
     return skill_id if isinstance(skill_id, str) else None
 
 
 def user_id_of(envelope: dict[str, Any]) -> str | None:
-    user = _system(envelope).get("user") or _dict(envelope.get("session")).get("user")
-    user_id = _dict(user).get("userId")
+    user = _system(envelope).get("user") or as_dict(envelope.get("session")).get("user")
+    user_id = as_dict(user).get("userId")
     return user_id if isinstance(user_id, str) and user_id.strip() else None
 
 
 def heard_of(envelope: dict[str, Any]) -> str:
     """The request in a line for the conversation record."""
-    req = _dict(envelope.get("request"))
-    intent = _dict(req.get("intent"))
+    req = as_dict(envelope.get("request"))
+    intent = as_dict(req.get("intent"))
     if not intent:
         return str(req.get("type", "?"))
     slots = " ".join(
         f"{name}={slot['value']}"
-        for name, slot in sorted(_dict(intent.get("slots")).items())
+        for name, slot in sorted(as_dict(intent.get("slots")).items())
         if isinstance(slot, dict) and slot.get("value")
     )
     return f"{intent.get('name', '?')} {slots}".strip()

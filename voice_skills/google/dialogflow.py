@@ -26,6 +26,7 @@ from typing import Any
 
 from backend.schemas import is_time_zone
 from backend.services.customers import E164
+from backend.shapes import as_dict
 from voice_skills.google.conversation import (
     PARAMETERS,
     STATE_KEYS,
@@ -79,10 +80,6 @@ def _object(body: dict[str, Any], key: str, *, required: bool = True) -> dict:
     return value
 
 
-def _dict(value: Any) -> dict:
-    return value if isinstance(value, dict) else {}
-
-
 def _text(value: Any) -> str | None:
     """A non-empty string, or None (for anything else a request may carry)."""
     return value.strip() if isinstance(value, str) and value.strip() else None
@@ -91,14 +88,14 @@ def _text(value: Any) -> str | None:
 def caller_id(payload: dict[str, Any]) -> str | None:
     """The phone gateway's caller id (``payload.telephony.caller_id``, E.164;
     redacted on a trial agent, then not a number and not used)."""
-    number = _text(_dict(payload.get("telephony")).get("caller_id"))
+    number = _text(as_dict(payload.get("telephony")).get("caller_id"))
     return number if number and E164.match(number) else None
 
 
 def zone_of(payload: dict[str, Any]) -> str | None:
     """The caller's time zone, if the integration's payload names one: the
     Assistant's ``device.timeZone.id``, or ``timeZone`` / ``time_zone``."""
-    named = _dict(_dict(payload.get("device")).get("timeZone")).get("id")
+    named = as_dict(as_dict(payload.get("device")).get("timeZone")).get("id")
     for value in (named, payload.get("timeZone"), payload.get("time_zone")):
         if isinstance(value, dict):
             value = value.get("id")
@@ -144,7 +141,7 @@ def read_es(body: Any) -> Call:
         "payload",
         required=False,
     )
-    user = _dict(payload.get("user"))
+    user = as_dict(payload.get("user"))
     return Call(
         edition="es",
         request_id=request_id,
