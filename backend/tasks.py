@@ -184,7 +184,22 @@ def plan_agendas() -> int:
 
 
 def _lease() -> float:
-    return _config().FOLLOW_UPS.lease_seconds
+    from webhooks.relay import lease_seconds
+
+    return lease_seconds()
+
+
+def _send_failed(session, reply, token: str, exc: DeliveryError, error_code) -> None:
+    """Note a claimed reply's failed send (committed): failed for good when
+    the channel says so, else queued again, and raised so Celery retries
+    with backoff."""
+    from backend.services import inbound
+
+    status = "failed" if exc.permanent else "queued"
+    inbound.record_delivery(session, reply, token, status=status, error_code=error_code)
+    session.commit()
+    if not exc.permanent:
+        raise ConnectionError(str(exc)) from exc
 
 
 @shared_task(name="beckon.answer_message", **TASK_RETRY)
@@ -271,13 +286,7 @@ def _send_replies(received) -> int:
                 session.commit()
         except DeliveryError as exc:
             log.warning("reply %s to message %s: %s", i, message.id, exc)
-            status = "failed" if exc.permanent else "queued"
-            inbound.record_delivery(
-                session, row, token, status=status, error_code=exc.code
-            )
-            session.commit()
-            if not exc.permanent:
-                raise ConnectionError(str(exc)) from exc  # Celery retries
+            _send_failed(session, row, token, exc, exc.code)
             continue
         inbound.record_delivery(
             session,
@@ -384,13 +393,8 @@ def send_console_reply(message_id: int) -> str:
         # an earlier attempt may have got through before its worker died
         receipt = (retried and notifier.find_sent(outgoing)) or notifier.send(outgoing)
     except DeliveryError as exc:
-        status = "failed" if exc.permanent else "queued"
-        inbound.record_delivery(
-            db.session, message, token, status=status, error_code=exc.code or status
-        )
-        db.session.commit()
-        if not exc.permanent:
-            raise ConnectionError(str(exc)) from exc  # Celery retries with backoff
+        fallback = "failed" if exc.permanent else "queued"
+        _send_failed(db.session, message, token, exc, exc.code or fallback)
         return message.status
     inbound.record_delivery(
         db.session,

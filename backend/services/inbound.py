@@ -281,8 +281,7 @@ def _take(
     if not taken:
         return None
     message = session.get(Message, message_id, populate_existing=True)
-    attempts = int((message.payload or {}).get("attempts", 0)) + 1
-    message.payload = {**(message.payload or {}), "attempts": attempts}
+    message.payload = {**(message.payload or {}), "attempts": _attempts(message) + 1}
     return message
 
 
