@@ -41,6 +41,7 @@ from backend.services import texts
 from backend.services.conversations import conversation_of
 from backend.services.customers import find_or_create_by_identity, set_opt_out
 from backend.services.errors import Invalid
+from backend.shapes import map_strings
 
 #: Twilio's default opt-out, opt-in and help keywords (the whole message,
 #: any case, trailing punctuation ignored): https://help.twilio.com/articles/223134027
@@ -125,13 +126,11 @@ class Received:
 def clean(value: Any) -> Any:
     """``value`` with what no database column takes removed: NUL characters
     and lone surrogates (in strings, however deep in lists and dicts)."""
-    if isinstance(value, str):
-        return value.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
-    if isinstance(value, dict):
-        return {clean(k): clean(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [clean(v) for v in value]
-    return value
+    return map_strings(value, _storable, keys=True)
+
+
+def _storable(words: str) -> str:
+    return words.replace("\x00", "").encode("utf-8", "replace").decode("utf-8")
 
 
 def clean_locale(tag: str | None) -> str | None:

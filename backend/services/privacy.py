@@ -11,6 +11,7 @@ store) is erased by the caller, for :func:`tracker_senders`.
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime
 from typing import Any
@@ -34,6 +35,7 @@ from backend.models import (
 )
 from backend.services.customers import get_customer
 from backend.services.errors import Conflict
+from backend.shapes import map_strings
 
 ERASED = "[erased]"
 
@@ -290,6 +292,7 @@ def _erase_from_provider_messages(session: Session, customer: Customer) -> None:
         ),
         re.IGNORECASE,
     )
+    erase = functools.partial(pattern.sub, ERASED)
     providers = select(Booking.provider_id).where(Booking.customer_id == customer.id)
     conversations = select(Conversation.id).where(
         Conversation.provider_id.in_(providers)
@@ -301,16 +304,5 @@ def _erase_from_provider_messages(session: Session, customer: Customer) -> None:
     for message in session.scalars(
         select(Message).where(Message.conversation_id.in_(conversations), mentions)
     ):
-        message.text = pattern.sub(ERASED, message.text or "")
-        message.payload = _replaced(message.payload or {}, pattern)
-
-
-def _replaced(value: Any, pattern: re.Pattern[str]) -> Any:
-    """``value`` (JSON) with every match of ``pattern`` in its strings erased."""
-    if isinstance(value, str):
-        return pattern.sub(ERASED, value)
-    if isinstance(value, list):
-        return [_replaced(v, pattern) for v in value]
-    if isinstance(value, dict):
-        return {k: _replaced(v, pattern) for k, v in value.items()}
-    return value
+        message.text = erase(message.text or "")
+        message.payload = map_strings(message.payload or {}, erase)
