@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -166,3 +167,24 @@ def latest_bookings(where: Any, limit: int) -> tuple[list[Any], int]:
     ).all()
     total = db.session.scalar(select(func.count()).select_from(Booking).where(where))
     return list(rows), total
+
+
+def provider_names(ids: Iterable[int | None]) -> dict[int, str]:
+    """The names of the providers a page's rows name, by id, in one query."""
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    return dict(
+        db.session.execute(
+            select(Provider.id, Provider.name).where(Provider.id.in_(wanted))
+        ).all()
+    )
+
+
+def customers_by_id(ids: Iterable[int | None]) -> dict[int, Customer]:
+    """The customers a page's rows name, by id, in one query."""
+    wanted = {i for i in ids if i}
+    if not wanted:
+        return {}
+    found = db.session.scalars(select(Customer).where(Customer.id.in_(wanted)))
+    return {c.id: c for c in found}

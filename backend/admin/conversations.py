@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from backend.admin import admin_bp
-from backend.admin.common import fail, people_matching
+from backend.admin.common import customers_by_id, fail, people_matching, provider_names
 from backend.admin.forms import ActionForm, ReplyForm
 from backend.admin.paging import paginate
 from backend.extensions import db
@@ -81,21 +81,8 @@ def conversations():
                 .group_by(Message.conversation_id)
             ).all()
         )
-    customers = {
-        c.id: c
-        for c in db.session.scalars(
-            select(Customer).where(
-                Customer.id.in_([c.customer_id for c in page.items if c.customer_id])
-            )
-        )
-    }
-    providers = dict(
-        db.session.execute(
-            select(Provider.id, Provider.name).where(
-                Provider.id.in_([c.provider_id for c in page.items if c.provider_id])
-            )
-        ).all()
-    )
+    customers = customers_by_id(c.customer_id for c in page.items)
+    providers = provider_names(c.provider_id for c in page.items)
     return render_template(
         "conversations/list.html",
         page=page,

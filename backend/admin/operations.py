@@ -8,13 +8,18 @@ from sqlalchemy import func, select
 
 from backend.admin import admin_bp
 from backend.admin.auth import admin_only
-from backend.admin.common import as_id, booking_or_people, fail
+from backend.admin.common import (
+    as_id,
+    booking_or_people,
+    customers_by_id,
+    fail,
+    provider_names,
+)
 from backend.admin.forms import ActionForm, ApiKeyForm, ModerateForm
 from backend.admin.paging import paginate
 from backend.extensions import db
 from backend.models import (
     ApiKey,
-    Customer,
     FollowUp,
     FollowUpState,
     ModerationState,
@@ -54,13 +59,7 @@ def _reviews_page(failed: tuple[int, ModerateForm] | None = None, status: int = 
         {"created": Review.created_at, "stars": Review.stars},
         "created",
     )
-    names = dict(
-        db.session.execute(
-            select(Provider.id, Provider.name).where(
-                Provider.id.in_({r.provider_id for r in page.items})
-            )
-        ).all()
-    )
+    names = provider_names(r.provider_id for r in page.items)
     forms = {
         r.id: ModerateForm(
             prefix=f"r{r.id}",
@@ -156,21 +155,8 @@ def follow_ups():
         key: sum(counts.get(s, 0) for s in states)
         for key, (_, states) in QUEUES.items()
     }
-    customers = {
-        c.id: c
-        for c in db.session.scalars(
-            select(Customer).where(
-                Customer.id.in_({f.customer_id for f in page.items if f.customer_id})
-            )
-        )
-    }
-    providers = dict(
-        db.session.execute(
-            select(Provider.id, Provider.name).where(
-                Provider.id.in_({f.provider_id for f in page.items if f.provider_id})
-            )
-        ).all()
-    )
+    customers = customers_by_id(f.customer_id for f in page.items)
+    providers = provider_names(f.provider_id for f in page.items)
     return render_template(
         "follow_ups.html",
         page=page,
