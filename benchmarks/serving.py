@@ -1,4 +1,5 @@
-"""What the benchmarks share: a scratch folder, and serving the app over HTTP."""
+"""What the benchmarks share: a scratch folder, latency figures, and serving
+the app over HTTP."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import requests
 
 
@@ -21,6 +23,15 @@ def scratch_dir(prefix: str) -> Path:
     path = Path(tempfile.mkdtemp(prefix=prefix))
     atexit.register(shutil.rmtree, path, ignore_errors=True)
     return path
+
+
+def p50_p99_ms(ms) -> dict[str, float]:
+    """The median and 99th percentile of latencies in milliseconds."""
+    ms = np.asarray(ms)
+    return {
+        "p50_ms": round(float(np.percentile(ms, 50)), 1),
+        "p99_ms": round(float(np.percentile(ms, 99)), 1),
+    }
 
 
 def free_port() -> int:

@@ -32,7 +32,6 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import numpy as np
 import requests
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,6 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from benchmarks.serving import (  # noqa: E402
     free_port,
+    p50_p99_ms,
     run_in_own_process,
     scratch_dir,
     wait_for,
@@ -85,14 +85,9 @@ def request_body(kind: str, device: int, turn: int) -> bytes:
 
 
 def _stats(values) -> dict:
-    values = np.array(values)
-    if not values.size:
+    if not len(values):
         return {"n": 0}
-    return {
-        "n": int(values.size),
-        "p50_ms": round(float(np.percentile(values, 50)), 1),
-        "p99_ms": round(float(np.percentile(values, 99)), 1),
-    }
+    return {"n": len(values), **p50_p99_ms(values)}
 
 
 def _post(session, url: str, chain, kind: str, device: int, turn: int):

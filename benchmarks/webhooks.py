@@ -44,6 +44,7 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.serving import (  # noqa: E402
     free_port,
+    p50_p99_ms,
     run_in_own_process,
     scratch_dir,
     wait_for,
@@ -125,8 +126,7 @@ def load(url_base: str, senders: int, messages: int, first_phone: int) -> dict:
         "requests": len(latencies),
         "seconds": round(wall, 2),
         "requests_per_s": round(len(latencies) / wall, 1),
-        "p50_ms": round(float(np.percentile(ms, 50)), 1),
-        "p99_ms": round(float(np.percentile(ms, 99)), 1),
+        **p50_p99_ms(ms),
         "max_ms": round(float(ms.max()), 1),
         "errors": len(errors),
         "error_kinds": sorted(set(errors))[:5],
