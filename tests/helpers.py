@@ -155,17 +155,15 @@ def config_for_test(database_url: str, tmp_path, model_cache, **overrides):
     )
 
 
-SHARED_FIXTURES = Path(__file__).resolve().parents[2] / "shared" / "fixtures"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
-def shared_fixture(*parts: str) -> Path:
-    """A file of ../shared/fixtures; the test is skipped where it is not
-    beside the checkout."""
-    import pytest
-
-    path = SHARED_FIXTURES.joinpath(*parts)
+def fixture_path(*parts: str) -> Path:
+    """A file of ``tests/fixtures`` (real request shapes and test vectors,
+    each with its source in that folder's SOURCES.md)."""
+    path = FIXTURES.joinpath(*parts)
     if not path.exists():
-        pytest.skip(f"{path} is not beside this checkout")
+        raise FileNotFoundError(f"no fixture {path}")
     return path
 
 

@@ -1,6 +1,6 @@
 """The Rasa assistant as people meet it: `beckon run` starts Rasa and the action
 server beside the API; conversations go through Rasa's REST channel
-(``/webhooks/rest/webhook``, shapes in ../shared/fixtures/rasa/rest_channel.json)
+(``/webhooks/rest/webhook``, shapes in tests/fixtures/rasa/rest_channel.json)
 and end in rows of the real database.
 
 Needs the bot's environment (``make bot-install``); the model is trained on

@@ -6,7 +6,7 @@ The chain is a test root CA, an intermediate and an end certificate issued
 to echo-api.amazon.com, as Amazon's is; the app trusts the root through
 ``ALEXA_EXTRA_TRUST_ROOTS`` and fetches the chain from the URL in the
 request's header (``fetch_certificate_chain`` is replaced, the HTTP boundary).
-Requests are the envelopes of ../shared/fixtures/alexa with our intent,
+Requests are the envelopes of tests/fixtures/alexa with our intent,
 slots, skill id and a current timestamp put in.
 """
 
@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tests.fakes.http import read_json, send_json
-from tests.helpers import shared_fixture
+from tests.helpers import fixture_path
 
 SKILL_ID = "amzn1.ask.skill.c966b8cb-80bc-4482-8ddf-63af59ca07fc"
 CERT_URL = "https://s3.amazonaws.com/echo.api/echo-api-cert-12.pem"
@@ -236,7 +236,7 @@ def envelope(
     timestamp: datetime | None = None,
 ) -> dict[str, Any]:
     """A fixture's envelope made ours: skill, user, intent, slots, time."""
-    doc = copy.deepcopy(json.loads(shared_fixture("alexa", fixture).read_text()))
+    doc = copy.deepcopy(json.loads(fixture_path("alexa", fixture).read_text()))
     stamp = (timestamp or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
     system = doc.setdefault("context", {}).setdefault("System", {})
     system["application"] = {"applicationId": SKILL_ID}

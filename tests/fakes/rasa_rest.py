@@ -1,7 +1,7 @@
 """A stand-in for the Rasa server's REST channel, on a real port.
 
 Answers ``POST /webhooks/rest/webhook`` in the shape of
-../shared/fixtures/rasa/rest_channel.json (``recipient_id`` always present,
+tests/fixtures/rasa/rest_channel.json (``recipient_id`` always present,
 ``buttons`` when given), from replies queued by the test; records what it
 was sent. ``down()`` makes it answer 503, ``slow(seconds)`` makes it late.
 """

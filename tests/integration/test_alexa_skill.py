@@ -1,6 +1,6 @@
 """The Alexa skill through its endpoint: requests signed with a chain like
 Amazon's (a test root the app is told to trust), Alexa's envelopes from
-../shared/fixtures/alexa, real matching and a real database.
+tests/fixtures/alexa, real matching and a real database.
 
 "Alexa, ask Beckon to book a plumber in Austin tomorrow morning" is carried
 to a confirmed booking through the dialog (STARTED -> IN_PROGRESS ->
@@ -39,7 +39,7 @@ from tests.helpers import (
     config_for_test,
     make_provider,
     make_tarot_reader,
-    shared_fixture,
+    fixture_path,
     writers_seen_while_matching,
 )
 from voice_skills.alexa import verification
@@ -223,7 +223,7 @@ def tomorrow_iso() -> str:
 
 def test_certificate_url_rules_follow_amazons_vectors() -> None:
     vectors = json.loads(
-        shared_fixture("alexa", "alexa_request_verification_vectors.json").read_text()
+        fixture_path("alexa", "alexa_request_verification_vectors.json").read_text()
     )
     for case in vectors["signature_cert_chain_url_cases"]:
         if case["valid"]:
@@ -500,7 +500,7 @@ def as_sent(name: str, api_endpoint: str | None = None) -> dict:
     """A fixture as Alexa would send it to this skill: verbatim, but for our
     skill id, a fresh timestamp and the API endpoint (the fake's). A file of
     the request object alone gets the envelope Alexa sends every request in."""
-    doc = json.loads(shared_fixture("alexa", name).read_text())
+    doc = json.loads(fixture_path("alexa", name).read_text())
     if "request" not in doc:
         user = {"userId": "amzn1.ask.account.REQUEST_ONLY"}
         doc = {

@@ -2,7 +2,7 @@
 provider through the voice desk (real database, model and index), read it
 back, survive a redelivery, and refuse what is not Dialogflow's.
 
-ES requests are the real envelope of ../shared/fixtures/google
+ES requests are the real envelope of tests/fixtures/google
 (dialogflow-fulfillment-nodejs's ``mockGoogleV2Request``) with the intent,
 words, parameters and contexts of each turn put in, and each turn's contexts
 are the ones the previous answer set, as Dialogflow sends them back. There is
@@ -43,7 +43,7 @@ from tests.helpers import (
     make_customer,
     make_provider,
     make_tarot_reader,
-    shared_fixture,
+    fixture_path,
     writers_seen_while_matching,
 )
 
@@ -96,7 +96,7 @@ class EsCaller:
     def __init__(self, client):
         self.client = client
         self.envelope = json.loads(
-            shared_fixture(
+            fixture_path(
                 "google",
                 "dialogflow_es_v2",
                 "requests",
@@ -798,7 +798,7 @@ def test_every_google_fixture_gets_an_answer_or_a_400(client, db, edition, name)
     """ES requests (the real bodies) are answered as ES answers; everything
     else (Actions Builder bodies, answers, ES requests at the CX endpoint) is
     refused with a message, and nothing is written."""
-    body = json.loads(shared_fixture("google", name).read_text())
+    body = json.loads(fixture_path("google", name).read_text())
     response = client.post(f"/webhooks/dialogflow/{edition}", json=body, headers=AUTH)
     answered = edition == "es" and name in ES_REQUESTS and name not in WITHOUT_SESSION
     if not answered:

@@ -2,7 +2,7 @@
 by X-Hub-Signature-256 over the raw body, texts, quick replies and postbacks
 taken once and answered from a task through the Send API (stand-ins at the
 Send API's and Rasa's HTTP boundaries). Bodies and vectors are from
-../shared/fixtures/messenger."""
+tests/fixtures/messenger."""
 
 from __future__ import annotations
 
@@ -17,14 +17,14 @@ from backend.config import Config
 from backend.models import ChannelIdentity, Conversation, Direction, Message
 from backend.services import inbound
 from tests.fakes.messenger_api import FakeSendApi
-from tests.helpers import config_for_test, shared_fixture
+from tests.helpers import config_for_test, fixture_path
 from webhooks.messenger import signature_ok
 
 SECRET, VERIFY = "messenger-app-secret", "messenger-verify-token"
 
 
 def _fixture(name: str):
-    return shared_fixture("messenger", name).read_bytes()
+    return fixture_path("messenger", name).read_bytes()
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ tests/e2e) being down, slow or silent loses nothing; a redelivery gets the
 same answer, waited for when the first is still being made, made now when
 the first attempt died; two deliveries at once are one message.
 
-Request bodies are Twilio's (../shared/fixtures/twilio/sms_inbound_webhook.form);
+Request bodies are Twilio's (tests/fixtures/twilio/sms_inbound_webhook.form);
 signatures are Twilio's algorithm, checked against its published vectors,
 which are also replayed against the endpoint.
 """
@@ -40,7 +40,7 @@ from backend.models import (
     Message,
 )
 from backend.services import inbound, texts
-from tests.helpers import config_for_test, shared_fixture
+from tests.helpers import config_for_test, fixture_path
 
 TOKEN = "twilio-inbound-token"
 PUBLIC = "https://beckon.example.com"
@@ -57,12 +57,12 @@ HELP = ["HELP", "INFO"]
 
 
 def _fixture(name: str) -> dict:
-    return json.loads(shared_fixture("twilio", name).read_text())
+    return json.loads(fixture_path("twilio", name).read_text())
 
 
 def _form(name: str) -> dict[str, str]:
     """A webhook body as Twilio posts it (x-www-form-urlencoded)."""
-    return dict(parse_qsl(shared_fixture("twilio", name).read_text().strip()))
+    return dict(parse_qsl(fixture_path("twilio", name).read_text().strip()))
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ nobody can answer (the assistant down or silent, a person took over) ended
 politely; the caller's number is who they are only when fully attested
 (SHAKEN/STIR), withheld and unattested callers are a person of their own for
 the call; signed like every Twilio request (Rasa stood in at its REST
-boundary). Call bodies are Twilio's (../shared/fixtures/twilio/voice_*)."""
+boundary). Call bodies are Twilio's (tests/fixtures/twilio/voice_*)."""
 
 from __future__ import annotations
 
@@ -27,13 +27,13 @@ from backend.models import (
     Message,
 )
 from backend.services import inbound
-from tests.helpers import config_for_test, shared_fixture
+from tests.helpers import config_for_test, fixture_path
 
 TOKEN, PUBLIC = "twilio-voice-token", "https://beckon.example.com"
 
 
 def _fixture(name: str) -> dict:
-    return json.loads(shared_fixture("twilio", name).read_text())
+    return json.loads(fixture_path("twilio", name).read_text())
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def _call(**changes) -> dict:
     """Twilio's incoming-call body (the .form file, as posted)."""
     body = dict(
         parse_qsl(
-            shared_fixture("twilio", "voice_incoming_call_webhook.form")
+            fixture_path("twilio", "voice_incoming_call_webhook.form")
             .read_text()
             .strip()
         )

@@ -1,6 +1,6 @@
 """Bad input at every webhook: never a 500, and a refusal writes nothing.
 
-Each endpoint gets its real request (../shared/fixtures, signed as the
+Each endpoint gets its real request (tests/fixtures, signed as the
 service signs it) with every field, one at a time, replaced by values that
 no column holds or that are of the wrong type: missing, empty, huge, NUL
 characters, numbers where text is expected, objects where a list is, and so
@@ -30,7 +30,7 @@ from backend.app import create_app
 from backend.config import Config
 from backend.extensions import db as database
 from backend.models import ChannelIdentity, Customer, Message
-from tests.helpers import config_for_test, shared_fixture
+from tests.helpers import config_for_test, fixture_path
 
 TOKEN, PUBLIC = "bad-input-twilio-token", "https://beckon.example.com"
 SECRET, TELEGRAM_SECRET = "bad-input-app-secret", "bad-input-telegram-secret"
@@ -148,7 +148,7 @@ def _variants(document: Any) -> Iterator[tuple[str, Any]]:
 
 
 def _form(name: str) -> dict[str, str]:
-    return dict(parse_qsl(shared_fixture("twilio", name).read_text().strip()))
+    return dict(parse_qsl(fixture_path("twilio", name).read_text().strip()))
 
 
 def _twilio(client, path: str, params: dict[str, str]):
@@ -219,7 +219,7 @@ def _messenger(client, body: bytes, secret: str = SECRET):
 
 def test_messenger_acknowledges_every_malformed_event_and_never_fails(client, db, rasa):
     event = json.loads(
-        shared_fixture("messenger", "events/fbmessenger_message.json").read_bytes()
+        fixture_path("messenger", "events/fbmessenger_message.json").read_bytes()
     )
     for what, variant in _variants(event):
         response = _messenger(client, json.dumps(variant).encode())
@@ -233,7 +233,7 @@ def test_messenger_acknowledges_every_malformed_event_and_never_fails(client, db
 
 
 def _vectors() -> dict:
-    return json.loads(shared_fixture("messenger", "signature_vectors.json").read_text())
+    return json.loads(fixture_path("messenger", "signature_vectors.json").read_text())
 
 
 def test_messenger_s_signature_vectors_replayed_against_the_endpoint(

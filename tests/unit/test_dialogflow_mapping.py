@@ -1,6 +1,6 @@
 """Reading Dialogflow requests and shaping answers, without a database.
 
-ES requests are the real ones of ../shared/fixtures/google/dialogflow_es_v2
+ES requests are the real ones of tests/fixtures/google/dialogflow_es_v2
 (actions-on-google-java and dialogflow-fulfillment-nodejs test bodies). CX
 shapes follow Google's published reference:
 https://cloud.google.com/dialogflow/cx/docs/reference/rest/v3/WebhookRequest and
@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tests.helpers import shared_fixture
+from tests.helpers import fixture_path
 from voice_skills.google.conversation import (
     CANCEL,
     CHECK_IN,
@@ -47,12 +47,12 @@ from voice_skills.when import dialogflow_window
 
 
 def _es(name: str) -> dict:
-    path = shared_fixture("google", "dialogflow_es_v2", "requests", name)
+    path = fixture_path("google", "dialogflow_es_v2", "requests", name)
     return json.loads(path.read_text())
 
 
 def _es_answer(name: str) -> dict:
-    path = shared_fixture("google", "dialogflow_es_v2", "responses", name)
+    path = fixture_path("google", "dialogflow_es_v2", "responses", name)
     return json.loads(path.read_text())
 
 
