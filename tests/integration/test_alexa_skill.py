@@ -35,11 +35,11 @@ from tests.fakes.alexa import (
     envelope,
 )
 from tests.helpers import (
-    SHARED_FIXTURES,
+    FIXTURES,
     config_for_test,
+    fixture_path,
     make_provider,
     make_tarot_reader,
-    fixture_path,
     writers_seen_while_matching,
 )
 from voice_skills.alexa import verification
@@ -484,7 +484,7 @@ def test_not_json_and_not_an_envelope_are_400(client, db, chain, fetched) -> Non
 
 ALEXA_FIXTURES = sorted(
     p.name
-    for p in (SHARED_FIXTURES / "alexa").glob("*.json")
+    for p in (FIXTURES / "alexa").glob("*.json")
     if p.name != "alexa_request_verification_vectors.json"
 )
 #: Files Alexa's request model refuses, and why: an undocumented dialogState

@@ -36,14 +36,14 @@ from backend.models import (
 )
 from tests.helpers import (
     CHICAGO,
-    SHARED_FIXTURES,
+    FIXTURES,
     config_for_test,
     days_ahead,
+    fixture_path,
     local,
     make_customer,
     make_provider,
     make_tarot_reader,
-    fixture_path,
     writers_seen_while_matching,
 )
 
@@ -780,8 +780,8 @@ def test_a_zone_the_request_carries_is_the_callers_clock(client, db, edition):
 # ---------------------------------------------------------------- every fixture
 
 GOOGLE_FIXTURES = sorted(
-    str(p.relative_to(SHARED_FIXTURES / "google"))
-    for p in (SHARED_FIXTURES / "google").rglob("*.json")
+    str(p.relative_to(FIXTURES / "google"))
+    for p in (FIXTURES / "google").rglob("*.json")
 )
 ES_REQUESTS = [f for f in GOOGLE_FIXTURES if f.startswith("dialogflow_es_v2/requests/")]
 #: ES request bodies of dialogflow-fulfillment's tests that lack the session
