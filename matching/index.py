@@ -195,9 +195,14 @@ class VectorIndex:
         params.sel = selector
         return params, (selector, self._bitmap)
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(scores, provider ids) of the ``k`` nearest per query; id -1 is no hit."""
+    def search(
+        self, queries: np.ndarray, k: int, only: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, provider ids) of the ``k`` nearest per query; id -1 is no hit.
+        With ``only``, among those provider ids alone."""
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
+        if only is not None:
+            return self._search_among(queries, k, only)
         k = max(1, min(k, max(self.size, 1)))
         if self.kind == "flat" and len(queries) == 1 and self.index.ntotal:
             return self._flat_single(queries[0], k)
@@ -209,6 +214,37 @@ class VectorIndex:
         found = labels >= 0
         pids = np.where(found, self.pids[np.where(found, labels, 0)], -1)
         return scores, pids
+
+    def _search_among(
+        self, queries: np.ndarray, k: int, only: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        get = self.label_of.get
+        found = (get(pid) for pid in np.asarray(only).tolist())
+        labels = np.fromiter((lab for lab in found if lab is not None), np.int64)
+        if not len(labels):
+            empty = np.full((len(queries), 1), -np.inf, dtype=np.float32)
+            return empty, np.full((len(queries), 1), -1, dtype=np.int64)
+        k = min(k, len(labels))
+        if self.kind == "flat":
+            stored = faiss.rev_swig_ptr(
+                self.index.get_xb(), self.index.ntotal * self.dimension
+            ).reshape(self.index.ntotal, self.dimension)
+            scores = queries @ stored[labels].T
+            top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
+            return np.take_along_axis(scores, top, axis=1), self.pids[labels[top]]
+        selector = faiss.IDSelectorBatch(labels)
+        if self.kind.startswith("hnsw"):
+            params = faiss.SearchParametersHNSW()
+            params.efSearch = max(self.params.ef_search, k)
+        elif self.kind.startswith("ivf"):
+            params = faiss.SearchParametersIVF()
+            params.nprobe = self.index.nprobe
+        else:
+            params = faiss.SearchParameters()
+        params.sel = selector
+        scores, found = self.index.search(queries, k, params=params)
+        hit = found >= 0
+        return scores, np.where(hit, self.pids[np.where(hit, found, 0)], -1)
 
     def _flat_single(self, query: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """One query against a flat index as a BLAS matrix-vector product over

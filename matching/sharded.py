@@ -205,10 +205,15 @@ class ShardedIndex:
         return keys
 
     def search(
-        self, queries: np.ndarray, k: int, keys: list[str] | None = None
+        self,
+        queries: np.ndarray,
+        k: int,
+        keys: list[str] | None = None,
+        only: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """(scores, provider ids) of the ``k`` best per query across ``keys``
-        (default: every shard); id -1 is no hit."""
+        (default: every shard), among the provider ids ``only`` if given; id -1
+        is no hit."""
         queries = np.ascontiguousarray(np.atleast_2d(queries), dtype=np.float32)
         chosen = [
             self.shards[key] for key in (keys if keys is not None else self.shards)
@@ -219,7 +224,7 @@ class ShardedIndex:
                 np.full((len(queries), 1), -np.inf, dtype=np.float32),
                 np.full((len(queries), 1), -1, dtype=np.int64),
             )
-        parts = [shard.search(queries, k) for shard in chosen]
+        parts = [shard.search(queries, k, only) for shard in chosen]
         if len(parts) == 1:
             return parts[0]
         scores = np.concatenate([p[0] for p in parts], axis=1)
