@@ -10,6 +10,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -34,6 +35,27 @@ from matching.ranking import (
 from matching.sharded import ShardedIndex, shard_key
 
 log = logging.getLogger(__name__)
+
+#: a facet must fit the need this well to be named among the reasons
+FACET_REASON_MIN = 0.55
+#: the last clauses of a request that are read (a long conversation's first
+#: words no longer say what is needed now)
+MAX_CLAUSES = 8
+# a sentence ends, or a change of mind begins ("... an ophthalmologist in
+# Oakland I prefer someone in Santa Rosa, a general practitioner")
+_CLAUSE_END = re.compile(
+    r"(?<=[.!?;])\s+|\n+|[\s,]+(?=(?:actually|instead|rather|but|i(?:'d| would)?"
+    r" prefer|how about|what about|or maybe)\b)",
+    re.IGNORECASE,
+)
+
+
+def split_clauses(text: str) -> list[str]:
+    """A request's sentences and changes of mind, in order ("I need a dentist.
+    Actually a dermatologist in Palo Alto." is two); at most the last
+    ``MAX_CLAUSES``."""
+    parts = [" ".join(part.split()) for part in _CLAUSE_END.split(text)]
+    return [part for part in parts if part][-MAX_CLAUSES:] or [text.strip()]
 
 
 def text_key(text: str) -> bytes:
@@ -118,6 +140,22 @@ class BuildStats:
     kind: str
 
 
+@dataclass
+class Need:
+    """What a request asks for: the vector it is searched with, and the
+    sentences that say it, each with how much it counts (the most: 1)."""
+
+    vector: np.ndarray  # (1, dimension), normalised
+    sentences: np.ndarray  # (n, dimension)
+    weights: np.ndarray  # (n,)
+
+    @classmethod
+    def of(cls, vector: np.ndarray) -> Need:
+        """A need said in one sentence."""
+        vector = np.atleast_2d(vector).astype(np.float32)
+        return cls(vector, vector, np.ones(1))
+
+
 class Matcher:
     """Providers in, ranked matches out."""
 
@@ -185,6 +223,88 @@ class Matcher:
                 by_code[code] = sim
         return by_code
 
+    def _embed_facets(self, store: FeatureStore) -> None:
+        """Vectors for the facets the store learnt since the last call."""
+        known = len(store.facet_vectors)
+        if known < len(store.facet_texts):
+            fresh, _ = self.embed(store.facet_texts[known:])
+            store.facet_vectors = np.concatenate([store.facet_vectors, fresh])
+
+    def read_need(self, clause_vectors: np.ndarray) -> Need:
+        """What a request needs, from its sentences' vectors (in order).
+
+        A sentence counts as much as it says what is needed (its best
+        similarity to a category or a provider's fine kind, between
+        ``need_floor`` and ``need_full``): "yes", "what's their number?" hardly
+        at all. A need that a later sentence contradicts counts
+        ``earlier_need`` as much for each such sentence: the two name
+        different fine kinds that no provider has together, and neither takes
+        the other's kind within ``need_change`` of its own ("a dermatologist"
+        ... "rather a general practitioner"). A later sentence that restates or
+        widens the need ("any other doctors?": every dermatologist is a
+        doctor) takes nothing from it. The search vector is the weighted sum
+        of the sentences'."""
+        vectors = np.atleast_2d(clause_vectors).astype(np.float32)
+        if len(vectors) == 1:
+            return Need.of(vectors)
+        w, store = self.weights, self.store
+        strength = np.full(len(vectors), -1.0)
+        if len(self.category_vectors):
+            strength = (vectors @ self.category_vectors.T).max(axis=1)
+        against = np.zeros((len(vectors), len(vectors)), dtype=bool)
+        if len(store.facet_vectors):
+            sims = vectors @ store.facet_vectors.T
+            best = sims.argmax(axis=1)
+            own = sims[np.arange(len(vectors)), best]
+            strength = np.maximum(strength, own)
+            # takes[i, j]: sentence i's need takes sentence j's kind nearly as
+            # well as its own
+            takes = sims[:, best] >= own[:, None] - w.need_change
+            kinds = best.tolist()
+            related = np.array(
+                [
+                    [store.widens(a, b) or store.widens(b, a) for b in kinds]
+                    for a in kinds
+                ]
+            )
+            against = ~takes & ~takes.T & ~related
+        gate = np.clip(
+            (strength - w.need_floor) / max(w.need_full - w.need_floor, 1e-6), 0, 1
+        )
+        if not gate.any():
+            gate = np.ones(len(vectors))
+        later = np.triu(np.ones_like(against), 1)
+        weight = gate * w.earlier_need ** ((against & later) @ gate)
+        combined = weight @ vectors
+        vector = (combined / max(np.linalg.norm(combined), 1e-9))[None, :]
+        return Need(vector.astype(np.float32), vectors, weight / weight.max())
+
+    def read_request(self, text: str) -> Need:
+        """What a request in a person's words needs (see :meth:`read_need`)."""
+        return self.read_need(self.encoder.encode(split_clauses(text)))
+
+    def _facet_fit(self, rows: np.ndarray, need: Need) -> tuple[np.ndarray, np.ndarray]:
+        """Per candidate row: how well one of its facets fits one of the need's
+        sentences (times what the sentence counts), and that facet's code (-1:
+        none). A fine kind said once ("a unisex salon") counts even when a
+        later sentence asks only for the broad kind ("a salon in Sunnyvale")."""
+        store = self.store
+        codes = store.facets[rows]
+        present = np.unique(codes[codes >= 0])
+        if not len(present):
+            return np.zeros(len(rows)), np.full(len(rows), -1)
+        counted = need.weights > 0
+        fits = (store.facet_vectors[present] @ need.sentences[counted].T) * (
+            need.weights[counted]
+        )
+        lookup = np.full(len(store.facet_texts) + 1, -1.0)  # [-1] reads "none"
+        lookup[present] = fits.max(axis=1)
+        sims = lookup[codes]
+        best = sims.argmax(axis=1)
+        picked = sims[np.arange(len(rows)), best]
+        fit = np.maximum(picked, 0.0)
+        return fit, np.where(picked > -1, codes[np.arange(len(rows)), best], -1)
+
     def embed(
         self, texts: Sequence[str], batch_size: int = 64
     ) -> tuple[np.ndarray, int]:
@@ -218,6 +338,7 @@ class Matcher:
         )
         store = FeatureStore()
         store.upsert(list(profiles))
+        self._embed_facets(store)
         with self._lock:
             self.index, self.store = index, store
         texts = len(profiles) + sum(1 for p in profiles if p.headline)
@@ -244,6 +365,7 @@ class Matcher:
             self.index.remove(gone)
             self.store.upsert(list(profiles))
             self.store.remove(gone)
+            self._embed_facets(self.store)
         return encoded
 
     def remove(self, ids: Sequence[int]) -> None:
@@ -267,6 +389,15 @@ class Matcher:
         k = max(pool * 4, 40)
         while True:
             sims, ids = index.search(vector, k, keys)
+            if query.town:
+                # the named town's best are candidates even when its
+                # neighbours crowd the nearest vectors
+                local = self.store.in_town.get(self.store.code(query.town))
+                if local:
+                    near = index.search(vector, 2 * pool, keys, np.fromiter(local, int))
+                    fresh = ~np.isin(near[1][0], ids[0])
+                    sims = np.concatenate([sims[0], near[0][0][fresh]])[None, :]
+                    ids = np.concatenate([ids[0], near[1][0][fresh]])[None, :]
             rows = self.store.rows(ids[0])
             keep = hard_filter(self.store, rows, query)
             if keep.sum() >= pool or k >= index.size:
@@ -275,28 +406,34 @@ class Matcher:
 
     def search(self, query: MatchQuery, pool: int | None = None) -> list[Match]:
         """The best ``pool`` providers for a request, ranked before availability."""
-        vector = self.encoder.encode([query.text])
-        return self.search_vector(vector, query, pool)
+        return self.search_vector(self.read_request(query.text), query, pool)
 
     def search_vector(
-        self, vector: np.ndarray, query: MatchQuery, pool: int | None = None
+        self, need: Need | np.ndarray, query: MatchQuery, pool: int | None = None
     ) -> list[Match]:
+        """:meth:`search` for a need already read (or one sentence's vector)."""
         pool = pool or max(query.limit * 3, 10)
+        if not isinstance(need, Need):
+            need = Need.of(need)
+        vector = need.vector
         with self._lock:
             if self.index is None or self.index.size == 0:
                 return []
-            rows, sims = self._candidates(np.atleast_2d(vector), query, pool)
+            rows, sims = self._candidates(vector, query, pool)
             if len(rows) == 0:
                 return []
+            facet_fit, facet_codes = self._facet_fit(rows, need)
             total, features, distance = score(
                 self.store,
                 rows,
                 sims,
                 query,
                 self.weights,
-                self._category_similarity(np.atleast_2d(vector)),
+                self._category_similarity(vector),
+                facet_fit,
             )
             order = np.argsort(-total, kind="stable")[:pool]
+            texts = self.store.facet_texts
             return [
                 Match(
                     provider_id=int(self.store.ids[rows[i]]),
@@ -309,6 +446,9 @@ class Matcher:
                     features={
                         name: float(values[i]) for name, values in features.items()
                     },
+                    facet=texts[facet_codes[i]]
+                    if facet_fit[i] >= FACET_REASON_MIN
+                    else None,
                 )
                 for i in order
             ]
@@ -392,6 +532,7 @@ class Matcher:
             ]
         )
         store.remove([pid for pid in store.row_of if pid not in index])
+        self._embed_facets(store)
         with self._lock:
             self.index, self.store, self.meta = index, store, meta
         if meta.get("categories"):

@@ -2,14 +2,17 @@
 
 The matcher knows providers only as ids, texts and features. Ranking combines
 semantic similarity with hard filters (category, service area, active,
-verified, language) and soft features (distance, rating with its review count,
-price, free time in the wanted window, and the customer's own history), each
-weighted by configuration, and says why in words a person can read aloud.
+verified, language) and soft features (how well the provider's categories and
+fine types fit the need, distance, whether they are in the town the customer
+named, rating with its review count, price, free time in the wanted window,
+and the customer's own history), each weighted by configuration, and says why
+in words a person can read aloud.
 """
 
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,6 +21,7 @@ import numpy as np
 
 EARTH_RADIUS_KM = 6371.0088
 MAX_TAGS = 4  # categories or languages kept per provider for filtering
+MAX_FACETS = 8  # fine types kept per provider (categories, services, attributes)
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,13 @@ class ProviderProfile:
     languages: tuple[str, ...] = ("en",)
     licensed: bool = False
     insured: bool = False
+    #: the provider's town as the gazetteer names it ("Mill Valley, CA"); empty
+    #: when it is not known
+    town: str = ""
+    #: the fine kinds of what they do, each a short text: categories,
+    #: services, specialities and attributes ("Dermatologist", "unisex salon",
+    #: "emergency call-out")
+    facets: tuple[str, ...] = ()
 
 
 @dataclass
@@ -64,12 +75,29 @@ class MatchQuery:
     language: str | None = None
     limit: int = 5
     preferences: Preferences | None = None
+    #: the town the customer named, as :attr:`ProviderProfile.town` names it
+    town: str | None = None
 
 
 @dataclass(frozen=True)
 class Weights:
     semantic: float = 1.0
     category_fit: float = 0.5
+    #: the best fit of the need with one of the provider's fine kinds, counted
+    #: above ``facet_floor`` only: a kind named ("a dermatologist") fits its
+    #: facet at 0.6-0.8, a problem described shares a word with some facet at
+    #: 0.2-0.4
+    facet_fit: float = 1.0
+    facet_floor: float = 0.3
+    #: added to providers in the named town whose fit is within
+    #: ``suitable_margin`` of the best: they come first, neighbours follow
+    town: float = 0.15
+    suitable_margin: float = 0.1
+    #: how a request's sentences make one need (``Matcher.read_need``)
+    need_floor: float = 0.25
+    need_full: float = 0.45
+    need_change: float = 0.1
+    earlier_need: float = 0.2
     proximity: float = 0.12
     quality: float = 0.12
     price: float = 0.04
@@ -100,6 +128,8 @@ class Match:
     features: dict[str, float]
     reasons: list[str] = field(default_factory=list)
     next_slot: datetime | None = None
+    #: the provider's fine kind that fits the need best, when it fits well
+    facet: str | None = None
 
 
 def haversine_km(
@@ -137,16 +167,39 @@ class FeatureStore:
         self.price = np.full(n, np.nan)
         self.categories = np.full((n, MAX_TAGS), -1, dtype=np.int32)
         self.languages = np.full((n, MAX_TAGS), -1, dtype=np.int32)
+        self.town = np.full(n, -1, dtype=np.int32)
+        self.facets = np.full((n, MAX_FACETS), -1, dtype=np.int32)
+        #: facet texts by code, and their vectors in the same order (the
+        #: matcher embeds the new ones after each upsert)
+        self.facet_texts: list[str] = []
+        self.facet_vectors = np.zeros((0, 384), dtype=np.float32)
+        self._facet_codes: dict[str, int] = {}
+        #: town code -> ids of the providers in that town
+        self.in_town: dict[int, set[int]] = {}
+        #: active providers with each facet, and with each pair of facets
+        #: (which kinds go together: every dermatologist is a doctor)
+        self.facet_count: Counter[int] = Counter()
+        self.facet_pairs: Counter[tuple[int, int]] = Counter()
 
     def code(self, tag: str) -> int:
-        """A small integer for a category or language tag (-2: never seen)."""
+        """A small integer for a category, language or town tag (-2: never seen)."""
         return self._codes.get(tag, -2)
 
-    def _tags(self, tags: Iterable[str]) -> list[int]:
+    def _tags(self, tags: Iterable[str], width: int = MAX_TAGS) -> list[int]:
         out = []
-        for tag in list(tags)[:MAX_TAGS]:
+        for tag in list(tags)[:width]:
             out.append(self._codes.setdefault(tag, len(self._codes)))
-        return out + [-1] * (MAX_TAGS - len(out))
+        return out + [-1] * (width - len(out))
+
+    def _facets(self, texts: Iterable[str]) -> list[int]:
+        out = []
+        for text in list(dict.fromkeys(texts))[:MAX_FACETS]:
+            code = self._facet_codes.get(text)
+            if code is None:
+                code = self._facet_codes[text] = len(self.facet_texts)
+                self.facet_texts.append(text)
+            out.append(code)
+        return out + [-1] * (MAX_FACETS - len(out))
 
     def _reserve(self, rows: int) -> None:
         capacity = len(self.ids)
@@ -167,6 +220,8 @@ class FeatureStore:
         self.price = pad(self.price, np.nan)
         self.categories = pad(self.categories, -1)
         self.languages = pad(self.languages, -1)
+        self.town = pad(self.town, -1)
+        self.facets = pad(self.facets, -1)
         self.profiles.extend([None] * extra)
 
     def upsert(self, profiles: list[ProviderProfile]) -> np.ndarray:
@@ -179,6 +234,7 @@ class FeatureStore:
                 self.size += 1
         rows = np.array([self.row_of[p.id] for p in profiles], dtype=np.int64)
         for p, row in zip(profiles, rows.tolist(), strict=True):
+            self._count_kinds(row, -1)
             self.profiles[row] = p
             self.ids[row] = p.id
             self.lat[row], self.lon[row], self.radius[row] = p.lat, p.lon, p.radius_km
@@ -188,11 +244,43 @@ class FeatureStore:
             self.price[row] = np.nan if p.price_cents is None else p.price_cents
             self.categories[row] = self._tags(p.categories)
             self.languages[row] = self._tags(p.languages)
+            town = self._tags([p.town], 1)[0] if p.town else -1
+            if self.town[row] >= 0:
+                self.in_town[int(self.town[row])].discard(p.id)
+            if town >= 0:
+                self.in_town.setdefault(town, set()).add(p.id)
+            self.town[row] = town
+            self.facets[row] = self._facets(p.facets)
+            self._count_kinds(row, +1)
         return rows
 
     def remove(self, ids: Iterable[int]) -> None:
         rows = [self.row_of[pid] for pid in ids if pid in self.row_of]
+        for row in rows:
+            self._count_kinds(row, -1)
         self.active[rows] = False  # a row is reused only by the same provider
+
+    def _count_kinds(self, row: int, sign: int) -> None:
+        """Add (or take away) an active row's facets to the counts."""
+        if not self.active[row]:
+            return
+        codes = sorted({int(c) for c in self.facets[row] if c >= 0})
+        for i, code in enumerate(codes):
+            self.facet_count[code] += sign
+            for other in codes[i + 1 :]:
+                self.facet_pairs[code, other] += sign
+
+    def related(self, a: int, b: int) -> bool:
+        """Whether one of two facets widens the other (or they are one)."""
+        return self.widens(a, b) or self.widens(b, a)
+
+    def widens(self, broad: int, fine: int) -> bool:
+        """Whether most providers of facet ``fine`` have facet ``broad`` too
+        ("Doctor" widens "doctor: Dermatologist"), or they are the same."""
+        if broad == fine:
+            return True
+        together = self.facet_pairs[min(broad, fine), max(broad, fine)]
+        return self.facet_count[fine] > 0 and together >= self.facet_count[fine] / 2
 
     def rows(self, ids: np.ndarray) -> np.ndarray:
         get = self.row_of.get
@@ -226,11 +314,14 @@ def score(
     query: MatchQuery,
     weights: Weights,
     category_similarity: np.ndarray | None = None,
+    facet_fit: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray | None]:
     """Scores of candidate rows (before availability), their features, distances.
 
     ``category_similarity[code]`` is the request's similarity to the text of the
-    category with that tag code (the catalogue's own words for it).
+    category with that tag code (the catalogue's own words for it);
+    ``facet_fit[i]`` the best similarity of the request to one of row i's
+    fine kinds (:attr:`ProviderProfile.facets`).
     """
     features: dict[str, np.ndarray] = {"semantic": similarity}
     if category_similarity is not None and len(category_similarity):
@@ -243,6 +334,16 @@ def score(
         features["category_fit"] = lookup[codes].max(axis=1)
     else:
         features["category_fit"] = np.zeros(len(rows))
+    features["facet_fit"] = (
+        np.zeros(len(rows))
+        if facet_fit is None
+        else np.maximum(facet_fit - weights.facet_floor, 0.0)
+    )
+    fit = (
+        weights.semantic * features["semantic"]
+        + weights.category_fit * features["category_fit"]
+        + weights.facet_fit * features["facet_fit"]
+    )
     distance = None
     if query.lat is not None and query.lon is not None:
         distance = haversine_km(query.lat, query.lon, store.lat[rows], store.lon[rows])
@@ -250,6 +351,19 @@ def score(
         features["proximity"] = np.where(store.remote[rows], 0.5, near)
     else:
         features["proximity"] = np.full(len(rows), 0.5)
+    # In the town the customer named, among those whose kind fits the need
+    # about as well as the best one's: a plumber in Skokie before one in
+    # Evanston, never a painter in Skokie before a plumber in Evanston. Kind is
+    # read from the categories and fine kinds, not the whole profile (a name
+    # like "Miller Dermatology" says more to the embedding than "Dr. Abel, MD",
+    # yet both are dermatologists).
+    in_town = np.zeros(len(rows))
+    if query.town and len(rows):
+        here = store.town[rows] == store.code(query.town)
+        kind = features["category_fit"] + features["facet_fit"]
+        suitable = kind >= kind.max() - weights.suitable_margin
+        in_town = (here & suitable).astype(float)
+    features["town"] = in_town
     count = store.reviews[rows]
     prior_n, prior_mean = weights.rating_prior_count, weights.rating_prior_mean
     bayes = (prior_n * prior_mean + store.rating[rows] * count) / (prior_n + count)
@@ -277,8 +391,8 @@ def score(
                 )
     features["preference"] = np.clip(preference, -1, 1)
     total = (
-        weights.semantic * features["semantic"]
-        + weights.category_fit * features["category_fit"]
+        fit
+        + weights.town * features["town"]
         + weights.proximity * features["proximity"]
         + weights.quality * features["quality"]
         + weights.price * features["price"]
@@ -289,6 +403,20 @@ def score(
 
 def _money(cents: int) -> str:
     return f"${cents / 100:,.0f}"
+
+
+def _town_name(label: str) -> str:
+    return label.split(",")[0].strip()
+
+
+def where(town: str, named: str | None, km: float) -> str:
+    """Where the provider is, said from the place the customer named:
+    "in Skokie", "in Evanston, 6 km from Skokie", "6 km away"."""
+    if named and town:
+        if town == named:
+            return f"in {_town_name(town)}"
+        return f"in {_town_name(town)}, {km:.0f} km from {_town_name(named)}"
+    return "in your area" if km < 1 else f"{km:.0f} km away"
 
 
 def reasons_for(
@@ -309,11 +437,14 @@ def reasons_for(
     elif profile.verified:
         kind = f"verified {kind}"
     reasons = [kind]
+    # a facet reads "doctor: Dermatologist"; the reason is the kind itself
+    fine = match.facet.split(": ", 1)[-1] if match.facet else ""
+    if fine and fine.casefold() not in kind.casefold():
+        reasons.append(fine)
     if profile.remote:
         reasons.append("works by phone or video")
     elif match.distance_km is not None:
-        km = match.distance_km
-        reasons.append("in your area" if km < 1 else f"{km:.0f} km away")
+        reasons.append(where(profile.town, query.town, match.distance_km))
     if profile.review_count:
         reasons.append(f"{profile.rating:.1f} from {profile.review_count} reviews")
     else:

@@ -11,6 +11,7 @@ second, without a rebuild.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -36,7 +37,13 @@ from backend.models import (
 from backend.services.availability import Slot, check_window, free_slots_of
 from backend.services.customers import get_customer
 from backend.services.errors import Invalid
-from backend.services.places import Place, load_gazetteer, place_from
+from backend.services.places import (
+    Place,
+    haversine_km,
+    load_gazetteer,
+    place_from,
+    resolve_city,
+)
 from backend.services.providers import find_category
 from backend.services.rules import BookingRules
 from matching.encoder import Encoder, load_encoder
@@ -56,6 +63,70 @@ SAVE_EVERY_SECONDS = 30.0
 def category_label(category: Category) -> str:
     """How a person calls a provider of this category ("plumber", "tarot reader")."""
     return category.synonyms[0] if category.synonyms else category.name.lower()
+
+
+#: attribute keys whose values say nothing of what a provider does
+_NOT_A_KIND = re.compile(r"(^|_)(address|phone|email|url|website|id|number|name)$")
+_KIND_WORDS = re.compile(r"^[^\W\d_][\w&'/ -]{0,39}$")
+_TRUE, _FALSE = {"true", "yes"}, {"false", "no"}
+
+
+def _kind_of_value(value: object) -> bool | str | None:
+    """An attribute value as a yes/no, a short kind ("Dermatologist"), or nothing."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text.casefold() in _TRUE | _FALSE:
+            return text.casefold() in _TRUE
+        if _KIND_WORDS.match(text) and len(text.split()) <= 5:
+            return text
+    return None
+
+
+def facets_of(provider: Provider, label: str) -> tuple[str, ...]:
+    """The fine kinds of what a provider does, most specific first, each said
+    within its kind so that a shared word alone does not make a fit ("doctor:
+    Dermatologist", "hair stylist: unisex", "cleaner: Fridge & oven add-on"):
+    its specialities and yes/no attributes, its categories, its services."""
+    kinds: list[str] = []
+    for key, value in (provider.attributes or {}).items():
+        if _NOT_A_KIND.search(key):
+            continue
+        for item in value if isinstance(value, list) else [value]:
+            kind = _kind_of_value(item)
+            if kind is True:
+                kinds.append(f"{label}: {key.removeprefix('is_').replace('_', ' ')}")
+            elif isinstance(kind, str):
+                kinds.append(f"{label}: {kind}")
+    kinds += [c.name for c in provider.categories]
+    kinds += [
+        f"{category_label(s.category) if s.category else label}: {s.name}"
+        for s in provider.services
+        if s.active
+    ]
+    return tuple(dict.fromkeys(kinds))
+
+
+@lru_cache(maxsize=8192)
+def _town_at(city: str) -> Place | None:
+    try:
+        return resolve_city(city)
+    except Invalid:
+        return None
+
+
+#: a provider's city names their town only if the town is this close to them
+TOWN_KM = 30.0
+
+
+def town_of(city: str | None, lat: float, lon: float) -> str:
+    """The gazetteer's label of the town a provider's city names ("Mill
+    Valley, CA"); empty when it names none near them."""
+    place = _town_at(city.strip()) if city and city.strip() else None
+    if place is None or haversine_km(place.lat, place.lon, lat, lon) > TOWN_KM:
+        return ""
+    return place.label
 
 
 def profile_of(provider: Provider) -> ProviderProfile:
@@ -110,15 +181,27 @@ def profile_of(provider: Provider) -> ProviderProfile:
         languages=tuple(provider.languages or ("en",)),
         licensed=bool(attrs.get("licensed")),
         insured=bool(attrs.get("insured")),
+        town=town_of(provider.city, provider.lat, provider.lon),
+        facets=facets_of(
+            provider, category_label(categories[0]) if categories else "provider"
+        ),
     )
+
+
+def category_text(category: Category) -> str:
+    """A category in the catalogue's own words: "Plumbing: Leaks, pipes...
+    (plumber, leak)", or just its name when the catalogue says no more."""
+    text = category.name
+    if category.description:
+        text += f": {category.description}"
+    if category.synonyms:
+        text += f" ({', '.join(category.synonyms)})"
+    return text
 
 
 def category_texts(session: Session) -> dict[str, str]:
     """Each category in the catalogue's own words, for the category-fit feature."""
-    return {
-        c.slug: f"{c.name}: {c.description} ({', '.join(c.synonyms)})"
-        for c in session.scalars(select(Category))
-    }
+    return {c.slug: category_text(c) for c in session.scalars(select(Category))}
 
 
 @lru_cache(maxsize=4)
@@ -384,6 +467,7 @@ class MatchingIndex:
             language=request.language,
             limit=request.limit,
             preferences=preferences,
+            town=named_town(request.place),
         )
         pool = self.matcher.search(query)
         if not pool:
@@ -424,6 +508,12 @@ class MatchingIndex:
             for m in ranked
             if m.provider_id in providers
         ]
+
+
+def named_town(place: Place | None) -> str | None:
+    """The town a request names, as profiles name theirs (None for a place
+    given by coordinates)."""
+    return place.label if place is not None and place.country else None
 
 
 def provider_is_remote(provider: Provider) -> bool:

@@ -332,3 +332,118 @@ def test_jobs_are_matched_through_the_same_path(api, catalogue):
     )
     assert response.status_code == 201
     assert response.get_json()["matches"][0]["provider"]["id"] == catalogue["roofer"]
+
+
+# ------------------------------------------------- what was said, and where
+
+
+def _plumber(db, external_id, name, city, **more):
+    return make_provider(
+        db,
+        external_id=external_id,
+        name=name,
+        city=city,
+        description=more.pop("description", "Leaks, drains and water heaters."),
+        **more,
+    ).id
+
+
+def test_the_named_towns_providers_come_first_and_neighbours_say_how_far(api, db):
+    skokie = [
+        _plumber(db, "sk-1", "Dr. Pipes", "Skokie", rating=4.1, review_count=12),
+        _plumber(db, "sk-2", "J. Novak & Co.", "Skokie", rating=4.2, review_count=8),
+    ]
+    evanston = [
+        _plumber(db, "ev-1", "Evanston Leak & Drain Plumbing Experts", "Evanston"),
+        _plumber(db, "ev-2", "North Shore Plumbing & Leak Repair", "Evanston"),
+    ]
+    painter = make_provider(
+        db,
+        external_id="sk-paint",
+        name="Skokie Painting",
+        city="Skokie",
+        categories=["painting"],
+        description="Interior and exterior painting.",
+        services=[{"name": "Room painting", "mode": "onsite", "price_cents": 30000}],
+    ).id
+    status, body = _match(
+        api, text="my kitchen sink is leaking, I need a plumber", city="Skokie"
+    )
+    assert status == 200, body
+    ids = [m["provider"]["id"] for m in body["matches"]]
+    assert set(ids[:2]) == set(skokie)  # the town named, though rated lower
+    assert set(ids[2:4]) == set(evanston)  # then its neighbours
+    assert painter not in ids[:4]  # never a painter before a plumber next door
+    reasons = {m["provider"]["id"]: m["reasons"] for m in body["matches"]}
+    assert "in Skokie" in reasons[skokie[0]]
+    assert any(
+        r.startswith("in Evanston, ") and r.endswith(" km from Skokie")
+        for r in reasons[evanston[0]]
+    ), reasons[evanston[0]]
+
+
+def test_the_latest_need_wins_over_an_earlier_one(api, catalogue):
+    status, body = _match(
+        api,
+        text=(
+            "I need a plumber, the sink is leaking. Actually, forget that: the "
+            "lights keep flickering and the breaker trips, I need an electrician."
+        ),
+        city="Chicago",
+    )
+    assert status == 200, body
+    assert body["matches"][0]["provider"]["id"] == catalogue["electrician"]
+    # a later sentence that names no kind changes nothing
+    _, again = _match(
+        api,
+        text="I need an electrician, a breaker keeps tripping. What's their phone?",
+        city="Chicago",
+    )
+    assert again["matches"][0]["provider"]["id"] == catalogue["electrician"]
+
+
+def test_a_fine_kind_counts_for_more_than_a_word_it_shares(api, db):
+    doctor = {"categories": ["Doctor"], "services": [], "hours": None}
+    dermatologist = make_provider(
+        db,
+        external_id="derm",
+        name="Dr. Elizabeth Abel, MD",
+        description="Doctor at 100 Main St.",
+        speciality="Dermatologist",
+        **doctor,
+    ).id
+    make_provider(
+        db,
+        external_id="gp",
+        name="Skin & Family Health Clinic",
+        description="Doctor at 200 Main St.",
+        speciality="General Practitioner",
+        **doctor,
+    )
+    unisex = make_provider(
+        db,
+        external_id="uni",
+        name="Blades",
+        categories=["Hair stylist"],
+        services=[],
+        description="Salon at 1 Elm St.",
+        is_unisex=True,
+    ).id
+    make_provider(
+        db,
+        external_id="not-uni",
+        name="The Unisex-Free Ladies Salon",
+        categories=["Hair stylist"],
+        services=[],
+        description="Salon at 2 Elm St.",
+        is_unisex=False,
+    )
+    _, body = _match(api, text="I need to see a dermatologist", city="Chicago")
+    top = body["matches"][0]
+    assert top["provider"]["id"] == dermatologist
+    assert "Dermatologist" in top["reasons"]
+    _, body = _match(
+        api, text="I want a unisex salon. Can you find one in Chicago?", city="Chicago"
+    )
+    assert body["matches"][0]["provider"]["id"] == unisex
+    assert "unisex" in body["matches"][0]["reasons"]

@@ -1,6 +1,7 @@
 """Hard filters, soft features and the reasons read out to people."""
 
 import numpy as np
+import pytest
 
 from matching.ranking import (
     FeatureStore,
@@ -153,3 +154,148 @@ def test_the_matcher_finds_local_providers_the_global_search_missed():
     matcher.rebuild([*far, near])
     found = matcher.search(MatchQuery("plumber", lat=CHICAGO[0], lon=CHICAGO[1]))
     assert [m.provider_id for m in found] == [999]
+
+
+# ---------------------------------------------------------------- what was said last
+
+
+def test_a_request_is_read_sentence_by_sentence_and_by_changes_of_mind():
+    from matching.matcher import MAX_CLAUSES, split_clauses
+
+    assert split_clauses(
+        "I need a dentist. Actually a dermatologist in Palo Alto."
+    ) == [
+        "I need a dentist.",
+        "Actually a dermatologist in Palo Alto.",
+    ]
+    assert split_clauses(
+        "an ophthalmologist in oakland I prefer someone in santa rosa, a GP"
+    ) == ["an ophthalmologist in oakland", "I prefer someone in santa rosa, a GP"]
+    assert split_clauses("water  coming through\nmy ceiling") == [
+        "water coming through",
+        "my ceiling",
+    ]
+    assert split_clauses("a plumber") == ["a plumber"]
+    many = " ".join(f"Sentence {i}." for i in range(20))
+    assert (
+        split_clauses(many)[-1] == "Sentence 19."
+        and len(split_clauses(many)) == MAX_CLAUSES
+    )
+
+
+def _kinds_matcher():
+    """A matcher whose catalogue has two dermatologists and a general
+    practitioner, all doctors: each fine kind on an axis of its own, "Doctor"
+    between them, and a fourth axis that no kind is on."""
+    from matching.matcher import Matcher
+
+    matcher = Matcher(encoder=None)
+    store = matcher.store
+    store.upsert(
+        [
+            _p(1, facets=("doctor: Dermatologist", "Doctor")),
+            _p(2, facets=("doctor: Dermatologist", "Doctor")),
+            _p(3, facets=("doctor: GP", "Doctor")),
+        ]
+    )
+    axes = np.eye(4, 384, dtype=np.float32)
+    doctor = (axes[0] + axes[1]) / np.linalg.norm(axes[0] + axes[1])
+    by_text = {
+        "doctor: Dermatologist": axes[0],
+        "doctor: GP": axes[1],
+        "Doctor": doctor,
+    }
+    store.facet_vectors = np.stack([by_text[t] for t in store.facet_texts])
+    assert store.widens(store._facet_codes["Doctor"], 0)
+    return matcher, axes
+
+
+def test_the_latest_need_wins_over_one_it_contradicts():
+    matcher, axes = _kinds_matcher()
+    # "a dermatologist" ... "rather a general practitioner"
+    need = matcher.read_need(np.stack([axes[0], axes[1]]))
+    assert need.weights.tolist() == pytest.approx([Weights().earlier_need, 1.0])
+    assert (need.vector @ axes[1]) > (need.vector @ axes[0])
+
+
+def test_a_later_broad_word_does_not_undo_a_fine_kind():
+    matcher, axes = _kinds_matcher()
+    doctor = (axes[0] + axes[1]) / np.linalg.norm(axes[0] + axes[1])
+    # "a dermatologist" ... "what's this doctor's address?"
+    need = matcher.read_need(np.stack([axes[0], doctor]))
+    assert need.weights.tolist() == pytest.approx([1.0, 1.0])
+
+
+def test_sentences_that_name_no_kind_hardly_count():
+    matcher, axes = _kinds_matcher()
+    # "a dermatologist" ... "yes, what is their phone number?"
+    need = matcher.read_need(np.stack([axes[0], axes[3]]))
+    assert need.weights.tolist() == pytest.approx([1.0, 0.0])
+    assert need.vector[0] @ axes[0] == pytest.approx(1.0)
+
+
+def test_the_named_towns_providers_come_first_among_those_who_fit():
+    profiles = [
+        _p(1, town="Skokie, IL", facets=("Plumbing",)),
+        _p(2, town="Evanston, IL", facets=("Plumbing",)),
+        _p(3, town="Skokie, IL", categories=("painting",), facets=("Painting",)),
+    ]
+    store, rows = _store(*profiles)
+    query = MatchQuery("a plumber", lat=CHICAGO[0], lon=CHICAGO[1], town="Skokie, IL")
+    similarity = np.array([0.5, 0.6, 0.3])
+    # the painter fits the need far worse than either plumber
+    category = np.full(max(store._codes.values()) + 1, -1.0)
+    category[store.code("plumbing")], category[store.code("painting")] = 0.6, 0.1
+    facet_fit = np.array([0.7, 0.7, 0.2])
+    total, features, _ = score(
+        store, rows, similarity, query, Weights(), category, facet_fit
+    )
+    assert features["town"].tolist() == [1.0, 0.0, 0.0]
+    assert np.argsort(-total).tolist() == [0, 1, 2]
+    # without a town named, the better text fit comes first
+    query.town = None
+    total, features, _ = score(
+        store, rows, similarity, query, Weights(), category, facet_fit
+    )
+    assert not features["town"].any() and np.argmax(total) == 1
+
+
+def test_reasons_say_where_from_the_town_named():
+    skokie, evanston = _p(1, town="Skokie, IL"), _p(2, town="Evanston, IL")
+    query = MatchQuery("a plumber", town="Skokie, IL")
+    near = Match(1, 1.0, 0.6, 0.4, False, {})
+    assert reasons_for(skokie, near, query)[1] == "in Skokie"
+    neighbour = Match(2, 1.0, 0.6, 6.2, False, {}, facet="plumber: emergency call-outs")
+    assert reasons_for(evanston, neighbour, query)[1:3] == [
+        "emergency call-outs",
+        "in Evanston, 6 km from Skokie",
+    ]
+    assert reasons_for(evanston, neighbour, MatchQuery("x"))[2] == "6 km away"
+
+
+def test_the_named_towns_providers_are_candidates_however_crowded_its_neighbours():
+    """Many near-identical providers next door must not keep the named town's
+    own out of the candidates."""
+    from matching.matcher import Matcher
+
+    class Same:
+        name, dimension = "same", 384
+
+        def encode(self, texts, batch_size=64):
+            out = np.zeros((len(texts), 384), dtype=np.float32)
+            out[:, 0] = 1.0
+            for i, text in enumerate(texts):
+                out[i, 1] = 0.01 if "Skokie" in text else 0.2  # next door fits more
+            return out / np.linalg.norm(out, axis=1, keepdims=True)
+
+    neighbours = [
+        _p(i, text=f"plumber {i}", town="Evanston, IL", facets=("Plumbing",))
+        for i in range(1, 200)
+    ]
+    local = _p(999, text="Skokie plumber", town="Skokie, IL", facets=("Plumbing",))
+    matcher = Matcher(Same())
+    matcher.rebuild([*neighbours, local])
+    query = MatchQuery("plumber", lat=CHICAGO[0], lon=CHICAGO[1], town="Skokie, IL")
+    found = matcher.search(query)
+    assert found[0].provider_id == 999
+    assert found[0].features["town"] == 1.0
