@@ -2,7 +2,7 @@
 
 Prints precision@3, capped precision@3 (hits in the top 3 / min(3, relevant
 providers that exist)), recall@10 and nDCG@10 (binary relevance), with the
-number of requests, for two sources; one line and one JSON line per source:
+number of requests, for each source; one line and one JSON line per source:
 
 - ``demo``: the seeded demo marketplace, built for real (temporary SQLite
   database, the Flask app, ``seed_demo``) and matched through
@@ -10,14 +10,23 @@ number of requests, for two sources; one line and one JSON line per source:
   is never passed: the text must do the work. Relevant = the provider has the
   expected category and covers the request's city (or works remotely).
 - ``sgd``: Google's Schema-Guided Dialogue, Services_1/2/3 (hair stylists,
-  dentists, doctors). Providers are the services' search results, turned into
-  profiles as a marketplace would; requests are the user turns looking for a
-  provider in a city, with what the user said for this need (a new service
-  or doctor type starts a new request, as an assistant's form would). Relevant = a
-  provider of that service in that city satisfying the turn's other slots.
-  Cities are resolved as "<city>, CA" (all of SGD's are in the Bay Area; bare
-  "Dublin" is in Ireland); the annotators' spellings ("SF", "San Fran") are
-  mapped to the providers' city names through the slot annotations.
+  dentists, doctors), as an operator would load it: the services' search
+  results written as a catalogue (the kind as category, "<city>, CA", phones
+  as the data writes them, the doctor type, unisex and cosmetic services as
+  attributes), imported through the real JSONL import and profiled and
+  indexed as the app does. Requests are the user turns looking for a provider
+  in a city, the place resolved from the city as the user named it (no
+  state), in two forms: ``sgd`` with what the user said for this need (a new
+  service or doctor type starts afresh, as an assistant's form would), and
+  ``sgd-conversation`` with everything they said so far (the latest need and
+  place must win). Relevant = a provider of that service in that city
+  satisfying the turn's other slots; the annotators' spellings ("SF", "San
+  Fran") are mapped to the providers' city names through the slot
+  annotations. Figures are given per fine category too.
+- ``--leave-out-category``: for each fine category of ``sgd`` (the three
+  services and the five doctor types), the ranking's weights in ``TUNED`` are
+  chosen on the other categories' conversation requests alone, then scored on
+  that category's: precision@3 where its texts never tuned the weights.
 
 Data: Schema-Guided Dialogue by Google Research
 (github.com/google-research-datasets/dstc8-schema-guided-dialogue), licensed
@@ -27,7 +36,7 @@ Embeddings are cached under ``var/bench/`` (gitignored), so a second run only
 encodes what changed. Run from the repository root:
 
     .venv/bin/python benchmarks/match_quality.py [--source demo|sgd|all]
-        [--limit N] [--misses FILE]
+        [--limit N] [--misses FILE] [--leave-out-category]
 """
 
 from __future__ import annotations
@@ -43,8 +52,11 @@ import shutil
 import tempfile
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 BENCH_DIR = REPO / "var" / "bench"
@@ -128,36 +140,48 @@ def spread(items: list, limit: int | None) -> list:
 # ---------------------------------------------------------------- demo
 
 
+@contextmanager
+def temporary_app(name: str):
+    """The Flask app on a temporary SQLite database and data directory; its
+    index starts from (and leaves behind) the embeddings cached for ``name``,
+    so only texts that changed are encoded again."""
+    from backend.app import create_app
+    from backend.config import Config
+    from backend.migrate import upgrade
+
+    cache = BENCH_DIR / name / "embeddings.npz"
+    workdir = Path(tempfile.mkdtemp(prefix="beckon-match-quality-"))
+    try:
+        (workdir / "index").mkdir()
+        if cache.exists():
+            shutil.copy(cache, workdir / "index" / "embeddings.npz")
+        url = f"sqlite:///{workdir / 'bench.sqlite3'}"
+        upgrade(url)
+        yield create_app(
+            Config.from_env(
+                DATABASE_URL=url, DATA_DIR=workdir, MODEL_CACHE_DIR=MODEL_CACHE
+            )
+        )
+        if (workdir / "index" / "embeddings.npz").exists():
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(workdir / "index" / "embeddings.npz", cache)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def run_demo(limit: int | None, misses: list[dict]) -> None:
     """Seed the demo marketplace in a temporary database and match its requests."""
     from sqlalchemy import select
 
-    from backend.app import create_app
-    from backend.config import Config
     from backend.demo import demo_job_requests
     from backend.extensions import db
-    from backend.migrate import upgrade
     from backend.models import Provider
     from backend.seed import seed_demo
     from backend.services.matching import match_request, provider_is_remote
     from backend.services.places import haversine_km, resolve_city
 
     started = time.perf_counter()
-    cache = BENCH_DIR / "demo" / "embeddings.npz"
-    workdir = Path(tempfile.mkdtemp(prefix="beckon-match-quality-"))
-    try:
-        # The app's index lives in the temporary data directory; seeding it with
-        # the cached vectors means only changed profile texts are encoded.
-        (workdir / "index").mkdir()
-        if cache.exists():
-            shutil.copy(cache, workdir / "index" / "embeddings.npz")
-        url = f"sqlite:///{workdir / 'demo.sqlite3'}"
-        upgrade(url)
-        app = create_app(
-            Config.from_env(
-                DATABASE_URL=url, DATA_DIR=workdir, MODEL_CACHE_DIR=MODEL_CACHE
-            )
-        )
+    with temporary_app("demo") as app:
         rules = app.extensions["beckon.rules"]
         index = app.extensions["beckon.matching"]
         with app.app_context():
@@ -180,7 +204,7 @@ def run_demo(limit: int | None, misses: list[dict]) -> None:
             ]
             names = {p[0]: (p[1], sorted(p[2])) for p in providers}
             requests = spread(demo_job_requests(), limit)
-            scores, empty = Scores(), 0
+            scores, by_category, empty = Scores(), defaultdict(Scores), 0
             for item in requests:
                 place = resolve_city(item["city"])
                 relevant = {
@@ -207,6 +231,7 @@ def run_demo(limit: int | None, misses: list[dict]) -> None:
                     r.provider.id for r in index.match(db.session, request, rules)
                 ]
                 own = scores.add(ranked, relevant)
+                by_category[item["category"]].add(ranked, relevant)
                 if own["capped precision@3"] < 1:
                     misses.append(
                         {
@@ -225,11 +250,6 @@ def run_demo(limit: int | None, misses: list[dict]) -> None:
                         }
                     )
             matched = time.perf_counter()
-        if (workdir / "index" / "embeddings.npz").exists():
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(workdir / "index" / "embeddings.npz", cache)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
     each = 1000 * (matched - built) / max(scores.requests, 1)
     print(
         f"demo: {len(providers)} providers seeded in {seeded - started:.1f} s; "
@@ -244,6 +264,7 @@ def run_demo(limit: int | None, misses: list[dict]) -> None:
         time.perf_counter() - started,
         providers=len(providers),
         skipped_requests=empty,
+        by_category={k: v.summary() for k, v in sorted(by_category.items())},
     )
 
 
@@ -257,7 +278,6 @@ class Kind:
     slug: str
     title: str
     label: str
-    gloss: str  # the category's description, in the data's own words
     name_key: str
     address_key: str
 
@@ -267,7 +287,6 @@ KINDS = {
         "hair-stylist",
         "Hair stylist",
         "hair stylist",
-        "hair stylists and salons",
         "stylist_name",
         "street_address",
     ),
@@ -275,7 +294,6 @@ KINDS = {
         "dentist",
         "Dentist",
         "dentist",
-        "dentists and dental care",
         "dentist_name",
         "address",
     ),
@@ -283,7 +301,6 @@ KINDS = {
         "doctor",
         "Doctor",
         "doctor",
-        "doctors and medical care",
         "doctor_name",
         "street_address",
     ),
@@ -341,49 +358,33 @@ def sgd_providers(dialogues: list[dict]) -> list[SgdProvider]:
     return list(found.values())
 
 
-def profile_for(provider: SgdProvider, lat: float, lon: float):
-    """The provider as a marketplace profile: headline, facts, categories."""
-    from matching.ranking import ProviderProfile
-
+def catalogue_record(provider: SgdProvider) -> dict:
+    """The provider as an operator's catalogue line would give it: the kind as
+    its category, the city and state, the phone as written in the data
+    (national format), and the data's facts (doctor type, unisex, cosmetic
+    services) as attributes, not as words in a description."""
     kind, facts = KINDS[provider.service], provider.facts
-    doctor_type = facts.get("type")
-    what = f"{kind.title}: {doctor_type}" if doctor_type else kind.title
-    sentences = [
-        f"{kind.title} ({doctor_type})" if doctor_type else kind.title,
-        f"in {provider.city}.",
-    ]
+    record = {
+        "external_id": f"sgd-{provider.id}",
+        "name": provider.name,
+        "categories": [kind.title],
+        "city": f"{provider.city}, CA",
+        "timezone": "America/Los_Angeles",
+    }
     if facts.get(kind.address_key):
-        sentences.append(f"Address: {facts[kind.address_key]}, {provider.city}.")
+        address = facts[kind.address_key]
+        record["description"] = f"{kind.title} at {address}, {provider.city}."
+        record["address"] = address
+    if facts.get("phone_number"):
+        record["phone"] = facts["phone_number"]
     if facts.get("average_rating"):
-        sentences.append(f"Average rating {float(facts['average_rating']):.1f}.")
-    if facts.get("is_unisex") == "True":
-        sentences.append("Unisex salon.")
-    if facts.get("offers_cosmetic_services") == "True":
-        sentences.append("Offers cosmetic services.")
-    if doctor_type:
-        sentences.append(f"Type: {doctor_type}.")
-    return ProviderProfile(
-        id=provider.id,
-        headline=f"{provider.name}. {what}",
-        text=" ".join(sentences),
-        categories=(kind.slug, slug_of(doctor_type)) if doctor_type else (kind.slug,),
-        category_labels=(doctor_type.lower(),) if doctor_type else (kind.label,),
-        lat=lat,
-        lon=lon,
-        radius_km=10.0,
-        rating=float(facts.get("average_rating") or 0.0),
-        review_count=int(facts.get("review_count") or 0),
-    )
-
-
-def category_texts(providers: list[SgdProvider]) -> dict[str, str]:
-    """One descriptive text per category, from the data's own vocabulary."""
-    texts = {k.slug: f"{k.title}: {k.gloss}" for k in KINDS.values()}
-    for doctor_type in sorted(
-        {p.facts["type"] for p in providers if "type" in p.facts}
-    ):
-        texts[slug_of(doctor_type)] = f"{doctor_type}: {doctor_type.lower()} doctors"
-    return texts
+        record["rating"] = round(float(facts["average_rating"]), 1)
+    if facts.get("type"):
+        record["speciality"] = facts["type"]
+    for flag in ("is_unisex", "offers_cosmetic_services"):
+        if flag in facts:
+            record[flag] = facts[flag] == "True"
+    return record
 
 
 def city_spellings(dialogues: list[dict], known: set[str]) -> dict[str, str]:
@@ -408,12 +409,20 @@ def city_spellings(dialogues: list[dict], known: set[str]) -> dict[str, str]:
 
 
 def sgd_requests(
-    dialogues: list[dict], cities: dict[str, str], skipped: Counter
+    dialogues: list[dict],
+    cities: dict[str, str],
+    skipped: Counter,
+    *,
+    conversation: bool = False,
 ) -> list[SgdRequest]:
     """User turns looking for a provider in a city, deduplicated.
 
     ``cities`` maps a case-folded spelling of a city to the providers' name for
     it; a turn whose city is none of them has no relevant provider: skipped.
+    The text is what the user said for this need (a new service or doctor type
+    starts afresh, as an assistant's form would), or with ``conversation``
+    everything they said so far: the latest need and place must win over the
+    earlier ones.
     """
     seen: set[tuple] = set()
     out = []
@@ -431,7 +440,7 @@ def sgd_requests(
                 kind = (frame.get("slot_values") or {}).get("type", [None])[-1]
                 service_changed = need[0] is not None and frame["service"] != need[0]
                 type_changed = bool(kind and need[1] and kind != need[1])
-                if service_changed or type_changed:
+                if (service_changed or type_changed) and not conversation:
                     said = []
                 need = (
                     frame["service"],
@@ -483,75 +492,125 @@ def satisfies(provider: SgdProvider, request: SgdRequest) -> bool:
     )
 
 
-def run_sgd(limit: int | None, misses: list[dict]) -> None:
-    """Index the SGD providers with a :class:`Matcher` and match the user turns."""
+def fine_category(request: SgdRequest) -> str:
+    """The request's kind at its finest: a doctor type when one was asked for."""
+    if request.slots.get("type"):
+        return slug_of(request.slots["type"])
+    return KINDS[request.service].slug
+
+
+@dataclass
+class SgdMarket:
+    """The SGD providers imported into a marketplace, and the requests for them."""
+
+    matcher: object  # matching.matcher.Matcher
+    by_id: dict[int, SgdProvider]  # database id -> provider
+    refused: Counter  # providers the import refused, by reason
+    places: dict[str, object]  # city as said -> Place (None: unknown)
+    clause_vectors: dict[str, np.ndarray]
+
+
+def load_sgd_market(dialogues, providers, request_sets) -> SgdMarket:
+    """Import the catalogue through the real JSONL import, index it as the app
+    does, and embed every sentence of every request (cached on disk)."""
+    from sqlalchemy import select
+
+    from backend.extensions import db
+    from backend.models import Provider
     from backend.services.errors import Invalid
-    from backend.services.places import resolve_city
-    from matching.encoder import load_encoder
-    from matching.matcher import Matcher
+    from backend.services.places import place_from
+    from backend.services.providers import ensure_default_categories, import_providers
+    from matching.matcher import split_clauses
+
+    by_external = {f"sgd-{p.id}": p for p in providers}
+    with temporary_app("sgd") as app:
+        index = app.extensions["beckon.matching"]
+        with app.app_context():
+            ensure_default_categories(db.session)
+            result = import_providers(
+                db.session,
+                [json.dumps(catalogue_record(p)) for p in providers],
+                skip_invalid=True,
+            )
+            db.session.commit()
+            refused = Counter(
+                re.sub(r"'[^']*'", "'...'", e["message"]) for e in result.errors
+            )
+            index.rebuild(db.session)
+            by_id = {
+                pid: by_external[ext]
+                for pid, ext in db.session.execute(
+                    select(Provider.id, Provider.external_id)
+                )
+                if ext in by_external
+            }
+            matcher = index.matcher
+            clauses = sorted(
+                {c for rs in request_sets for r in rs for c in split_clauses(r.text)}
+            )
+            vectors, _ = matcher.embed(clauses)
+            matcher.cache.save()
+            index.save()
+    places = {}
+    for city in sorted({r.city for rs in request_sets for r in rs}):
+        try:  # as the customer says it: no state
+            places[city] = place_from(city)
+        except Invalid:
+            places[city] = None
+    return SgdMarket(
+        matcher, by_id, refused, places, dict(zip(clauses, vectors, strict=True))
+    )
+
+
+def rank_sgd(market: SgdMarket, request: SgdRequest) -> list:
+    """The matcher's top ten for a request, as the app's match path ranks them
+    (the request's place resolved from the city as said; no availability)."""
+    from backend.services.matching import named_town
+    from matching.matcher import split_clauses
     from matching.ranking import MatchQuery
 
+    place = market.places[request.city]
+    if place is None:
+        return []  # the API answers 422 unknown_place
+    matcher = market.matcher
+    need = matcher.read_need(
+        np.array([market.clause_vectors[c] for c in split_clauses(request.text)])
+    )
+    query = MatchQuery(
+        request.text, place.lat, place.lon, limit=K_RANK, town=named_town(place)
+    )
+    return matcher.finish(matcher.search_vector(need, query), query)
+
+
+def sgd_relevance(market: SgdMarket, requests: list[SgdRequest], skipped: Counter):
+    """Keep the requests some imported provider satisfies, with their relevant ids."""
+    kept = []
+    for request in requests:
+        request.relevant = {
+            pid for pid, p in market.by_id.items() if satisfies(p, request)
+        }
+        if request.relevant:
+            kept.append(request)
+        else:
+            skipped["no imported provider satisfies the slots"] += 1
+    return kept
+
+
+def score_sgd(market, name, requests, misses) -> None:
+    """Match every request; one report line, with figures per fine category."""
     started = time.perf_counter()
-    dialogues = load_dialogues()
-    found = sgd_providers(dialogues)
-    places, unresolved = {}, Counter()
-    for city in sorted({p.city for p in found}):
-        try:  # all SGD cities are in California: "Dublin" is not in Ireland
-            places[city] = resolve_city(f"{city}, CA")
-        except Invalid:
-            unresolved[city] = 0
-    providers = [p for p in found if p.city in places]
-    for p in found:
-        if p.city in unresolved:
-            unresolved[p.city] += 1
-    profiles = [
-        profile_for(p, places[p.city].lat, places[p.city].lon) for p in providers
-    ]
-
-    skipped: Counter = Counter()
-    cities = city_spellings(dialogues, {p.city for p in found})
-    requests = []
-    for request in sgd_requests(dialogues, cities, skipped):
-        if request.city not in places:
-            skipped["city not resolved"] += 1
-            continue
-        request.lat, request.lon = places[request.city].lat, places[request.city].lon
-        request.relevant = {p.id for p in providers if satisfies(p, request)}
-        if not request.relevant:
-            skipped["no provider satisfies the slots"] += 1
-            continue
-        requests.append(request)
-    requests = spread(requests, limit)
-    loaded = time.perf_counter()
-
-    directory = BENCH_DIR / "sgd"
-    directory.mkdir(parents=True, exist_ok=True)
-    matcher = Matcher(load_encoder(cache_dir=MODEL_CACHE), directory=directory)
-    matcher.set_categories(category_texts(providers))
-    stats = matcher.rebuild(profiles)
-    built = time.perf_counter()
-    # Matcher.search encodes the text and calls search_vector; the vectors are
-    # taken through the embedding cache instead, so a second run encodes nothing.
-    vectors, encoded = matcher.embed([r.text for r in requests])
-    matcher.cache.save()
-    embedded = time.perf_counter()
-
-    by_id = {p.id: p for p in providers}
     scores, by_kind = Scores(), defaultdict(Scores)
-    for request, vector in zip(requests, vectors, strict=True):
-        query = MatchQuery(request.text, request.lat, request.lon, limit=K_RANK)
-        ranked = matcher.finish(
-            matcher.search_vector(vector, query, pool=K_RANK), query
-        )
+    for request in requests:
+        ranked = rank_sgd(market, request)
         ids = [m.provider_id for m in ranked]
         own = scores.add(ids, request.relevant)
-        by_kind[KINDS[request.service].slug].add(ids, request.relevant)
+        by_kind[fine_category(request)].add(ids, request.relevant)
         if own["capped precision@3"] < 1:
             misses.append(
                 {
-                    "source": "sgd",
+                    "source": name,
                     "dialogue": request.dialogue,
-                    "service": KINDS[request.service].slug,
+                    "category": fine_category(request),
                     "text": request.text,
                     "city": request.city,
                     "slots": request.slots,
@@ -559,45 +618,143 @@ def run_sgd(limit: int | None, misses: list[dict]) -> None:
                     **own,
                     "top3": [
                         {
-                            "name": by_id[m.provider_id].name,
-                            "service": KINDS[by_id[m.provider_id].service].slug,
-                            "city": by_id[m.provider_id].city,
+                            "name": market.by_id[m.provider_id].name,
+                            "service": KINDS[market.by_id[m.provider_id].service].slug,
+                            "city": market.by_id[m.provider_id].city,
                             **{
-                                k: by_id[m.provider_id].facts[k]
+                                k: market.by_id[m.provider_id].facts[k]
                                 for k in FILTER_SLOTS
-                                if k in by_id[m.provider_id].facts
+                                if k in market.by_id[m.provider_id].facts
                             },
                             "score": round(m.score, 3),
+                            "reasons": m.reasons,
                             "relevant": m.provider_id in request.relevant,
                         }
                         for m in ranked[:K_PRECISION]
                     ],
                 }
             )
-    matched = time.perf_counter()
-    print(f"sgd data: {SGD_CREDIT}")
-    print(
-        f"sgd: {len(dialogues)} dialogues; {len(providers)} providers indexed, "
-        f"{sum(unresolved.values())} skipped (city not resolved: "
-        f"{', '.join(sorted(unresolved)) or 'none'}); {len(requests)} requests used, "
-        f"skipped: {dict(skipped) or 'none'}"
-    )
-    print(
-        f"sgd: loaded in {loaded - started:.1f} s; index built in "
-        f"{built - loaded:.1f} s ({stats.encoded} texts encoded); "
-        f"{len(requests)} requests embedded in {embedded - built:.1f} s "
-        f"({encoded} encoded); matched in {matched - embedded:.1f} s"
-    )
+    unknown = sum(1 for r in requests if market.places[r.city] is None)
     report(
-        "sgd",
+        name,
         scores,
         time.perf_counter() - started,
-        providers=len(providers),
-        skipped_providers=sum(unresolved.values()),
-        skipped_requests=dict(skipped),
+        unknown_place=unknown,
         by_category={k: v.summary() for k, v in sorted(by_kind.items())},
         data=SGD_CREDIT,
     )
+
+
+#: what the leave-one-category-out check tunes, and the values it tries
+TUNED = {
+    "facet_fit": (0.5, 1.0, 1.5),
+    "facet_floor": (0.2, 0.3, 0.4),
+    "town": (0.05, 0.15, 0.3),
+    "suitable_margin": (0.1, 0.2),
+    "earlier_need": (0.1, 0.2, 0.35),
+    "need_change": (0.1, 0.2),
+}
+
+
+def leave_out_categories(market: SgdMarket, requests: list[SgdRequest]) -> None:
+    """For each fine category, choose the weights on the other categories'
+    requests only, then measure precision@3 on that category's: figures for
+    categories whose requests never tuned the ranking."""
+    import itertools
+
+    matcher = market.matcher
+    defaults = matcher.weights
+    categories = [fine_category(r) for r in requests]
+    names = sorted(set(categories))
+    combos = [
+        dict(zip(TUNED, values, strict=True))
+        for values in itertools.product(*TUNED.values())
+    ]
+    in_grid = len(combos)
+    default_combo = {name: getattr(defaults, name) for name in TUNED}
+    if default_combo not in combos:
+        combos.append(default_combo)  # scored beside the grid, never chosen
+    started = time.perf_counter()
+    hits = np.zeros((len(combos), len(requests)))
+    for c, combo in enumerate(combos):
+        matcher.weights = replace(defaults, **combo)
+        for i, request in enumerate(requests):
+            top = [m.provider_id for m in rank_sgd(market, request)[:K_PRECISION]]
+            hits[c, i] = sum(pid in request.relevant for pid in top) / K_PRECISION
+    matcher.weights = defaults
+    default_row = combos.index(default_combo)
+    mask = {name: np.array([c == name for c in categories]) for name in names}
+    rows = []
+    for name in names:
+        inside = mask[name]
+        best = int(np.argmax(hits[:in_grid, ~inside].mean(axis=1)))
+        rows.append(
+            {
+                "left_out": name,
+                "requests": int(inside.sum()),
+                "precision@3 tuned without it": round(hits[best, inside].mean(), 4),
+                "precision@3 with the defaults": round(
+                    hits[default_row, inside].mean(), 4
+                ),
+                "precision@3 if tuned on it too": round(
+                    hits[:in_grid, inside].mean(axis=1).max(), 4
+                ),
+                "weights chosen": combos[best],
+            }
+        )
+    for row in rows:
+        print(
+            f"left out {row['left_out']:<22} requests {row['requests']:>5}  "
+            f"precision@3 {row['precision@3 tuned without it']:.3f} tuned without "
+            f"it, {row['precision@3 with the defaults']:.3f} with the defaults, "
+            f"{row['precision@3 if tuned on it too']:.3f} at best  "
+            f"{row['weights chosen']}"
+        )
+    held = [r["precision@3 tuned without it"] for r in rows]
+    print(
+        json.dumps(
+            {
+                "source": "sgd leave-out-category",
+                "categories": len(rows),
+                "mean precision@3 (left out)": round(float(np.mean(held)), 4),
+                "min precision@3 (left out)": round(float(np.min(held)), 4),
+                "combinations": len(combos),
+                "seconds": round(time.perf_counter() - started, 1),
+                "rows": rows,
+            }
+        )
+    )
+
+
+def run_sgd(limit: int | None, misses: list[dict], leave_out: bool = False) -> None:
+    """Import the SGD providers as a catalogue and match the user turns."""
+    started = time.perf_counter()
+    dialogues = load_dialogues()
+    providers = sgd_providers(dialogues)
+    cities = city_spellings(dialogues, {p.city for p in providers})
+    skipped: Counter = Counter()
+    per_need = spread(sgd_requests(dialogues, cities, skipped), limit)
+    conversation = spread(
+        sgd_requests(dialogues, cities, Counter(), conversation=True), limit
+    )
+    market = load_sgd_market(dialogues, providers, [per_need, conversation])
+    loaded = time.perf_counter()
+    per_need = sgd_relevance(market, per_need, skipped)
+    conversation = sgd_relevance(market, conversation, Counter())
+    print(f"sgd data: {SGD_CREDIT}")
+    print(
+        f"sgd: {len(dialogues)} dialogues; {len(providers)} providers in the data, "
+        f"{len(market.by_id)} imported, refused: {dict(market.refused) or 'none'}; "
+        f"cities unknown: "
+        f"{sorted(c for c, p in market.places.items() if p is None) or 'none'}; "
+        f"{len(per_need)} requests per need, {len(conversation)} as whole "
+        f"conversations; skipped: {dict(skipped) or 'none'} "
+        f"(loaded in {loaded - started:.1f} s)"
+    )
+    score_sgd(market, "sgd", per_need, misses)
+    score_sgd(market, "sgd-conversation", conversation, misses)
+    if leave_out:
+        leave_out_categories(market, spread(conversation, 1500))
 
 
 # ---------------------------------------------------------------- main
@@ -612,6 +769,11 @@ def main() -> None:
     parser.add_argument(
         "--misses", type=Path, default=None, help="write missed requests (JSON lines)"
     )
+    parser.add_argument(
+        "--leave-out-category",
+        action="store_true",
+        help="for each SGD category, tune the ranking on the others and measure it",
+    )
     args = parser.parse_args()
     # Before the app configures logging at INFO: keep the output to the figures.
     logging.basicConfig(level=logging.WARNING)
@@ -620,7 +782,7 @@ def main() -> None:
     if args.source in ("demo", "all"):
         run_demo(args.limit, misses)
     if args.source in ("sgd", "all"):
-        run_sgd(args.limit, misses)
+        run_sgd(args.limit, misses, args.leave_out_category)
     if args.misses:
         args.misses.parent.mkdir(parents=True, exist_ok=True)
         args.misses.write_text("".join(json.dumps(m) + "\n" for m in misses))
