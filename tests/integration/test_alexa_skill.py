@@ -862,6 +862,34 @@ def _texted_code(app, phone: str) -> str:
     return re.search(r"\b(\d{6})\b", body).group(1)
 
 
+def test_spoken_digits_are_read_in_the_marketplace_s_region(
+    client, db, chain, fetched, config, monkeypatch
+) -> None:
+    """Alexa's phone slot is digits as said: too few are asked again and
+    nothing is texted; a national number is the configured region's."""
+    echo = Echo(client, chain, "amzn1.ask.account.DIGITS")
+    short = echo.intent("LinkPhoneIntent", phone="55512")
+    assert directives(short)[0]["slotToElicit"] == "phone"
+    assert spoken(short) == (
+        "That doesn't sound like a phone number. Say it with the area code."
+    )
+    assert not config.NOTIFY_LOG.exists()
+    asked = echo.intent("LinkPhoneIntent", phone="4152864371")
+    assert "ending 4371" in spoken(asked)
+    assert _texted_code(client.application, "+14152864371")
+    monkeypatch.setattr(config, "DEFAULT_REGION", "GB")
+    london = Echo(client, chain, "amzn1.ask.account.LONDON")
+    asked = london.intent("LinkPhoneIntent", phone="02079460958")
+    assert directives(asked)[0]["slotToElicit"] == "code"
+    code = _texted_code(client.application, "+442079460958")
+    linked = london.intent("LinkPhoneIntent", code=code)
+    assert spoken(linked).startswith("Your phone is linked")
+    db.rollback()
+    assert db.scalar(select(Customer.phone).where(Customer.phone.like("+44%"))) == (
+        "+442079460958"
+    )
+
+
 def test_a_redelivered_yes_books_once_and_answers_the_same(
     client, db, chain, fetched, austin
 ) -> None:

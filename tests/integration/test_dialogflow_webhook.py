@@ -425,6 +425,24 @@ def test_es_phone_link_then_a_provider_checks_in(client, db, plumber, config):
     assert db.get(Booking, job.id).status == BookingStatus.CONFIRMED
 
 
+def test_es_a_spoken_phone_is_read_in_the_marketplace_s_region(
+    client, db, config, monkeypatch
+):
+    """@sys.phone-number gives the number as heard: one too short is asked
+    again and nothing is texted; a national one is the configured region's."""
+    caller = EsCaller(client)
+    short = "555 12"
+    heard = caller.say("LinkPhone", f"my number is {short}", **{"phone-number": short})
+    assert heard == "That doesn't sound like a phone number. Say it with the area code."
+    assert not config.NOTIFY_LOG.exists()
+    monkeypatch.setattr(config, "DEFAULT_REGION", "GB")
+    _link(caller, config, "020 7946 0958", "+442079460958")
+    db.rollback()
+    assert db.scalar(select(Customer.phone).where(Customer.phone.isnot(None))) == (
+        "+442079460958"
+    )
+
+
 def _link(caller: EsCaller, config, spoken: str, phone: str) -> None:
     """Tie the caller's Google account to ``phone`` with the texted code."""
     caller.say("LinkPhone", f"my number is {spoken}", **{"phone-number": spoken})

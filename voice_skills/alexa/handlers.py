@@ -852,18 +852,6 @@ class ProviderCheckInIntentHandler(IntentHandler):
 # ------------------------------------------------------------------ phone link
 
 
-def phone_number(spoken: str | None) -> str | None:
-    """An E.164 number from Alexa's digits ("5125550123" -> "+15125550123")."""
-    digits = re.sub(r"\D", "", spoken or "")
-    if len(digits) == 10:
-        return "+1" + digits
-    if len(digits) == 11 and digits.startswith("1"):
-        return "+" + digits
-    if 8 <= len(digits) <= 15 and (spoken or "").strip().startswith("+"):
-        return "+" + digits
-    return None
-
-
 class LinkPhoneIntentHandler(IntentHandler):
     """A code sent by SMS ties this Alexa account to the caller's phone."""
 
@@ -902,8 +890,9 @@ class LinkPhoneIntentHandler(IntentHandler):
                 t.say("link_ask_phone"),
                 t.say("link_ask_phone_reprompt"),
             )
-        phone = phone_number(spoken)
-        if phone is None:
+        try:  # Alexa's digits ("5125550123"), read in the marketplace's region
+            phone = t.desk.phone(spoken)
+        except Invalid:
             return elicit(
                 handler_input,
                 "phone",

@@ -18,7 +18,6 @@ from datetime import datetime
 from typing import Any
 
 from backend.models import Booking, BookingStatus, CategoryKind, Customer
-from backend.services.customers import E164
 from backend.services.errors import Conflict, Invalid, NotFound
 from voice_skills.desk import LIVE, Offer, VoiceDesk, is_online
 from voice_skills.speech import offers_read_out, refusal, say, spoken_time
@@ -133,23 +132,6 @@ def code_of(value: Any) -> str | None:
         return f"{int(value):06d}"
     digits = re.sub(r"\D", "", str(value))
     return digits or None
-
-
-def phone_of(value: Any) -> str | None:
-    """A spoken phone number in E.164; ten digits are taken as a US number."""
-    text = text_of(value)
-    if not text:
-        return None
-    digits = re.sub(r"\D", "", text)
-    if text.startswith("+"):
-        phone = "+" + digits
-    elif len(digits) == 10:
-        phone = "+1" + digits
-    elif len(digits) == 11 and digits.startswith("1"):
-        phone = "+" + digits
-    else:
-        return None
-    return phone if E164.match(phone) else None
 
 
 def when_of(value: Any) -> Any:
@@ -680,13 +662,14 @@ class Dialog:
 
     def link(self, turn: Turn) -> Answer:
         pending = turn.state.get("pending") or {}
-        said_phone = turn.params.get("phone-number")
+        said_phone = text_of(turn.params.get("phone-number"))
         if not said_phone and pending.get("ask") == "phone":
             # ten digits heard as a number (ChooseOption's @sys.number)
             said_phone = str(int_of(turn.params.get("number")) or "")
         if said_phone:
-            phone = phone_of(said_phone)
-            if phone is None:
+            try:  # read in the marketplace's region
+                phone = self.desk.phone(said_phone)
+            except Invalid:
                 prompt = self.say("link_ask_phone_reprompt")
                 return self._next(
                     turn,
