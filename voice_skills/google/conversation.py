@@ -26,6 +26,8 @@ from voice_skills.when import dialogflow_window
 # the operations: ES intent display names, CX fulfillment tags
 FIND = "FindProvider"
 BOOK = "BookService"
+#: the job in the caller's own words (a free-text ``description``)
+DESCRIBE = "DescribeJob"
 CHOOSE = "ChooseOption"
 CONFIRM = "ConfirmBooking"
 STATUS = "JobStatus"
@@ -41,6 +43,7 @@ OPERATIONS = (
     FALLBACK,
     FIND,
     BOOK,
+    DESCRIBE,
     CHOOSE,
     CONFIRM,
     STATUS,
@@ -54,6 +57,7 @@ OPERATIONS = (
 #: The agent's parameter names (ES intent parameters, CX session parameters).
 PARAMETERS = (
     "service",
+    "description",
     "geo-city",
     "date-time",
     "date",
@@ -211,6 +215,7 @@ class Dialog:
             FALLBACK: self.fallback,
             FIND: self.find,
             BOOK: self.find,
+            DESCRIBE: self.find,
             CHOOSE: self.choose,
             CONFIRM: self.confirm,
             STATUS: self.status,
@@ -303,18 +308,28 @@ class Dialog:
     # ------------------------------------------------------------ finding
 
     def find(self, turn: Turn) -> Answer:
+        """A search from what was said: a service (one the catalogue lists,
+        or not: the entity expands), or the job described; the words the
+        caller said are what is matched."""
         params, state = turn.params, turn.state
         ask = (state.get("pending") or {}).get("ask")
         search = dict(state.get("search") or {})
         words = state.get("words") or ""
         service = text_of(params.get("service"))
+        description = text_of(params.get("description"))
         if service:
             if service != search.get("service"):
                 search = {"city": search.get("city"), "online": search.get("online")}
             search["service"] = service
             words = turn.heard or service
-        elif ask == "service" and turn.heard:
-            words = turn.heard  # the job in their own words
+        elif description or (ask == "service" and turn.heard):
+            # the job in their own words: the answer to "what do you need
+            # done?", or a new search in the same place
+            if ask != "service":
+                search = {"city": search.get("city"), "online": search.get("online")}
+            search.pop("service", None)
+            search["described"] = True
+            words = description or turn.heard
         if city := text_of(params.get("geo-city")):
             search["city"], search["online"] = city, False
         elif ask == "city" and is_online(turn.heard):
@@ -352,7 +367,9 @@ class Dialog:
             self.customer, words, category=slug, place=place, window=window
         )
         label = place.label if place else None
-        what = category.name.lower() if category else found.words
+        # said back: the category, or the service as named; a description
+        # is not repeated to the caller
+        what = category.name.lower() if category else search.get("service")
         if not found.offers:
             if not found.matched:
                 text = self.say("no_one", what=what, place=label)
