@@ -136,10 +136,15 @@ def providers_import(file, skip_invalid: bool) -> None:
     """Import providers from a JSONL FILE (see README); known external_ids update."""
     from backend.services.providers import ensure_default_categories, import_providers
 
-    with app_context():
+    with app_context() as app:
         session = _session()
         ensure_default_categories(session)
-        report = import_providers(session, file, skip_invalid=skip_invalid)
+        report = import_providers(
+            session,
+            file,
+            region=app.config["BECKON"].DEFAULT_REGION,
+            skip_invalid=skip_invalid,
+        )
         if report.applied:
             session.commit()
     for err in report.errors:

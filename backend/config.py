@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from backend.services.phones import is_region
 from backend.services.rules import BookingRules, FollowUpRules
 
 PRODUCTION_SECRETS = ("SECRET_KEY", "DATABASE_URL")
@@ -136,6 +137,9 @@ class Config:
     #: Rasa's SQL tracker store (SQLAlchemy URL), if it has one: erasing a
     #: customer deletes their events there (Rasa's API only appends to it).
     RASA_TRACKER_DB_URL: str = ""
+    #: Where a phone number written without a country code is from (ISO 3166
+    #: alpha-2): "415-286-4371" is read as +14152864371 in the US.
+    DEFAULT_REGION: str = "US"
     TESTING: bool = False
 
     @classmethod
@@ -202,6 +206,7 @@ class Config:
                 "BECKON_RATELIMIT_STORAGE_URI", "memory://"
             ),
             RASA_TRACKER_DB_URL=os.environ.get("RASA_TRACKER_DB_URL", ""),
+            DEFAULT_REGION=os.environ.get("BECKON_DEFAULT_REGION", "") or "US",
         )
         known = {f.name for f in fields(cls)}
         for key, value in overrides.items():
@@ -225,6 +230,13 @@ class Config:
             raise ConfigError(
                 "Alexa request verification may be turned off only in development"
             )
+        region = self.DEFAULT_REGION.strip().upper()
+        if not is_region(region):
+            raise ConfigError(
+                "BECKON_DEFAULT_REGION must be an ISO 3166 alpha-2 code of a region "
+                f"that has phone numbers, like US or GB; got {self.DEFAULT_REGION!r}"
+            )
+        self.DEFAULT_REGION = region
         if not self.DATABASE_URL:
             self.DATABASE_URL = f"sqlite:///{self.DATA_DIR / 'beckon.sqlite3'}"
         if not self.SECRET_KEY:

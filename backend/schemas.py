@@ -1,7 +1,9 @@
 """Validated input shapes shared by every entry point (API, JSONL import, CLI).
 
 One definition of what a well-formed provider, job or booking request is, so a
-bad field gets the same clear message wherever it comes from.
+bad field gets the same clear message wherever it comes from. Every entry point
+validates with :func:`reading` (``model_validate(data, context=reading(region))``):
+it says how a phone number written without a country code is read.
 """
 
 from __future__ import annotations
@@ -18,15 +20,18 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
+from pydantic_core import ErrorDetails
 
 from backend.models import Channel
+from backend.services import phones
+from backend.services.errors import Invalid
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _HHMM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$|^24:00$")
-_E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _SLUG = re.compile(r"[^a-z0-9]+")
 
@@ -46,11 +51,25 @@ def _zone(value: str) -> str:
     return value
 
 
-def _phone(value: str) -> str:
-    cleaned = re.sub(r"[\s().-]", "", value)
-    if not _E164.match(cleaned):
-        raise ValueError("phone must be in E.164 form, e.g. +13125550123")
-    return cleaned
+def reading(region: str) -> dict[str, str]:
+    """The validation context of an entry point: national phone numbers are
+    ``region``'s (the configured ``DEFAULT_REGION``)."""
+    return {"region": region}
+
+
+def error_message(error: ErrorDetails) -> str:
+    """One of pydantic's errors in words, without its "Value error, " prefix."""
+    return error["msg"].removeprefix("Value error, ")
+
+
+def _phone(value: str, info: ValidationInfo) -> str:
+    region = (info.context or {}).get("region")
+    if region is None:  # a caller that forgot how to read national numbers
+        raise TypeError("validate phone numbers with context=reading(region)")
+    try:
+        return phones.to_e164(value, region)
+    except Invalid as exc:
+        raise ValueError(exc.message) from exc
 
 
 def _email(value: str) -> str:

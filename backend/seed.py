@@ -36,6 +36,8 @@ from backend.services.providers import (
 )
 from backend.services.rules import BookingRules
 
+#: the demo's cities are American, and so are its phone numbers
+DEMO_REGION = "US"
 REVIEW_TEXTS = {
     5: [
         "Fantastic, on time and tidy.",
@@ -89,7 +91,7 @@ def seed_demo(
     lines = (
         json.dumps(record) for record in demo_provider_records(provider_count, seed)
     )
-    imported = import_providers(session, lines)
+    imported = import_providers(session, lines, region=DEMO_REGION)
     if not imported.applied:
         raise DomainError(f"demo providers did not import: {imported.errors[:3]}")
     report.providers_created, report.providers_updated = (

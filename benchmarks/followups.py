@@ -41,7 +41,12 @@ from backend.config import Config  # noqa: E402
 from backend.db import make_engine, make_session_factory  # noqa: E402
 from backend.migrate import upgrade  # noqa: E402
 from backend.models import Channel, FollowUp, FollowUpState  # noqa: E402
-from backend.schemas import BookingCreate, IdentityInput, ProviderCreate  # noqa: E402
+from backend.schemas import (  # noqa: E402
+    BookingCreate,
+    IdentityInput,
+    ProviderCreate,
+    reading,
+)
 from backend.services import bookings  # noqa: E402
 from backend.services.customers import find_or_create_by_identity  # noqa: E402
 from backend.services.providers import (  # noqa: E402
@@ -94,7 +99,8 @@ def seed(url: str) -> tuple[int, list[int]]:
                 "services": [
                     {"name": "Leak repair", "mode": "onsite", "duration_minutes": 60}
                 ],
-            }
+            },
+            context=reading("US"),
         ),
     )
     customer, _ = find_or_create_by_identity(

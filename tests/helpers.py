@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from backend.schemas import IdentityInput, ProviderCreate
+from backend.schemas import IdentityInput, ProviderCreate, reading
 from backend.services.customers import find_or_create_by_identity
 from backend.services.providers import create_provider
 
@@ -48,7 +48,10 @@ def provider_payload(**overrides: Any) -> dict[str, Any]:
 
 def make_provider(session, **overrides: Any):
     provider = create_provider(
-        session, ProviderCreate.model_validate(provider_payload(**overrides))
+        session,
+        ProviderCreate.model_validate(
+            provider_payload(**overrides), context=reading("US")
+        ),
     )
     session.commit()
     return provider

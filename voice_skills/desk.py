@@ -33,7 +33,7 @@ from backend.models import (
 )
 from backend.notifiers import Notifiers, send_phone_code
 from backend.schemas import BookingCreate, IdentityInput, ReviewCreate
-from backend.services import bookings, customers, matchlog, reviews
+from backend.services import bookings, customers, matchlog, phones, reviews
 from backend.services.availability import provider_free_slots
 from backend.services.errors import Conflict, Invalid, NotFound
 from backend.services.matching import (
@@ -121,6 +121,7 @@ class VoiceDesk:
         rules: BookingRules,
         follow_ups: FollowUpRules,
         notifiers: Notifiers,
+        region: str,
         now: datetime | None = None,
     ) -> None:
         self.session = session
@@ -131,6 +132,8 @@ class VoiceDesk:
         self.rules = rules
         self.follow_ups = follow_ups
         self.notifiers = notifiers
+        #: where a number said without its country code is from
+        self.region = region
         self.now = now or utcnow()
 
     # ------------------------------------------------------------ who and where
@@ -390,6 +393,11 @@ class VoiceDesk:
         )
 
     # ------------------------------------------------------------ phone link
+
+    def phone(self, said: str) -> str:
+        """The phone number the caller said, in E.164 (a national one is the
+        marketplace's region's); :class:`Invalid` if it is not one."""
+        return phones.to_e164(said, self.region)
 
     def send_phone_code(self, customer: Customer, phone: str) -> None:
         """Text a code to ``phone``; the caller says it back to link it."""

@@ -35,6 +35,7 @@ def desk_for(channel: Channel) -> VoiceDesk:
         rules=extensions["beckon.rules"],
         follow_ups=extensions["beckon.follow_up_rules"],
         notifiers=extensions["beckon.notifiers"],
+        region=current_app.config["BECKON"].DEFAULT_REGION,
     )
 
 

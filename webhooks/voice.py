@@ -28,7 +28,7 @@ from backend.api.errors import error_response
 from backend.extensions import db
 from backend.models import Category, Channel, Customer
 from backend.services import inbound
-from backend.services.customers import E164
+from backend.services.phones import is_e164
 from webhooks import webhooks_bp
 from webhooks.relay import converse
 from webhooks.render import as_speech
@@ -73,7 +73,7 @@ def trusted_number(caller: str, attestation: str | None) -> bool:
     fully attested."""
     return (
         caller.lower() not in WITHHELD
-        and bool(E164.match(caller))
+        and is_e164(caller)
         and attestation == FULL_ATTESTATION
     )
 

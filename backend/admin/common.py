@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, false, func, or_, select
 from backend.admin import admin_bp
 from backend.extensions import db
 from backend.models import Conversation, Customer, Provider
+from backend.schemas import error_message
 from backend.services.errors import DomainError, Invalid
 
 
@@ -41,7 +42,7 @@ def place_errors(form: FlaskForm, error: ValidationError) -> None:
     unplaced = []
     for problem in error.errors():
         name = str(problem["loc"][0]) if problem["loc"] else ""
-        message = problem["msg"].removeprefix("Value error, ")
+        message = error_message(problem)
         if name in fields:
             if not fields[name].errors:
                 fields[name].errors = [message]

@@ -48,7 +48,7 @@ class ProviderForm(FlaskForm):
     timezone = StringField("Time zone", validators=[DataRequired(), Length(max=64)])
     # their formats are the schema's (ProviderUpdate): its errors are shown
     # next to these fields
-    phone = StringField("Phone", validators=[Optional(), Length(max=20)])
+    phone = StringField("Phone", validators=[Optional(), Length(max=40)])
     email = EmailField("Email", validators=[Optional(), Length(max=254)])
     languages = StringField(
         "Languages",

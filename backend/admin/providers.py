@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_login import current_user, login_required
 from pydantic import ValidationError
 from sqlalchemy import func, or_, select
@@ -23,7 +31,7 @@ from backend.models import (
     VerificationState,
     provider_categories,
 )
-from backend.schemas import ProviderUpdate, VerifyInput
+from backend.schemas import ProviderUpdate, VerifyInput, reading
 from backend.services import providers as provider_service
 from backend.services.errors import DomainError
 
@@ -160,7 +168,10 @@ def provider_edit(provider_id: int):
         valid = form.validate()
         update = None
         try:
-            update = ProviderUpdate.model_validate(_changes(form, provider))
+            update = ProviderUpdate.model_validate(
+                _changes(form, provider),
+                context=reading(current_app.config["BECKON"].DEFAULT_REGION),
+            )
         except ValidationError as exc:  # the schema's own rules, per field
             valid = False
             place_errors(form, exc)

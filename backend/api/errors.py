@@ -8,6 +8,7 @@ from flask import jsonify
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
+from backend.schemas import error_message
 from backend.services.errors import (
     Conflict,
     DomainError,
@@ -55,7 +56,7 @@ def validation_details(exc: ValidationError, prefix: str = "") -> list[dict[str,
     for err in exc.errors(include_url=False):
         loc = [str(part) for part in err["loc"] if part != "__root__"]
         field = ".".join(loc).replace("from_", "from") or prefix.rstrip(".") or "body"
-        message = err["msg"].removeprefix("Value error, ")
+        message = error_message(err)
         details.append({"field": field, "message": message})
     return details
 

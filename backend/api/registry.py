@@ -8,10 +8,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, request
+from flask import Blueprint, current_app, request
 from pydantic import BaseModel, ValidationError
 
 from backend.api.errors import ERROR_SCHEMA, validation_details
+from backend.schemas import reading
 from backend.services.errors import DomainError, Invalid
 
 
@@ -38,6 +39,10 @@ class Route:
 ROUTES: list[Route] = []
 
 
+def _reading() -> dict[str, str]:
+    return reading(current_app.config["BECKON"].DEFAULT_REGION)
+
+
 def parse_body(model: type[BaseModel]) -> BaseModel:
     raw = request.get_data(cache=True)
     if not raw:
@@ -48,13 +53,13 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
             raise BadRequest("the body must be JSON (Content-Type: application/json)")
     if not isinstance(payload, dict):
         raise BadRequest("the body must be a JSON object")
-    return model.model_validate(payload)
+    return model.model_validate(payload, context=_reading())
 
 
 def parse_query(model: type[BaseModel]) -> BaseModel:
     args = {key: value for key, value in request.args.items()}
     try:
-        return model.model_validate(args)
+        return model.model_validate(args, context=_reading())
     except ValidationError as exc:
         details = validation_details(exc)
         first = details[0]

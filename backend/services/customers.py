@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +25,7 @@ from backend.models import (
 )
 from backend.schemas import IdentityInput, is_time_zone
 from backend.services.errors import Conflict, Invalid, NotFound
+from backend.services.phones import is_e164
 
 PHONE_CHANNELS = (Channel.SMS, Channel.WHATSAPP, Channel.VOICE)
 MAX_CODE_ATTEMPTS = 5
@@ -33,8 +33,6 @@ MAX_CODE_ATTEMPTS = 5
 #: is a text to someone's phone, which anyone can ask for by naming a number.
 MAX_CODES_PER_WINDOW = 5
 CODE_WINDOW = timedelta(hours=1)
-#: A phone number as the channels give it: E.164.
-E164 = re.compile(r"^\+[1-9]\d{6,14}$")
 #: Tries at a first contact that loses a race to a concurrent one.
 IDENTITY_RETRIES = 3
 
@@ -51,7 +49,7 @@ def _phone_of(channel: Channel, external_id: str) -> str | None:
     else, e.g. a call's own id when the caller's number cannot be trusted)."""
     if channel in PHONE_CHANNELS:
         phone = external_id.removeprefix("whatsapp:")
-        return phone if E164.match(phone) else None
+        return phone if is_e164(phone) else None
     return None
 
 

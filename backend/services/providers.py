@@ -28,6 +28,8 @@ from backend.schemas import (
     ProviderFields,
     ProviderUpdate,
     VerifyInput,
+    error_message,
+    reading,
     slugify,
 )
 from backend.services.errors import Conflict, Invalid, NotFound
@@ -337,7 +339,7 @@ class ImportReport:
         return not self.errors
 
 
-def _parse_line(number: int, line: str) -> ProviderCreate | dict[str, Any]:
+def _parse_line(number: int, line: str, region: str) -> ProviderCreate | dict[str, Any]:
     try:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -351,25 +353,30 @@ def _parse_line(number: int, line: str) -> ProviderCreate | dict[str, Any]:
             "message": "external_id is required",
         }
     try:
-        return ProviderCreate.model_validate(record)
+        return ProviderCreate.model_validate(record, context=reading(region))
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or None
         return {
             "line": number,
             "field": where,
-            "message": first["msg"],
+            "message": error_message(first),
             "external_id": record.get("external_id"),
         }
 
 
 def import_providers(
-    session: Session, lines: Iterable[str], *, skip_invalid: bool = False
+    session: Session,
+    lines: Iterable[str],
+    *,
+    region: str,
+    skip_invalid: bool = False,
 ) -> ImportReport:
     """Import providers from JSONL lines; an existing ``external_id`` is updated.
 
-    All or nothing by default: if any line is bad, nothing is written and every
-    bad line is reported. With ``skip_invalid`` the good lines are imported.
+    Phone numbers without a country code are ``region``'s. All or nothing by
+    default: if any line is bad, nothing is written and every bad line is
+    reported. With ``skip_invalid`` the good lines are imported.
     """
     report = ImportReport()
     parsed: list[ProviderCreate] = []
@@ -377,7 +384,7 @@ def import_providers(
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        result = _parse_line(number, line)
+        result = _parse_line(number, line, region)
         if isinstance(result, dict):
             report.errors.append(result)
             continue
@@ -416,7 +423,8 @@ def import_providers(
                         session,
                         existing[data.external_id],
                         ProviderUpdate.model_validate(
-                            data.model_dump(exclude_unset=True)
+                            data.model_dump(exclude_unset=True),
+                            context=reading(region),
                         ),
                     )
                     report.updated += 1

@@ -12,6 +12,9 @@ from actions.common import backend, customer_of, entity_values, latest_text, tel
 from actions.forms import BeckonForm, stopped_reply
 
 CODE = re.compile(r"\b(\d{6})\b")
+#: the run of a message that looks like a phone number ("it's (415) 286-4371"):
+#: whether it is one is the backend's to say
+PHONE = re.compile(r"\+?\(?\d[\d\s().-]*\d")
 
 
 class ValidateLinkPhoneForm(BeckonForm):
@@ -23,9 +26,9 @@ class ValidateLinkPhoneForm(BeckonForm):
         if spoken:
             return {"phone": spoken[-1]}
         if tracker.get_slot("requested_slot") == "phone":
-            digits = re.sub(r"[^\d+]", "", latest_text(tracker))
-            if len(digits) >= 7:
-                return {"phone": latest_text(tracker).strip()}
+            found = PHONE.search(latest_text(tracker))
+            if found:
+                return {"phone": found[0]}
         return {}
 
     async def extract_code(self, dispatcher, tracker, domain):
@@ -40,9 +43,12 @@ class ValidateLinkPhoneForm(BeckonForm):
             customer = customer_of(tracker)
             backend().start_phone_link(customer["id"], str(value))
         except Invalid as error:
+            reasons = [
+                d.get("message") for d in error.details or [] if isinstance(d, dict)
+            ]
             dispatcher.utter_message(
-                text=f"That number didn't work ({error.message}). "
-                "Please send it with the country code, like +1 512 555 0100."
+                text=f"That number didn't work: {reasons[0] if reasons else error.message}. "
+                "Please send it again; a number from another country needs its country code, like +44 20 7946 0958."
             )
             return {"phone": None}
         except BackendError as error:

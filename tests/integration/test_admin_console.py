@@ -395,7 +395,8 @@ def test_edit_shows_errors_next_to_fields_then_saves(console, db):
     assert response.status_code == 400
     assert 'data-error-for="name"' in html
     assert 'data-error-for="timezone"' in html and "IANA time zone" in html
-    assert 'data-error-for="phone"' in html and "E.164" in html
+    assert 'data-error-for="phone"' in html
+    assert "&#39;555&#39; is too short to be a phone number" in html
     # the schema's rules, each next to its field, all at once
     response = _post(
         console,
@@ -457,6 +458,33 @@ def test_edit_shows_errors_next_to_fields_then_saves(console, db):
     db.expire_all()
     cleared = db.get(Provider, provider.id)
     assert cleared.email is None and cleared.phone == "+13125550109"
+
+
+def test_the_console_takes_a_national_phone_of_the_configured_region(
+    console, db, config, monkeypatch
+):
+    provider = make_provider(db)
+    path = f"/admin/providers/{provider.id}/edit"
+    form = {
+        "name": "Reyes",
+        "radius_km": "30",
+        "timezone": "America/Chicago",
+        "languages": "en",
+    }
+    saved = _post(console, path, path, {**form, "phone": "312.555.0108"})
+    assert saved.status_code == 302
+    db.rollback()
+    db.expire_all()
+    assert db.get(Provider, provider.id).phone == "+13125550108"
+    monkeypatch.setattr(config, "DEFAULT_REGION", "GB")
+    refused = _post(console, path, path, {**form, "phone": "312.555.0107"})
+    assert refused.status_code == 400
+    assert "is not a valid GB number" in refused.get_data(as_text=True)
+    response = _post(console, path, path, {**form, "phone": "(020) 7946 0958"})
+    assert response.status_code == 302
+    db.rollback()
+    db.expire_all()
+    assert db.get(Provider, provider.id).phone == "+442079460958"
 
 
 def test_edits_reach_the_matching_index(console, db, app):

@@ -862,6 +862,34 @@ def _texted_code(app, phone: str) -> str:
     return re.search(r"\b(\d{6})\b", body).group(1)
 
 
+def test_spoken_digits_are_read_in_the_marketplace_s_region(
+    client, db, chain, fetched, config, monkeypatch
+) -> None:
+    """Alexa's phone slot is digits as said: too few are asked again and
+    nothing is texted; a national number is the configured region's."""
+    echo = Echo(client, chain, "amzn1.ask.account.DIGITS")
+    short = echo.intent("LinkPhoneIntent", phone="55512")
+    assert directives(short)[0]["slotToElicit"] == "phone"
+    assert spoken(short) == (
+        "That doesn't sound like a phone number. Say it with the area code."
+    )
+    assert not config.NOTIFY_LOG.exists()
+    asked = echo.intent("LinkPhoneIntent", phone="4152864371")
+    assert "ending 4371" in spoken(asked)
+    assert _texted_code(client.application, "+14152864371")
+    monkeypatch.setattr(config, "DEFAULT_REGION", "GB")
+    london = Echo(client, chain, "amzn1.ask.account.LONDON")
+    asked = london.intent("LinkPhoneIntent", phone="02079460958")
+    assert directives(asked)[0]["slotToElicit"] == "code"
+    code = _texted_code(client.application, "+442079460958")
+    linked = london.intent("LinkPhoneIntent", code=code)
+    assert spoken(linked).startswith("Your phone is linked")
+    db.rollback()
+    assert db.scalar(select(Customer.phone).where(Customer.phone.like("+44%"))) == (
+        "+442079460958"
+    )
+
+
 def test_a_redelivered_yes_books_once_and_answers_the_same(
     client, db, chain, fetched, austin
 ) -> None:
@@ -975,6 +1003,103 @@ def test_words_the_slot_type_does_not_know_are_matched_as_said(
     assert said.index("Reyes Plumbing") < said.index("Volt Electric")
     assert said.index("Lone Star Plumbing") < said.index("Volt Electric")
     assert echo.attributes["words"] == "someone for the water dripping from my ceiling"
+
+
+@pytest.fixture
+def piano_tuner(db, austin):
+    """A piano tuner in Austin: a kind of provider the catalogue has no
+    category for (filed under handyman), known only by their profile."""
+    return make_provider(
+        db,
+        external_id="aus-4",
+        name="Keys & Hammers",
+        categories=["handyman"],
+        description="Piano tuning, regulation and repair for uprights and grands.",
+        services=[
+            {
+                "name": "Piano tuning",
+                "mode": "onsite",
+                "duration_minutes": 90,
+                "price_cents": 14000,
+            }
+        ],
+        city="Austin",
+        timezone="America/Chicago",
+        hours=AUSTIN_HOURS,
+        phone="+15125550104",
+    ).id
+
+
+def test_a_service_the_catalogue_does_not_have_is_matched_as_said(
+    client, db, chain, fetched, piano_tuner
+) -> None:
+    """No category is a piano tuner's: Alexa passes the words as heard
+    (ER_SUCCESS_NO_MATCH), and the profiles that fit them are read out first."""
+    echo = Echo(client, chain, "amzn1.ask.account.PIANO")
+    found = echo.intent(
+        "FindProviderIntent", service=("a piano tuner", None), city="Austin"
+    )
+    said = spoken(found)
+    assert said.startswith("I found"), said
+    assert said.index("Keys & Hammers") < said.index("Reyes Plumbing")
+    assert echo.attributes["offers"][0]["provider_id"] == piano_tuner
+    assert echo.attributes["words"] == "a piano tuner"
+    assert echo.attributes["search"]["slug"] is None
+    # and by Alexa's own dialog (BookServiceIntent, delegated), the same
+    booked = Echo(client, chain, "amzn1.ask.account.PIANO2").intent(
+        "BookServiceIntent",
+        "COMPLETED",
+        service=("a piano tuner", None),
+        city="Austin",
+    )
+    assert spoken(booked).index("Keys & Hammers") < spoken(booked).index("Reyes")
+
+
+def test_a_job_described_in_the_caller_s_words_is_matched_as_said(
+    client, db, chain, fetched, piano_tuner, directive_api
+) -> None:
+    """DescribeJobIntent ("I need someone to tune my piano", an
+    AMAZON.SearchQuery): the city is asked on FindProviderIntent with the
+    words carried in its service slot; the words reach matching and are not
+    said back."""
+    echo = Echo(client, chain, "amzn1.ask.account.DESCRIBE", directive_api.url)
+    asked = echo.intent("DescribeJobIntent", description="tune my piano")
+    (elicit,) = directives(asked)
+    assert (elicit["type"], elicit["slotToElicit"]) == ("Dialog.ElicitSlot", "city")
+    updated = elicit["updatedIntent"]
+    assert updated["name"] == "FindProviderIntent"
+    assert updated["slots"]["service"]["value"] == "tune my piano"
+    assert spoken(asked) == "In which city?" and reprompt(asked)
+    # Alexa sends the chained intent back with the city; the slot type does
+    # not know the words
+    found = echo.intent(
+        "FindProviderIntent", service=("tune my piano", None), city="Austin"
+    )
+    said = spoken(found)
+    assert said.index("Keys & Hammers") < said.index("Reyes Plumbing"), said
+    assert "tune my piano" not in said
+    assert echo.attributes["words"] == "tune my piano"
+    assert echo.attributes["search"]["described"] is True
+    progress = directive_api.received[-1]["body"]["directive"]["speech"]
+    assert "Looking for someone who can help near Austin, TX." in progress
+    # a leak described, where plumbers are: the plumbers first
+    leak = Echo(client, chain, "amzn1.ask.account.LEAK")
+    leak.intent("DescribeJobIntent", description="kitchen ceiling is leaking")
+    found = leak.intent(
+        "FindProviderIntent",
+        service=("kitchen ceiling is leaking", None),
+        city="Austin",
+    )
+    said = spoken(found)
+    assert said.index("Plumbing") < said.index("Volt Electric"), said
+    # no one near: said without repeating the description
+    far = leak.intent(
+        "FindProviderIntent",
+        service=("kitchen ceiling is leaking", None),
+        city="Boston",
+    )
+    assert spoken(far).startswith("I couldn't find anyone near Boston"), spoken(far)
+    assert db.scalar(select(func.count(Booking.id))) == 0
 
 
 def test_nothing_found_a_bad_city_and_a_past_day(client, db, chain, fetched, austin):

@@ -84,3 +84,25 @@ def test_a_backend_that_is_down_or_refuses_our_key_is_one_clear_sentence(live):
     wrong_key = Backend(url=live, key="bk_wrong_key", timeout=5)
     with pytest.raises(BackendUnavailable):
         wrong_key.booking(1)
+
+
+def test_a_chat_links_a_phone_written_as_a_national_number(live, api_token, app):
+    """A chat's "link my phone 415 286 4371": the assistant sends the number
+    as written and the backend reads it; what is not a number comes back
+    with why."""
+    client = Backend(url=live, key=api_token, timeout=10)
+    visitor = client.identify("webchat", "visitor-415")
+    with pytest.raises(Invalid) as short:
+        client.start_phone_link(visitor["id"], "555 12")
+    assert short.value.details == [
+        {"field": "phone", "message": "'555 12' is too short to be a phone number"}
+    ]
+    sent = app.extensions["beckon.notifiers"].log.sent
+    assert not sent
+    assert client.start_phone_link(visitor["id"], "415 286 4371")["status"] == (
+        "code_sent"
+    )
+    assert sent[-1]["to"] == "+14152864371"
+    code = sent[-1]["body"].split("code is ")[1][:6]
+    linked = client.confirm_phone_link(visitor["id"], "415 286 4371", code)
+    assert linked["phone"] == "+14152864371"

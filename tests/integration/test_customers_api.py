@@ -2,7 +2,9 @@
 
 import re
 
-from backend.models import Booking
+from sqlalchemy import func, select
+
+from backend.models import Booking, PhoneVerification
 from tests.helpers import days_ahead, local, make_provider
 
 
@@ -107,6 +109,44 @@ def test_the_phone_code_is_texted_in_the_customer_s_language(api, app):
     assert re.fullmatch(
         r"Su código de Beckon es \d{6}\. Caduca en \d+ minutos\.", sms["body"]
     )
+
+
+def test_a_web_visitor_links_a_phone_written_as_people_write_it(api, app, db):
+    """The number as a visitor types it (national, spaced) is the SMS
+    customer's E.164 one: the code goes there and the two become one."""
+    sms_customer = _identify(api, "sms", "+14152864371").get_json()
+    visitor = _identify(api, "webchat", "visitor-1").get_json()
+    started = api.post(
+        f"/api/v1/customers/{visitor['id']}/phone-link", json={"phone": "415 286 4371"}
+    )
+    assert started.status_code == 202, started.get_json()
+    assert app.extensions["beckon.notifiers"].log.sent[-1]["to"] == "+14152864371"
+    linked = api.post(
+        f"/api/v1/customers/{visitor['id']}/phone-link/confirm",
+        json={"phone": "(415) 286-4371", "code": _code(app)},
+    )
+    assert linked.status_code == 200, linked.get_json()
+    assert linked.get_json()["id"] == sms_customer["id"]
+    assert linked.get_json()["phone"] == "+14152864371"
+
+
+def test_a_phone_link_to_what_is_not_a_number_is_422_and_sends_nothing(api, app, db):
+    visitor = _identify(api, "webchat", "visitor-2").get_json()
+    sent = len(app.extensions["beckon.notifiers"].log.sent)
+    for written, reason in (
+        ("555-12", "'555-12' is too short to be a phone number"),
+        ("call me", "'call me' is not a phone number"),
+        ("+1 200 555 0100", "'+1 200 555 0100' is not a valid number"),
+    ):
+        response = api.post(
+            f"/api/v1/customers/{visitor['id']}/phone-link", json={"phone": written}
+        )
+        assert response.status_code == 422
+        assert response.get_json()["error"]["details"] == [
+            {"field": "phone", "message": reason}
+        ]
+    assert len(app.extensions["beckon.notifiers"].log.sent) == sent
+    assert db.scalar(select(func.count(PhoneVerification.id))) == 0
 
 
 def test_too_many_wrong_codes_lock_the_code(api, app):

@@ -425,6 +425,114 @@ def test_es_phone_link_then_a_provider_checks_in(client, db, plumber, config):
     assert db.get(Booking, job.id).status == BookingStatus.CONFIRMED
 
 
+@pytest.fixture
+def piano_tuner(db, plumber):
+    """A Chicago piano tuner, beside the plumber: a kind of provider the
+    catalogue has no category for (filed under handyman)."""
+    return make_provider(
+        db,
+        external_id="chi-piano",
+        name="Keys & Hammers",
+        categories=["handyman"],
+        description="Piano tuning, regulation and repair for uprights and grands.",
+        services=[
+            {
+                "name": "Piano tuning",
+                "mode": "onsite",
+                "duration_minutes": 90,
+                "price_cents": 14000,
+            }
+        ],
+        phone="+13125550104",
+    ).id
+
+
+def test_es_a_service_the_catalogue_does_not_list_is_matched_as_said(
+    client, db, piano_tuner
+):
+    """The expanded @service gives "piano tuner", which names no category:
+    the caller's words (queryText) are matched, and the tuner comes first."""
+    caller = EsCaller(client)
+    heard = caller.say(
+        "FindProvider",
+        "find me a piano tuner in Chicago",
+        service="piano tuner",
+        **{"geo-city": "Chicago"},
+    )
+    assert heard.index("Keys & Hammers") < heard.index("Reyes Plumbing"), heard
+    (context,) = caller.contexts
+    state = context["parameters"]
+    assert state["words"] == "find me a piano tuner in Chicago"
+    assert state["offers"][0]["provider_id"] == piano_tuner
+    # none near: the service is said back as the caller named it
+    far = caller.say(
+        "FindProvider",
+        "a piano tuner in Boston",
+        service="piano tuner",
+        **{"geo-city": "Boston"},
+    )
+    assert far.startswith("I couldn't find anyone for piano tuner near Boston"), far
+
+
+def test_es_a_job_described_freely_is_matched_in_the_caller_s_words(
+    client, db, piano_tuner
+):
+    """DescribeJob's @sys.any description is what is matched; the city is
+    asked next, and the description is never said back."""
+    caller = EsCaller(client)
+    heard = caller.say(
+        "DescribeJob",
+        "I need someone to tune my piano",
+        description="tune my piano",
+    )
+    assert heard == "In which city?"
+    heard = caller.say("FindProvider", "in Chicago", **{"geo-city": "Chicago"})
+    assert heard.index("Keys & Hammers") < heard.index("Reyes Plumbing"), heard
+    assert "tune my piano" not in heard
+    (context,) = caller.contexts
+    assert context["parameters"]["words"] == "tune my piano"
+    assert context["parameters"]["search"]["described"] is True
+    # a leak described, somewhere no one works: said without the words
+    leak = EsCaller(client)
+    heard = leak.say(
+        "DescribeJob",
+        "my kitchen ceiling is leaking in Boston",
+        description="kitchen ceiling is leaking",
+        **{"geo-city": "Boston"},
+    )
+    assert heard.startswith("I couldn't find anyone near Boston"), heard
+    assert _count(db, Booking) == 0
+
+
+def test_cx_a_described_job_is_matched_as_said(client, db, piano_tuner):
+    caller = CxCaller(client)
+    heard = caller.say(
+        "DescribeJob",
+        "I need someone to tune my piano in Chicago",
+        description="tune my piano",
+        **{"geo-city": "Chicago"},
+    )
+    assert heard.index("Keys & Hammers") < heard.index("Reyes Plumbing"), heard
+
+
+def test_es_a_spoken_phone_is_read_in_the_marketplace_s_region(
+    client, db, config, monkeypatch
+):
+    """@sys.phone-number gives the number as heard: one too short is asked
+    again and nothing is texted; a national one is the configured region's."""
+    caller = EsCaller(client)
+    short = "555 12"
+    heard = caller.say("LinkPhone", f"my number is {short}", **{"phone-number": short})
+    assert heard == "That doesn't sound like a phone number. Say it with the area code."
+    assert not config.NOTIFY_LOG.exists()
+    monkeypatch.setattr(config, "DEFAULT_REGION", "GB")
+    _link(caller, config, "020 7946 0958", "+442079460958")
+    db.rollback()
+    assert db.scalar(select(Customer.phone).where(Customer.phone.isnot(None))) == (
+        "+442079460958"
+    )
+
+
 def _link(caller: EsCaller, config, spoken: str, phone: str) -> None:
     """Tie the caller's Google account to ``phone`` with the texted code."""
     caller.say("LinkPhone", f"my number is {spoken}", **{"phone-number": spoken})

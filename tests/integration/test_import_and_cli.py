@@ -93,6 +93,95 @@ def test_a_bad_line_imports_nothing_and_names_the_line(cli_env, tmp_path, db):
     assert result.exit_code == 0 and "created 1" in result.output
 
 
+def test_a_catalogue_of_national_phone_numbers_imports_as_e164(cli_env, tmp_path, db):
+    written = {
+        "dash": "415-286-4371",
+        "brackets": "(415) 286 4371",
+        "dots": "415.286.4371",
+        "plus": "+1 415 286 4371",
+        "abroad": "+44 20 7946 0958",
+    }
+    path = _write(
+        tmp_path,
+        [provider_payload(external_id=key, phone=p) for key, p in written.items()],
+    )
+    result = cli_env.invoke(main, ["providers", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "created 5, updated 0, skipped 0" in result.output
+    stored = dict(db.execute(select(Provider.external_id, Provider.phone)).all())
+    assert stored == {
+        "dash": "+14152864371",
+        "brackets": "+14152864371",
+        "dots": "+14152864371",
+        "plus": "+14152864371",
+        "abroad": "+442079460958",
+    }
+
+
+def test_bad_phone_numbers_name_their_line_and_why_and_import_nothing(
+    cli_env, tmp_path, db
+):
+    path = _write(
+        tmp_path,
+        [
+            provider_payload(external_id="ok", phone="415-286-4371"),
+            provider_payload(external_id="short", phone="555-12"),
+            provider_payload(external_id="no-such", phone="+1 200 555 0100"),
+            provider_payload(external_id="words", phone="1-800-FLOWERS"),
+            provider_payload(external_id="ext", phone="415-286-4371 ext. 12"),
+            provider_payload(external_id="empty", phone=""),
+        ],
+    )
+    result = cli_env.invoke(main, ["providers", "import", str(path)])
+    assert result.exit_code == 1
+    for line in (
+        "line 2, phone: '555-12' is too short to be a phone number",
+        "line 3, phone: '+1 200 555 0100' is not a valid number",
+        "line 4, phone: '1-800-FLOWERS' has letters: write the number in digits",
+        "line 5, phone: '415-286-4371 ext. 12' has an extension (12)",
+        "line 6, phone: the phone number is empty",
+    ):
+        assert line in result.output, result.output
+    assert "Value error" not in result.output
+    assert "5 bad line(s); nothing was imported" in result.output
+    assert db.scalar(select(func.count(Provider.id))) == 0
+
+
+def test_national_numbers_are_read_in_the_configured_region(
+    cli_env, tmp_path, db, monkeypatch
+):
+    monkeypatch.setenv("BECKON_DEFAULT_REGION", "GB")
+    path = _write(
+        tmp_path,
+        [
+            provider_payload(external_id="london", phone="020 7946 0958"),
+            provider_payload(external_id="sf", phone="+1 415 286 4371"),
+        ],
+    )
+    result = cli_env.invoke(main, ["providers", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    stored = dict(db.execute(select(Provider.external_id, Provider.phone)).all())
+    assert stored == {"london": "+442079460958", "sf": "+14152864371"}
+    # a US number without its country code is not a UK one
+    american = _write(
+        tmp_path, [provider_payload(external_id="x", phone="415-286-4371")], "us.jsonl"
+    )
+    result = cli_env.invoke(main, ["providers", "import", str(american)])
+    assert result.exit_code == 1
+    assert "line 1, phone: '415-286-4371' is not a valid GB number" in result.output
+
+
+def test_an_unknown_region_stops_the_command_with_a_clear_message(
+    cli_env, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("BECKON_DEFAULT_REGION", "Narnia")
+    path = _write(tmp_path, [provider_payload(external_id="a")])
+    result = cli_env.invoke(main, ["providers", "import", str(path)])
+    assert result.exit_code == 1
+    assert "BECKON_DEFAULT_REGION must be an ISO 3166 alpha-2 code" in result.output
+    assert "got 'Narnia'" in result.output
+
+
 def test_import_of_an_unknown_city_names_it(cli_env, tmp_path, db):
     path = _write(tmp_path, [provider_payload(external_id="x", city="Xyzzyville")])
     result = cli_env.invoke(main, ["providers", "import", str(path)])

@@ -90,6 +90,59 @@ def test_update_changes_only_given_fields(api):
     assert body["services"][0]["name"] == "Leak repair"
 
 
+def test_phones_are_taken_as_operators_write_them_and_stored_as_e164(api):
+    created = api.post("/api/v1/providers", json=provider_payload(phone="415-286-4371"))
+    assert created.status_code == 201, created.get_json()
+    pid = created.get_json()["id"]
+    assert created.get_json()["phone"] == "+14152864371"
+    for written, stored in (
+        ("(415) 286 4371", "+14152864371"),
+        ("+44 20 7946 0958", "+442079460958"),
+        ("001 415 286 4371", "+14152864371"),
+    ):
+        changed = api.patch(f"/api/v1/providers/{pid}", json={"phone": written})
+        assert changed.status_code == 200, changed.get_json()
+        assert changed.get_json()["phone"] == stored
+
+
+def test_a_phone_that_is_not_a_number_is_422_with_the_reason_and_changes_nothing(
+    api,
+):
+    pid = api.post("/api/v1/providers", json=provider_payload()).get_json()["id"]
+    for written, reason in (
+        ("555-12", "'555-12' is too short to be a phone number"),
+        ("+1 200 555 0100", "'+1 200 555 0100' is not a valid number"),
+        ("415-286-4371 ext. 12", "'415-286-4371 ext. 12' has an extension (12)"),
+    ):
+        response = api.patch(f"/api/v1/providers/{pid}", json={"phone": written})
+        assert response.status_code == 422
+        error = response.get_json()["error"]
+        assert error["code"] == "validation_error"
+        assert error["message"].startswith(f"phone: {reason}"), error
+        assert error["details"][0]["field"] == "phone"
+    assert api.get(f"/api/v1/providers/{pid}").get_json()["phone"] == "+13125550101"
+    refused = api.post(
+        "/api/v1/providers", json=provider_payload(external_id="x", phone="555-12")
+    )
+    assert refused.status_code == 422
+    assert api.get("/api/v1/providers").get_json()["total"] == 1
+
+
+def test_national_phones_are_the_configured_region_s(api, config, monkeypatch):
+    monkeypatch.setattr(config, "DEFAULT_REGION", "GB")
+    created = api.post(
+        "/api/v1/providers", json=provider_payload(phone="020 7946 0958")
+    )
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["phone"] == "+442079460958"
+    american = api.post(
+        "/api/v1/providers",
+        json=provider_payload(external_id="x", phone="415-286-4371"),
+    )
+    assert american.status_code == 422
+    assert "is not a valid GB number" in american.get_json()["error"]["message"]
+
+
 def test_update_clears_a_contact_given_as_null(api):
     pid = api.post("/api/v1/providers", json=provider_payload()).get_json()["id"]
     response = api.patch(f"/api/v1/providers/{pid}", json={"phone": None})

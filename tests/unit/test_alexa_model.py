@@ -132,7 +132,12 @@ def test_every_slot_a_handler_reads_or_elicits_is_on_its_intent() -> None:
             continue
         read = _slots_read_by(handler)
         if issubclass(handler, handlers.SearchHandler):
-            read |= set(handlers.Asked.__dataclass_fields__) - {"words", "slug"}
+            # Asked's fields are its slots, but for what is read of them
+            read |= set(handlers.Asked.__dataclass_fields__) - {
+                "words",
+                "slug",
+                "described",
+            }
             read.add("service")
         declared = slots_of[handler.intent_name]
         for slot in read | set(handler.elicits):
@@ -209,3 +214,59 @@ def test_eliciting_an_undeclared_slot_is_refused() -> None:
     handler_input = HandlerInput(request_envelope=envelope)
     with pytest.raises(LookupError, match="JobStatusIntent"):
         handlers.elicit(handler_input, "number", "Which?", "Which?")
+
+
+def test_a_category_added_to_the_catalogue_is_in_the_generated_model(
+    tmp_path, monkeypatch
+) -> None:
+    """`beckon alexa model` reads the database's categories: one an import
+    created is a service value the day it exists, with no code changed."""
+    from click.testing import CliRunner
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from backend.cli import main
+    from backend.migrate import upgrade
+    from backend.models import Category, CategoryKind
+
+    database = f"sqlite:///{tmp_path / 'beckon.sqlite3'}"
+    monkeypatch.setenv("BECKON_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("DATABASE_URL", database)
+    monkeypatch.delenv("BECKON_PUBLIC_URL", raising=False)
+    upgrade(database)
+    engine = create_engine(database)
+    with Session(engine) as session:
+        session.add(
+            Category(
+                slug="piano-tuning",
+                name="Piano tuning",
+                kind=CategoryKind.TRADE,
+                description="",
+                synonyms=["piano tuner", "Tuner"],
+            )
+        )
+        session.commit()
+    engine.dispose()
+    out = tmp_path / "skill-package"
+    result = CliRunner().invoke(main, ["alexa", "model", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    model = json.loads(
+        (out / "interactionModels" / "custom" / "en-US.json").read_text()
+    )
+    (services,) = [
+        t["values"]
+        for t in model["interactionModel"]["languageModel"]["types"]
+        if t["name"] == "ServiceType"
+    ]
+    values = {v["id"]: v["name"] for v in services}
+    assert set(values) == {c.slug for c in DEFAULT_CATEGORIES} | {"piano-tuning"}
+    assert values["piano-tuning"] == {
+        "value": "piano tuning",
+        "synonyms": ["piano tuner", "tuner"],
+    }
+    # the rest of the model is the committed one's
+    committed = json.loads(MODEL_FILE.read_text())["interactionModel"]
+    assert model["interactionModel"]["dialog"] == committed["dialog"]
+    assert [
+        i["name"] for i in model["interactionModel"]["languageModel"]["intents"]
+    ] == [i["name"] for i in committed["languageModel"]["intents"]]

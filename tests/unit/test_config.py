@@ -28,3 +28,17 @@ def test_bad_numbers_and_unknown_overrides_are_errors(monkeypatch):
     monkeypatch.delenv("BECKON_SLOT_STEP_MINUTES")
     with pytest.raises(ConfigError, match="unknown setting"):
         Config.from_env(NOPE=1)
+
+
+def test_the_default_region_reads_national_phone_numbers(monkeypatch):
+    monkeypatch.delenv("BECKON_DEFAULT_REGION", raising=False)
+    assert Config.from_env().DEFAULT_REGION == "US"
+    monkeypatch.setenv("BECKON_DEFAULT_REGION", "gb")
+    assert Config.from_env().DEFAULT_REGION == "GB"
+    for unknown in ("XX", "Britain", "001"):
+        monkeypatch.setenv("BECKON_DEFAULT_REGION", unknown)
+        with pytest.raises(ConfigError, match="BECKON_DEFAULT_REGION must be an ISO"):
+            Config.from_env()
+    monkeypatch.delenv("BECKON_DEFAULT_REGION")
+    with pytest.raises(ConfigError, match="got 'ZZ'"):
+        Config.from_env(DEFAULT_REGION="ZZ")

@@ -31,7 +31,6 @@ from voice_skills.google.conversation import (
     answer_of,
     code_of,
     int_of,
-    phone_of,
     text_of,
     when_in,
     when_of,
@@ -313,21 +312,6 @@ def test_es_date_and_time_parameters_are_read_by_their_entity():
     window = dialogflow_window(when_in({"date": day}), zone, now)
     assert (window.start.day, window.start.hour, window.end.day) == (23, 0, 24)
     assert when_in({}) is None and when_in({"date-time": ""}) is None
-
-
-@pytest.mark.parametrize(
-    ("spoken", "phone"),
-    [
-        ("(312) 555-0101", "+13125550101"),
-        ("312 555 0101", "+13125550101"),
-        ("1-312-555-0101", "+13125550101"),
-        ("+44 20 7946 0958", "+442079460958"),
-        ("555 0101", None),
-        ("", None),
-    ],
-)
-def test_spoken_phone_numbers(spoken, phone):
-    assert phone_of(spoken) == phone
 
 
 def test_numbers_codes_texts_and_answers():

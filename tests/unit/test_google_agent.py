@@ -171,3 +171,22 @@ def test_the_service_entity_can_come_from_the_database(tmp_path, monkeypatch):
     values = {e["value"]: e["synonyms"] for e in entries}
     assert set(values) == {s.slug for s in DEFAULT_CATEGORIES} | {"piano-tuning"}
     assert "piano tuner" in values["piano-tuning"]
+
+
+def test_services_the_catalogue_lacks_and_free_descriptions_are_taken(tmp_path):
+    """The service entity expands to values it does not list, and DescribeJob
+    takes the job in any words (@sys.any) between words of its own."""
+    write_agent(tmp_path / "agent")
+    files = _read(tmp_path / "agent")
+    service = files["entities/service.json"]
+    assert service["automatedExpansion"] is True
+    assert service["isEnum"] is False and service["isRegexp"] is False
+    describe = files["intents/DescribeJob.json"]
+    declared = {
+        p["name"]: p["dataType"] for p in describe["responses"][0]["parameters"]
+    }
+    assert declared["description"] == "@sys.any"
+    for phrase in files["intents/DescribeJob_usersays_en.json"]:
+        parts = phrase["data"]
+        assert [p.get("alias") for p in parts].count("description") == 1
+        assert any(not p["userDefined"] and p["text"].strip() for p in parts), parts

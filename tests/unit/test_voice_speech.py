@@ -124,3 +124,20 @@ def test_every_refusal_code_raised_for_voice_has_its_sentence() -> None:
     assert {"slot_taken", "past", "offer_gone", "code_expired"} <= codes
     missing = {c for c in codes if f"refused_{c}" not in speech.entries()}
     assert not missing, missing
+
+
+def test_a_described_job_is_not_said_back() -> None:
+    """A search for a service names it; one for a job the caller described
+    (``what`` None) says neither the words nor an empty gap."""
+    assert speech.say("searching", what="plumbing", place="Austin, TX") == (
+        "Looking for plumbing near Austin, TX."
+    )
+    assert speech.say("searching", what=None, place="Austin, TX") == (
+        "Looking for someone who can help near Austin, TX."
+    )
+    assert speech.say("no_one", what=None, place="Boston, MA").startswith(
+        "I couldn't find anyone near Boston, MA. Try another city"
+    )
+    assert speech.say("no_one", what="piano tuner", place=None).startswith(
+        "I couldn't find anyone for piano tuner. Try another city"
+    )

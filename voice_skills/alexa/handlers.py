@@ -312,15 +312,21 @@ class Asked:
     city: str | None = None
     date: str | None = None
     time: str | None = None
+    #: the words describe the job ("my kitchen ceiling is leaking"), rather
+    #: than name a service: they are matched, not said back
+    described: bool = False
 
     @classmethod
     def from_slots(cls, handler_input: HandlerInput, t: Turn) -> Asked:
+        words = t.slot("service")
         return cls(
-            words=t.slot("service"),
+            words=words,
             slug=resolved_id(handler_input, "service"),
             city=t.slot("city"),
             date=t.slot("date"),
             time=t.slot("time"),
+            # the description DescribeJobIntent carried on to this intent
+            described=bool(words) and words == t.attributes.get("described"),
         )
 
     def as_dict(self) -> dict[str, str | None]:
@@ -383,6 +389,23 @@ class BookServiceIntentHandler(SearchHandler):
     delegated = {"service": "ask_service"}
 
 
+class DescribeJobIntentHandler(IntentHandler):
+    """The job in the caller's own words (an AMAZON.SearchQuery: "I need
+    someone to tune my piano", "my kitchen ceiling is leaking"), matched as
+    said whatever the catalogue has. A phrase slot shares its utterance with
+    no other slot, so what else the search needs (the city, the day) is asked
+    on FindProviderIntent, with the words carried in its service slot."""
+
+    intent_name = "DescribeJobIntent"
+
+    def handle(self, handler_input):
+        t = turn_of(handler_input)
+        words = t.slot("description")
+        t.attributes["described"] = words
+        asked = Asked(words=words, described=True)
+        return search(handler_input, t, asked, asked.as_intent())
+
+
 def search(
     handler_input: HandlerInput,
     t: Turn,
@@ -439,13 +462,15 @@ def search(
             t.say("ask_when_reprompt"),
             intent=intent,
         )
-    what = category.name.lower() if category else words
+    # what is said back: the category, or the service as named (a
+    # description is not repeated to the caller)
+    what = category.name.lower() if category else None if asked.described else words
     progress = send_progressive(
         handler_input,
         t.say("searching", what=what, place=place.label if place else None),
     )
     found = t.desk.find(
-        t.customer, words or what, category=slug, place=place, window=window
+        t.customer, words or what or "", category=slug, place=place, window=window
     )
     if progress is not None:
         progress.join(PROGRESSIVE_WAIT_SECONDS)
@@ -454,7 +479,11 @@ def search(
 
 
 def read_offers(
-    handler_input: HandlerInput, t: Turn, found: Search, what: str, intent: Intent
+    handler_input: HandlerInput,
+    t: Turn,
+    found: Search,
+    what: str | None,
+    intent: Intent,
 ) -> Response:
     place = found.place.label if found.place else None
     if not found.offers:
@@ -852,18 +881,6 @@ class ProviderCheckInIntentHandler(IntentHandler):
 # ------------------------------------------------------------------ phone link
 
 
-def phone_number(spoken: str | None) -> str | None:
-    """An E.164 number from Alexa's digits ("5125550123" -> "+15125550123")."""
-    digits = re.sub(r"\D", "", spoken or "")
-    if len(digits) == 10:
-        return "+1" + digits
-    if len(digits) == 11 and digits.startswith("1"):
-        return "+" + digits
-    if 8 <= len(digits) <= 15 and (spoken or "").strip().startswith("+"):
-        return "+" + digits
-    return None
-
-
 class LinkPhoneIntentHandler(IntentHandler):
     """A code sent by SMS ties this Alexa account to the caller's phone."""
 
@@ -902,8 +919,9 @@ class LinkPhoneIntentHandler(IntentHandler):
                 t.say("link_ask_phone"),
                 t.say("link_ask_phone_reprompt"),
             )
-        phone = phone_number(spoken)
-        if phone is None:
+        try:  # Alexa's digits ("5125550123"), read in the marketplace's region
+            phone = t.desk.phone(spoken)
+        except Invalid:
             return elicit(
                 handler_input,
                 "phone",
@@ -1012,6 +1030,7 @@ REQUEST_HANDLERS: tuple[type[AbstractRequestHandler], ...] = (
     LaunchRequestHandler,
     BookServiceIntentHandler,
     FindProviderIntentHandler,
+    DescribeJobIntentHandler,
     ChooseProviderIntentHandler,
     YesIntentHandler,
     NoIntentHandler,

@@ -3,7 +3,10 @@
 ``beckon alexa model`` writes them in the ASK CLI's layout
 (``skill-package/skill.json``, ``skill-package/interactionModels/custom/
 en-US.json``). The service slot type lists every category with its synonyms,
-so Alexa's entity resolution answers with the category's slug as the value id.
+so Alexa's entity resolution answers with the category's slug as the value id;
+a service it does not list still comes in the caller's words
+(``ER_SUCCESS_NO_MATCH``), and DescribeJobIntent takes a free description
+(``AMAZON.SearchQuery``). Both are matched as said.
 """
 
 from __future__ import annotations
@@ -64,6 +67,27 @@ INTENTS: dict[str, dict[str, Any]] = {
             "I need a {service} in {city} {date}",
             "get me a {service} {date}",
             "schedule a {service} in {city} {date} at {time}",
+        ],
+    },
+    # the job in the caller's own words. AMAZON.SearchQuery is a phrase slot:
+    # each sample needs a carrier phrase (a sample of the slot alone is
+    # refused: MissingCarrierPhraseWithPhraseSlot) and no other slot shares
+    # its utterance, so the city and the day are asked afterwards
+    "DescribeJobIntent": {
+        "slots": {"description": "AMAZON.SearchQuery"},
+        "samples": [
+            "I need someone to {description}",
+            "I need someone who can {description}",
+            "I need help with {description}",
+            "I want someone to {description}",
+            "find someone to {description}",
+            "find someone who can {description}",
+            "get someone to {description}",
+            "book someone to {description}",
+            "can someone {description}",
+            "help me with {description}",
+            "the problem is {description}",
+            "my {description}",
         ],
     },
     "ChooseProviderIntent": {

@@ -5,7 +5,10 @@ read): ``agent.json``, ``package.json``, ``intents/<Name>.json`` with
 ``intents/<Name>_usersays_en.json`` (training phrases, parameters annotated)
 and ``entities/<name>.json`` with ``entities/<name>_entries_en.json``. The
 ``service`` entity is the catalogue's categories (slug as the value, the name
-and synonyms as synonyms). Every intent the webhook answers is here, with the
+and synonyms as synonyms), with automated expansion: a service it does not
+list ("a piano tuner") still fills the parameter, and the webhook matches the
+caller's words. ``DescribeJob`` takes the job described freely (``@sys.any``).
+Every intent the webhook answers is here, with the
 webhook on. Ids are name-based UUIDs and files are written sorted, so the same
 catalogue always gives the same bytes.
 """
@@ -27,6 +30,7 @@ from voice_skills.google.conversation import (
     CHECK_IN,
     CHOOSE,
     CONFIRM,
+    DESCRIBE,
     FALLBACK,
     FIND,
     LINK,
@@ -41,7 +45,10 @@ _NAMESPACE = uuid.UUID("5b1f3c1e-8d0a-4a59-9a56-6f0b7f3c2b10")
 
 #: Each parameter's entity type.
 ENTITY_OF = {
+    # a category, or a service the catalogue lacks (the entity expands)
     "service": "@service",
+    # the job in the caller's own words, whatever they are
+    "description": "@sys.any",
     "geo-city": "@sys.geo-city",
     "date-time": "@sys.date-time",
     # an agent may ask for the day and the time apart (read by their entity)
@@ -89,6 +96,17 @@ PHRASES: dict[str, list[str]] = {
         "schedule a [house cleaning](service) [next Monday](date-time)",
         "I want to book a [love reading](service)",
         "get me a [locksmith](service) in [Denver](geo-city) [now](date-time)",
+    ],
+    # @sys.any takes any words: each phrase has words of its own around them
+    DESCRIBE: [
+        "I need someone to [tune my piano](description)",
+        "I need someone who can [fix a squeaky door](description)",
+        "I need help with [a leaking kitchen ceiling](description)",
+        "find someone to [hang my pictures](description) in [Denver](geo-city)",
+        "can someone [look at my furnace](description) [tomorrow](date-time)",
+        "my [kitchen ceiling is leaking](description)",
+        "the problem is [my basement floods when it rains](description)",
+        "I'm looking for someone who can [notarize a document](description)",
     ],
     CHOOSE: [
         "the [second](ordinal) one",
@@ -160,8 +178,21 @@ CATEGORY_PHRASES = (
 EVENTS = {WELCOME: ["WELCOME"]}
 ACTIONS = {WELCOME: "input.welcome", FALLBACK: "input.unknown"}
 #: Intents the agent defines, in file order.
-INTENTS = (WELCOME, FALLBACK, FIND, BOOK, CHOOSE, CONFIRM, STATUS, CANCEL)
-INTENTS += (RESCHEDULE, RATE, CHECK_IN, LINK)
+INTENTS = (
+    WELCOME,
+    FALLBACK,
+    FIND,
+    BOOK,
+    DESCRIBE,
+    CHOOSE,
+    CONFIRM,
+    STATUS,
+    CANCEL,
+    RESCHEDULE,
+    RATE,
+    CHECK_IN,
+    LINK,
+)
 
 _MARK = re.compile(r"\[([^\]]+)\]\(([a-z-]+)\)")
 

@@ -18,7 +18,6 @@ from datetime import datetime
 from typing import Any
 
 from backend.models import Booking, BookingStatus, CategoryKind, Customer
-from backend.services.customers import E164
 from backend.services.errors import Conflict, Invalid, NotFound
 from voice_skills.desk import LIVE, Offer, VoiceDesk, is_online
 from voice_skills.speech import offers_read_out, refusal, say, spoken_time
@@ -27,6 +26,8 @@ from voice_skills.when import dialogflow_window
 # the operations: ES intent display names, CX fulfillment tags
 FIND = "FindProvider"
 BOOK = "BookService"
+#: the job in the caller's own words (a free-text ``description``)
+DESCRIBE = "DescribeJob"
 CHOOSE = "ChooseOption"
 CONFIRM = "ConfirmBooking"
 STATUS = "JobStatus"
@@ -42,6 +43,7 @@ OPERATIONS = (
     FALLBACK,
     FIND,
     BOOK,
+    DESCRIBE,
     CHOOSE,
     CONFIRM,
     STATUS,
@@ -55,6 +57,7 @@ OPERATIONS = (
 #: The agent's parameter names (ES intent parameters, CX session parameters).
 PARAMETERS = (
     "service",
+    "description",
     "geo-city",
     "date-time",
     "date",
@@ -135,23 +138,6 @@ def code_of(value: Any) -> str | None:
     return digits or None
 
 
-def phone_of(value: Any) -> str | None:
-    """A spoken phone number in E.164; ten digits are taken as a US number."""
-    text = text_of(value)
-    if not text:
-        return None
-    digits = re.sub(r"\D", "", text)
-    if text.startswith("+"):
-        phone = "+" + digits
-    elif len(digits) == 10:
-        phone = "+1" + digits
-    elif len(digits) == 11 and digits.startswith("1"):
-        phone = "+" + digits
-    else:
-        return None
-    return phone if E164.match(phone) else None
-
-
 def when_of(value: Any) -> Any:
     """A date-time parameter in the shapes :func:`dialogflow_window` reads.
 
@@ -229,6 +215,7 @@ class Dialog:
             FALLBACK: self.fallback,
             FIND: self.find,
             BOOK: self.find,
+            DESCRIBE: self.find,
             CHOOSE: self.choose,
             CONFIRM: self.confirm,
             STATUS: self.status,
@@ -321,18 +308,28 @@ class Dialog:
     # ------------------------------------------------------------ finding
 
     def find(self, turn: Turn) -> Answer:
+        """A search from what was said: a service (one the catalogue lists,
+        or not: the entity expands), or the job described; the words the
+        caller said are what is matched."""
         params, state = turn.params, turn.state
         ask = (state.get("pending") or {}).get("ask")
         search = dict(state.get("search") or {})
         words = state.get("words") or ""
         service = text_of(params.get("service"))
+        description = text_of(params.get("description"))
         if service:
             if service != search.get("service"):
                 search = {"city": search.get("city"), "online": search.get("online")}
             search["service"] = service
             words = turn.heard or service
-        elif ask == "service" and turn.heard:
-            words = turn.heard  # the job in their own words
+        elif description or (ask == "service" and turn.heard):
+            # the job in their own words: the answer to "what do you need
+            # done?", or a new search in the same place
+            if ask != "service":
+                search = {"city": search.get("city"), "online": search.get("online")}
+            search.pop("service", None)
+            search["described"] = True
+            words = description or turn.heard
         if city := text_of(params.get("geo-city")):
             search["city"], search["online"] = city, False
         elif ask == "city" and is_online(turn.heard):
@@ -370,7 +367,9 @@ class Dialog:
             self.customer, words, category=slug, place=place, window=window
         )
         label = place.label if place else None
-        what = category.name.lower() if category else found.words
+        # said back: the category, or the service as named; a description
+        # is not repeated to the caller
+        what = category.name.lower() if category else search.get("service")
         if not found.offers:
             if not found.matched:
                 text = self.say("no_one", what=what, place=label)
@@ -680,13 +679,14 @@ class Dialog:
 
     def link(self, turn: Turn) -> Answer:
         pending = turn.state.get("pending") or {}
-        said_phone = turn.params.get("phone-number")
+        said_phone = text_of(turn.params.get("phone-number"))
         if not said_phone and pending.get("ask") == "phone":
             # ten digits heard as a number (ChooseOption's @sys.number)
             said_phone = str(int_of(turn.params.get("number")) or "")
         if said_phone:
-            phone = phone_of(said_phone)
-            if phone is None:
+            try:  # read in the marketplace's region
+                phone = self.desk.phone(said_phone)
+            except Invalid:
                 prompt = self.say("link_ask_phone_reprompt")
                 return self._next(
                     turn,

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from backend.schemas import is_time_zone
-from backend.services.customers import E164
+from backend.services.phones import is_e164
 from backend.shapes import as_dict
 from voice_skills.google.conversation import (
     PARAMETERS,
@@ -89,7 +89,7 @@ def caller_id(payload: dict[str, Any]) -> str | None:
     """The phone gateway's caller id (``payload.telephony.caller_id``, E.164;
     redacted on a trial agent, then not a number and not used)."""
     number = _text(as_dict(payload.get("telephony")).get("caller_id"))
-    return number if number and E164.match(number) else None
+    return number if is_e164(number) else None
 
 
 def zone_of(payload: dict[str, Any]) -> str | None:
