@@ -531,6 +531,7 @@ def load_sgd_market(dialogues, providers, request_sets) -> SgdMarket:
                 db.session,
                 [json.dumps(catalogue_record(p)) for p in providers],
                 skip_invalid=True,
+                region=app.config["DEFAULT_REGION"],
             )
             db.session.commit()
             refused = Counter(
