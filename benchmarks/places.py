@@ -2,16 +2,21 @@
 
 Prints one JSON object with:
 
-- ``process``: a fresh Python process (``--probe``): RSS and private memory
-  (USS) after importing ``backend.services.places``, after ``load_gazetteer()``
-  and after three resolutions; how long the load and the first resolution took.
+- ``build``: the one-time build of the gazetteer's store (``beckon db
+  upgrade`` does it; so does the first process that needs it): seconds, its
+  child process's peak RSS, the file's size and what it holds.
+- ``process``: a fresh Python process (``--probe``), the store built: RSS and
+  private memory (USS) after importing ``backend.services.places``, after
+  ``load_gazetteer()`` and after three resolutions; how long the load and the
+  first resolution took.
 - ``latency``: ``resolve_city`` p50/p99 over a few thousand names, warm, in
   this process: GeoNames names of every size, "<name>, <state>" forms and
   unknown words (an unknown name is timed up to its ``Invalid``).
 - ``worker``: a gunicorn web worker as ``beckon run --web-only`` starts it
   (``backend.gunicorn_conf``: model, index and gazetteer loaded before it
   serves), on an empty SQLite database: seconds until it answered, its RSS and
-  USS once ready.
+  USS once ready, and again after ``GET /api/v1/places`` for a few hundred
+  names from 16 threads at once (each thread reads on its own connection).
 - ``coverage``: of the Schema-Guided Dialogue's Bay Area city names (the
   providers' ``city`` in ``service_results`` and the users' ``city`` slot
   values), how many resolve bare, how many of those in California, and how
@@ -19,8 +24,8 @@ Prints one JSON object with:
   Read from ../shared/data/sgd/ beside the checkout (or ``$BECKON_SGD_FILE``);
   left out when the file is not there.
 
-Run from the repository root (the model is exported once under
-``var/bench/models``):
+Run from the repository root (the model is exported and the store built once
+under ``var/bench/models``):
 
     .venv/bin/python benchmarks/places.py [--names 3500] [--no-worker]
 """
@@ -36,6 +41,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import requests
@@ -96,15 +102,40 @@ def probe() -> None:
     )
 
 
-def in_own_process(*args: str) -> dict:
+def in_own_process(*args: str, env: dict[str, str] | None = None) -> dict:
     out = subprocess.run(
         [sys.executable, __file__, *args],
         check=True,
         capture_output=True,
         text=True,
         cwd=ROOT,
+        env=env,
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def build(directory: Path) -> dict:
+    """Build the store under ``directory`` as a first start does (in a child
+    process of its own), timed, with that process's peak RSS."""
+    from backend.services import gazetteer
+
+    path = directory / gazetteer.store_name()
+    out = directory / "build.json"
+    started = time.perf_counter()
+    with out.open("w") as fh:
+        argv = [sys.executable, "-m", "backend.services.gazetteer", str(path)]
+        child = subprocess.Popen(argv, cwd=ROOT, stdout=fh)
+        _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - started
+    if status != 0:
+        raise SystemExit(f"the build failed (status {status})")
+    return {
+        "seconds": round(seconds, 1),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 1),
+        "peak_rss_mib": round(usage.ru_maxrss / 1024),
+        "file_mib": round(path.stat().st_size / 2**20, 1),
+        **json.loads(out.read_text()),
+    }
 
 
 # ---------------------------------------------------------------- latency
@@ -136,7 +167,7 @@ def latency(count: int) -> dict:
     from backend.services.errors import Invalid
     from backend.services.places import load_gazetteer, resolve_city
 
-    load_gazetteer()
+    load_gazetteer()  # the store under MODEL_CACHE (main)
     names = names_to_resolve(count)
     ms, resolved = [], 0
     for name in names:
@@ -170,6 +201,13 @@ def worker() -> dict:
     }
     beckon = str(Path(sys.executable).parent / "beckon")
     subprocess.run([beckon, "db", "upgrade"], env=env, check=True, capture_output=True)
+    key = subprocess.run(
+        [beckon, "api-key", "create", "places-bench"],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()[0]
     port = free_port()
     argv = [sys.executable, "-m", "gunicorn", "--config"]
     argv += ["python:backend.gunicorn_conf", "--bind", f"127.0.0.1:{port}"]
@@ -185,9 +223,26 @@ def worker() -> dict:
     try:
         wait_for(f"http://127.0.0.1:{port}/healthz", 300)
         ready = time.perf_counter() - started
-        requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10)
         (pid,) = worker_children(web.pid)
-        return {"ready_s": round(ready, 1), **memory_mib(pid)}
+        warm = memory_mib(pid)
+        names = names_to_resolve(400, seed=11)
+        url = f"http://127.0.0.1:{port}/api/v1/places"
+
+        def ask(name: str) -> int:
+            headers = {"Authorization": f"Bearer {key}"}
+            params = {"city": name}
+            return requests.get(
+                url, params=params, headers=headers, timeout=30
+            ).status_code
+
+        with ThreadPoolExecutor(16) as pool:
+            answers = Counter(pool.map(ask, names))
+        return {
+            "ready_s": round(ready, 1),
+            "after_warm_up": warm,
+            f"after_{len(names)}_place_requests": memory_mib(pid),
+            "answers": dict(answers),
+        }
     finally:
         web.terminate()
         web.wait(timeout=60)
@@ -265,7 +320,15 @@ def main() -> None:
     if args.probe:
         probe()
         return
-    result = {"process": [in_own_process("--probe") for _ in range(2)]}
+    from backend.services import places
+
+    result = {"build": build(scratch_dir("beckon-places-build-"))}
+    # the probes and this process read the store of the benchmarks' cache
+    MODEL_CACHE.mkdir(parents=True, exist_ok=True)
+    env = os.environ | {"BECKON_MODEL_CACHE_DIR": str(MODEL_CACHE)}
+    places.use_cache_dir(MODEL_CACHE)
+    places.load_gazetteer()
+    result["process"] = [in_own_process("--probe", env=env) for _ in range(2)]
     result["latency"] = latency(args.names)
     if SGD_FILE.exists():
         result["coverage"] = coverage()
