@@ -486,12 +486,13 @@ def satisfies(provider: SgdProvider, request: SgdRequest) -> bool:
 def run_sgd(limit: int | None, misses: list[dict]) -> None:
     """Index the SGD providers with a :class:`Matcher` and match the user turns."""
     from backend.services.errors import Invalid
-    from backend.services.places import resolve_city
+    from backend.services.places import resolve_city, use_cache_dir
     from matching.encoder import load_encoder
     from matching.matcher import Matcher
     from matching.ranking import MatchQuery
 
     started = time.perf_counter()
+    use_cache_dir(MODEL_CACHE)  # the places store beside the model, as the app's
     dialogues = load_dialogues()
     found = sgd_providers(dialogues)
     places, unresolved = {}, Counter()
