@@ -88,10 +88,11 @@ class Place:
     timezone: str | None = None
     region: str | None = None
     country: str | None = None
-    #: GeoNames' id: the same town whatever it was called by; None for bare
-    #: coordinates (and a ZIP code whose town GeoNames does not list).
+    #: GeoNames' id: the same town whatever it was called by ("St. Helena, CA",
+    #: "Saint Helena", 94574); None for bare coordinates and for postal towns
+    #: (ZIP codes' towns that GeoNames does not list).
     geonameid: int | None = None
-    #: GeoNames' population (0 where it has no figure); None for coordinates.
+    #: GeoNames' population (0 where it has no figure); None where geonameid is.
     population: int | None = None
 
     @property
