@@ -9,6 +9,7 @@ from flask import Flask, jsonify
 from backend.config import Config
 from backend.extensions import db
 from backend.notifiers import Notifiers
+from backend.services import places
 from backend.services.matching import MatchingIndex
 
 
@@ -30,6 +31,7 @@ def create_app(config: Config | None = None) -> Flask:
     )
 
     db.init_app(app)
+    places.use_cache_dir(config.MODEL_CACHE_DIR)
     app.extensions["beckon.matching"] = MatchingIndex.from_config(config)
 
     from backend.api import api_bp

@@ -74,6 +74,16 @@ def db_upgrade(revision: str) -> None:
     config.DATA_DIR.mkdir(parents=True, exist_ok=True)
     upgrade(config.DATABASE_URL, revision)
     click.echo(f"database at revision {current(config.DATABASE_URL)}")
+    _ready_places(config)
+
+
+def _ready_places(config: Config) -> None:
+    """Build the gazetteer's store now if this is its first start (it takes
+    seconds), rather than in the first server or worker process that needs it."""
+    from backend.services import places
+
+    places.use_cache_dir(config.MODEL_CACHE_DIR)
+    places.load_gazetteer()
 
 
 @db.command("current")
@@ -504,6 +514,7 @@ def run(
     config = Config.from_env()
     config.DATA_DIR.mkdir(parents=True, exist_ok=True)
     upgrade(config.DATABASE_URL)
+    _ready_places(config)
     if not os.environ.get("SECRET_KEY"):
         # Every process must share one secret; keep a generated one under the data dir.
         secret_file = Path(config.DATA_DIR) / "secret_key"

@@ -25,12 +25,12 @@ def scratch_dir(prefix: str) -> Path:
     return path
 
 
-def p50_p99_ms(ms) -> dict[str, float]:
+def p50_p99_ms(ms, digits: int = 1) -> dict[str, float]:
     """The median and 99th percentile of latencies in milliseconds."""
     ms = np.asarray(ms)
     return {
-        "p50_ms": round(float(np.percentile(ms, 50)), 1),
-        "p99_ms": round(float(np.percentile(ms, 99)), 1),
+        "p50_ms": round(float(np.percentile(ms, 50)), digits),
+        "p99_ms": round(float(np.percentile(ms, 99)), digits),
     }
 
 

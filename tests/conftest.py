@@ -100,8 +100,18 @@ def _empty_all_tables(url: str) -> None:
 
 @pytest.fixture(scope="session")
 def model_cache(tmp_path_factory) -> Path:
-    """One ONNX export of the model for the whole run (it takes a few seconds)."""
+    """One ONNX export of the model and one gazetteer store for the whole run
+    (each takes seconds to make)."""
     return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(autouse=True)
+def places_store(model_cache: Path) -> None:
+    """Places resolve from the run's one gazetteer store, with an app or not
+    (an app made with another model cache points them there)."""
+    from backend.services import places
+
+    places.use_cache_dir(model_cache)
 
 
 @pytest.fixture

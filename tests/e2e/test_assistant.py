@@ -132,7 +132,7 @@ def telegram():
 
 
 @pytest.fixture(scope="module")
-def stack(tmp_path_factory, graph, telegram):
+def stack(tmp_path_factory, model_cache, graph, telegram):
     """`beckon run` with the assistant, on free ports, on a seeded SQLite;
     Rasa keeps its conversations in PostgreSQL and its locks in Redis."""
     if not assistant.installed():
@@ -146,6 +146,7 @@ def stack(tmp_path_factory, graph, telegram):
     }
     env |= {
         "BECKON_DATA_DIR": str(home / "var"),
+        "BECKON_MODEL_CACHE_DIR": str(model_cache),  # the run's model and places
         "BECKON_FOLLOWUP_QUIET_START_HOUR": "0",
         "BECKON_FOLLOWUP_QUIET_END_HOUR": "0",
         "BECKON_RASA_PORT": str(_free_port()),

@@ -54,7 +54,7 @@ def _need_chromium() -> None:
 
 
 @pytest.fixture(scope="module")
-def served(tmp_path_factory) -> Iterator[tuple[str, object]]:
+def served(tmp_path_factory, model_cache) -> Iterator[tuple[str, object]]:
     """The app on a real port over a seeded SQLite marketplace."""
     _need_chromium()
     from werkzeug.serving import make_server
@@ -65,7 +65,11 @@ def served(tmp_path_factory) -> Iterator[tuple[str, object]]:
     root = tmp_path_factory.mktemp("console")
     url = f"sqlite:///{root / 'beckon.sqlite3'}"
     upgrade(url)
-    app = create_app(Config.from_env(DATABASE_URL=url, DATA_DIR=root / "var"))
+    app = create_app(
+        Config.from_env(
+            DATABASE_URL=url, DATA_DIR=root / "var", MODEL_CACHE_DIR=model_cache
+        )
+    )
     with app.app_context():
         seed_demo(database.session, app.extensions["beckon.rules"], provider_count=60)
         database.session.commit()

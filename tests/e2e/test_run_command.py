@@ -41,11 +41,12 @@ def _call(url, token=None, data=None):
 
 
 @pytest.fixture
-def server(tmp_path):
+def server(tmp_path, model_cache):
     env = {
         k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SECRET_KEY")
     }
     env["BECKON_DATA_DIR"] = str(tmp_path / "var")
+    env["BECKON_MODEL_CACHE_DIR"] = str(model_cache)  # the run's model and places
     env["BECKON_ASSISTANT"] = "0"  # the assistant's own test starts it (test_assistant)
     # no quiet hours: what is sent at once must not depend on the time of day
     env["BECKON_FOLLOWUP_QUIET_START_HOUR"] = env["BECKON_FOLLOWUP_QUIET_END_HOUR"] = (

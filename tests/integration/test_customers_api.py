@@ -253,6 +253,18 @@ def test_places_resolve_with_their_clock_and_unknown_ones_say_so(api):
     assert api.get("/api/v1/places").status_code == 422
 
 
+def test_small_towns_and_zip_codes_resolve(api):
+    town = api.get("/api/v1/places", query_string={"city": "St. Helena, CA"})
+    assert town.status_code == 200
+    assert town.get_json()["name"] == "Saint Helena, CA"
+    assert town.get_json()["timezone"] == "America/Los_Angeles"
+    by_zip = api.get("/api/v1/places?city=94941").get_json()
+    assert by_zip["name"] == "Mill Valley, CA"
+    unknown = api.get("/api/v1/places?city=00000")
+    assert unknown.status_code == 422
+    assert unknown.get_json()["error"]["code"] == "unknown_place"
+
+
 def test_codes_sent_to_a_customer_or_a_number_are_limited(api, app):
     """Anyone can name a number: a sixth code in an hour, whether asked for
     by one customer or by several for one phone, is refused and not sent."""

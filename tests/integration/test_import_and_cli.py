@@ -31,6 +31,7 @@ class Cli:
 def cli_env(config, monkeypatch, db):
     monkeypatch.setenv("DATABASE_URL", config.DATABASE_URL)
     monkeypatch.setenv("BECKON_DATA_DIR", str(config.DATA_DIR))
+    monkeypatch.setenv("BECKON_MODEL_CACHE_DIR", str(config.MODEL_CACHE_DIR))
     return Cli(db)
 
 
@@ -180,6 +181,26 @@ def test_an_unknown_region_stops_the_command_with_a_clear_message(
     assert result.exit_code == 1
     assert "BECKON_DEFAULT_REGION must be an ISO 3166 alpha-2 code" in result.output
     assert "got 'Narnia'" in result.output
+
+
+def test_providers_of_small_towns_import_by_city(cli_env, tmp_path, db):
+    towns = ["Mill Valley", "Corte Madera", "Sausalito", "St. Helena, CA", "94028"]
+    lines = []
+    for n, town in enumerate(towns):
+        line = provider_payload(external_id=f"t{n}", city=town)
+        del line["timezone"]  # the town's
+        lines.append(line)
+    result = cli_env.invoke(main, ["providers", "import", str(_write(tmp_path, lines))])
+    assert result.exit_code == 0, result.output
+    assert "created 5" in result.output
+    found = {
+        p.external_id: p for p in db.scalars(select(Provider).order_by(Provider.id))
+    }
+    assert [found[f"t{n}"].city for n in range(5)] == towns  # as given
+    assert {p.timezone for p in found.values()} == {"America/Los_Angeles"}
+    helena, portola = found["t3"], found["t4"]  # 94028 is Portola Valley's
+    assert abs(helena.lat - 38.505) < 0.05 and abs(helena.lon + 122.470) < 0.05
+    assert abs(portola.lat - 37.38) < 0.05 and abs(portola.lon + 122.23) < 0.05
 
 
 def test_import_of_an_unknown_city_names_it(cli_env, tmp_path, db):

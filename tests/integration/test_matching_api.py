@@ -238,7 +238,8 @@ def test_a_worker_is_ready_before_it_serves(app, db, catalogue):
     index.start_background_sync(app.config["DATABASE_URL"], 60, ready_first=True)
     try:
         assert index._ready
-        assert places._gazetteer.cache_info().currsize == 1
+        assert places._gazetteer.cache_info().currsize == 1  # the store is open
+        assert places._regions.cache_info().currsize == 1
     finally:
         index.stop()
 
