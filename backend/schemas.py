@@ -183,6 +183,22 @@ class ProviderFields(BaseModel):
     verified: bool | None = None
     attributes: dict[str, Any] | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _extension_apart(cls, data: Any, info: ValidationInfo) -> Any:
+        """A provider's office number with an extension ("650-474-2130 ext.
+        4"): the number is their phone, the extension is kept beside it as the
+        ``phone_extension`` attribute (texts and calls go to the number)."""
+        region = (info.context or {}).get("region")
+        if not (isinstance(data, dict) and isinstance(data.get("phone"), str)):
+            return data
+        if region is None:
+            return data  # the phone's own validator says what is missing
+        number, extension = phones.extension_apart(data["phone"], region)
+        if extension is None:
+            return data
+        return {**data, "phone": number, "phone_extension": extension}
+
     @model_validator(mode="after")
     def _coordinates_in_pairs(self) -> ProviderFields:
         if (self.lat is None) != (self.lon is None):

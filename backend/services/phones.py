@@ -104,6 +104,21 @@ def to_e164(text: str, region: str) -> str:
     return phonenumbers.format_number(number, PhoneNumberFormat.E164)
 
 
+def extension_apart(text: str, region: str) -> tuple[str, str | None]:
+    """An office number and its extension apart ("650-474-2130 ext. 4" ->
+    "+16504742130", "4"); the text as it is, and None, when it has none or
+    is no number (:func:`to_e164` then says why)."""
+    try:
+        number = phonenumbers.parse(text.strip(), region)
+    except NumberParseException:
+        return text, None
+    if not number.extension:
+        return text, None
+    extension = number.extension
+    number.extension = None
+    return phonenumbers.format_number(number, PhoneNumberFormat.E164), extension
+
+
 def _parsed(written: str, region: str, said: str) -> PhoneNumber:
     try:
         return phonenumbers.parse(written, region, keep_raw_input=True)

@@ -137,6 +137,11 @@ def test_a_phone_link_to_what_is_not_a_number_is_422_and_sends_nothing(api, app,
         ("555-12", "'555-12' is too short to be a phone number"),
         ("call me", "'call me' is not a phone number"),
         ("+1 200 555 0100", "'+1 200 555 0100' is not a valid number"),
+        (  # a code is texted: an extension cannot receive it
+            "415-286-4371 ext. 12",
+            "'415-286-4371 ext. 12' has an extension (12): give the number alone, "
+            "Beckon cannot dial an extension",
+        ),
     ):
         response = api.post(
             f"/api/v1/customers/{visitor['id']}/phone-link", json={"phone": written}

@@ -112,7 +112,7 @@ def test_a_phone_that_is_not_a_number_is_422_with_the_reason_and_changes_nothing
     for written, reason in (
         ("555-12", "'555-12' is too short to be a phone number"),
         ("+1 200 555 0100", "'+1 200 555 0100' is not a valid number"),
-        ("415-286-4371 ext. 12", "'415-286-4371 ext. 12' has an extension (12)"),
+        ("1-800-FLOWERS", "'1-800-FLOWERS' has letters: write the number in digits"),
     ):
         response = api.patch(f"/api/v1/providers/{pid}", json={"phone": written})
         assert response.status_code == 422
@@ -126,6 +126,15 @@ def test_a_phone_that_is_not_a_number_is_422_with_the_reason_and_changes_nothing
     )
     assert refused.status_code == 422
     assert api.get("/api/v1/providers").get_json()["total"] == 1
+
+
+def test_an_office_number_keeps_its_extension_beside_it(api):
+    created = api.post(
+        "/api/v1/providers", json=provider_payload(phone="650-474-2130 ext. 4")
+    )
+    assert created.status_code == 201, created.get_json()
+    assert created.get_json()["phone"] == "+16504742130"
+    assert created.get_json()["attributes"]["phone_extension"] == "4"
 
 
 def test_national_phones_are_the_configured_region_s(api, config, monkeypatch):
