@@ -519,7 +519,11 @@ def load_sgd_market(dialogues, providers, request_sets) -> SgdMarket:
     from backend.models import Provider
     from backend.services.errors import Invalid
     from backend.services.places import place_from
-    from backend.services.providers import ensure_default_categories, import_providers
+    from backend.services.providers import (
+        ensure_default_categories,
+        import_providers,
+        served_by,
+    )
     from matching.matcher import split_clauses
 
     by_external = {f"sgd-{p.id}": p for p in providers}
@@ -552,12 +556,12 @@ def load_sgd_market(dialogues, providers, request_sets) -> SgdMarket:
             vectors, _ = matcher.embed(clauses)
             matcher.cache.save()
             index.save()
-    places = {}
-    for city in sorted({r.city for rs in request_sets for r in rs}):
-        try:  # as the customer says it: no state
-            places[city] = place_from(city)
-        except Invalid:
-            places[city] = None
+            places, served = {}, served_by(db.session)
+            for city in sorted({r.city for rs in request_sets for r in rs}):
+                try:  # as the customer says it: no state
+                    places[city] = place_from(city, served=served)
+                except Invalid:
+                    places[city] = None
     return SgdMarket(
         matcher, by_id, refused, places, dict(zip(clauses, vectors, strict=True))
     )

@@ -42,7 +42,7 @@ from backend.services.matching import (
     provider_is_remote,
 )
 from backend.services.places import Place, resolve_city
-from backend.services.providers import find_category
+from backend.services.providers import find_category, served_by
 from backend.services.rules import BookingRules, FollowUpRules
 from voice_skills.when import Window
 
@@ -149,8 +149,12 @@ class VoiceDesk:
         return customer
 
     def place(self, city: str | None) -> Place | None:
-        """The city the caller named, resolved; :class:`Invalid` if unknown."""
-        return resolve_city(city) if city else None
+        """The city the caller named, resolved (of namesakes, the one the
+        marketplace serves); :class:`Invalid` if unknown."""
+        if not city:
+            return None
+        with self.reading() as reader:
+            return resolve_city(city, served_by(reader))
 
     def category(self, spoken: str | None) -> str | None:
         """The catalogue's slug for a spoken or resolved service, if it names one."""

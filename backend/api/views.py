@@ -274,7 +274,9 @@ def provider_availability(provider_id: int, query: AvailabilityQuery):
     tag="availability",
 )
 def area_availability(query: AreaAvailabilityQuery):
-    place = place_from(query.city, query.lat, query.lon)
+    place = place_from(
+        query.city, query.lat, query.lon, served=providers.served_by(db.session)
+    )
     found = availability.free_slots_near(
         db.session,
         query.category,
@@ -308,7 +310,9 @@ class PlaceQuery(BaseModel):
     responses={422: "unknown place"},
 )
 def resolve_place(query: PlaceQuery):
-    return jsonify(place_json(place_from(query.city)))
+    return jsonify(
+        place_json(place_from(query.city, served=providers.served_by(db.session)))
+    )
 
 
 # ---------------------------------------------------------------- customers
@@ -484,6 +488,7 @@ def create_match(body: MatchCreate):
         lon=body.lon,
         start=body.when.from_ if body.when else None,
         end=body.when.to if body.when else None,
+        served=providers.served_by(db.session),
         category=body.category,
         customer_id=body.customer_id,
         limit=body.limit,
@@ -506,11 +511,13 @@ def create_match(body: MatchCreate):
 def create_job(body: JobCreate):
     job = jobs.create_job(db.session, body)
     commit()
+    # by its town when it names one (the town's own providers come first)
     request = matching.match_request(
         job.text,
-        city=None,
-        lat=job.lat,
-        lon=job.lon,
+        city=job.city,
+        lat=None if job.city else job.lat,
+        lon=None if job.city else job.lon,
+        served=providers.served_by(db.session),
         start=job.window_start,
         end=job.window_end,
         category=job.category.slug if job.category else None,

@@ -12,7 +12,7 @@ from backend.schemas import JobCreate
 from backend.services.customers import get_customer
 from backend.services.errors import Invalid, NotFound
 from backend.services.places import place_from
-from backend.services.providers import find_category
+from backend.services.providers import find_category, served_by
 
 
 def create_job(
@@ -29,7 +29,7 @@ def create_job(
             raise Invalid(f"unknown category '{data.category}'", field="category")
     lat, lon, city = data.lat, data.lon, data.city
     if data.city or data.lat is not None:
-        place = place_from(data.city, data.lat, data.lon)
+        place = place_from(data.city, data.lat, data.lon, served=served_by(session))
         lat, lon, city = place.lat, place.lon, city or place.name
     window_start = window_end = None
     if data.when is not None:

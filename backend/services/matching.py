@@ -39,6 +39,7 @@ from backend.services.customers import get_customer
 from backend.services.errors import Invalid
 from backend.services.places import (
     Place,
+    Served,
     haversine_km,
     load_gazetteer,
     place_from,
@@ -108,25 +109,29 @@ def facets_of(provider: Provider, label: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(kinds))
 
 
-@lru_cache(maxsize=8192)
-def _town_at(city: str) -> Place | None:
-    try:
-        return resolve_city(city)
-    except Invalid:
-        return None
-
-
 #: a provider's city names their town only if the town is this close to them
 TOWN_KM = 30.0
 
 
+@lru_cache(maxsize=8192)
+def _town_at(city: str, lat: float, lon: float) -> str:
+    def near(town_lat: float, town_lon: float) -> bool:
+        return haversine_km(town_lat, town_lon, lat, lon) <= TOWN_KM
+
+    try:
+        place = resolve_city(city, near)
+    except Invalid:
+        return ""
+    return place.label if near(place.lat, place.lon) else ""
+
+
 def town_of(city: str | None, lat: float, lon: float) -> str:
     """The gazetteer's label of the town a provider's city names ("Mill
-    Valley, CA"); empty when it names none near them."""
-    place = _town_at(city.strip()) if city and city.strip() else None
-    if place is None or haversine_km(place.lat, place.lon, lat, lon) > TOWN_KM:
+    Valley, CA"), of its namesakes the one near them; empty when it names none
+    near them."""
+    if not city or not city.strip():
         return ""
-    return place.label
+    return _town_at(city.strip(), round(lat, 3), round(lon, 3))
 
 
 def profile_of(provider: Provider) -> ProviderProfile:
@@ -581,13 +586,14 @@ def match_request(
     start: datetime | None,
     end: datetime | None,
     now: datetime | None = None,
+    served: Served | None = None,
     **fields,
 ) -> MatchRequest:
-    """A :class:`MatchRequest` from loose input: the place resolved, the window
-    defaulting to the next week."""
+    """A :class:`MatchRequest` from loose input: the place resolved (of
+    namesakes, the one ``served``), the window defaulting to the next week."""
     now = now or utcnow()
     place = (
-        place_from(city, lat, lon)
+        place_from(city, lat, lon, served=served)
         if (city or lat is not None or lon is not None)
         else None
     )

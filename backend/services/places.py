@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -74,6 +75,12 @@ ZIP_CODE = re.compile(r"(\d{5})(?:[- ]?\d{4})?")
 
 #: (country, admin1 code or None): a part of the world a name may be said in.
 Region = tuple[str, str | None]
+#: Whether the marketplace serves a point (lat, lon). Of a name's namesakes
+#: the likeliest one it serves wins: "Richmond" is Virginia's, but for a
+#: marketplace whose providers are around San Francisco it is California's.
+Served = Callable[[float, float], bool]
+#: how many of a name's likeliest namesakes are asked whether they are served
+NAMESAKES_ASKED = 12
 
 _cache_dir: Path | None = None
 
@@ -205,9 +212,11 @@ def _weight(entry: gazetteer.Entry, folded: str) -> float:
     return ((entry.population or 0) + 1) * weight * us
 
 
-def _best(folded: str, within: tuple[Region, ...] | None) -> gazetteer.Entry | None:
+def _best(
+    folded: str, within: tuple[Region, ...] | None, served: Served | None = None
+) -> gazetteer.Entry | None:
     """The place ``folded`` most likely names (in the first of ``within`` that
-    has one)."""
+    has one; of namesakes, the likeliest that is ``served``, if one is)."""
     if not folded:
         return None
     entries = _gazetteer().named(gazetteer.name_key(folded))
@@ -225,10 +234,16 @@ def _best(folded: str, within: tuple[Region, ...] | None) -> gazetteer.Entry | N
             return None
     if not entries:
         return None
-    return max(
+    ranked = sorted(
         entries,
         key=lambda e: (_weight(e, folded), e.country == "US", -(e.geonameid or 0)),
+        reverse=True,
     )
+    if served is not None and len(ranked) > 1:
+        for entry in ranked[:NAMESAKES_ASKED]:
+            if served(entry.lat, entry.lon):
+                return entry
+    return ranked[0]
 
 
 def _place(entry: gazetteer.Entry) -> Place:
@@ -244,9 +259,10 @@ def _place(entry: gazetteer.Entry) -> Place:
     )
 
 
-def resolve_city(text: str) -> Place:
+def resolve_city(text: str, served: Served | None = None) -> Place:
     """Turn "Chicago", "St. Helena, CA", "the Martinez area", "Paris TX" or the
-    ZIP code "94941" into a :class:`Place`.
+    ZIP code "94941" into a :class:`Place` (of namesakes, the likeliest one
+    ``served``, if any is).
 
     Raises :class:`Invalid` (field ``city``, code ``unknown_place``) naming
     the text when it names no place we know.
@@ -266,7 +282,7 @@ def resolve_city(text: str) -> Place:
             )
         return _place(entry)
     for folded, within in _readings(text):
-        entry = _best(folded, within)
+        entry = _best(folded, within, served)
         if entry is not None:
             return _place(entry)
     raise Invalid(
@@ -278,9 +294,14 @@ def resolve_city(text: str) -> Place:
 
 
 def place_from(
-    city: str | None = None, lat: float | None = None, lon: float | None = None
+    city: str | None = None,
+    lat: float | None = None,
+    lon: float | None = None,
+    *,
+    served: Served | None = None,
 ) -> Place:
-    """A place from either coordinates or a city name (coordinates win)."""
+    """A place from either coordinates or a city name (coordinates win; see
+    :func:`resolve_city` for ``served``)."""
     if lat is not None or lon is not None:
         if lat is None or lon is None:
             raise Invalid(
@@ -294,7 +315,7 @@ def place_from(
             name=city.strip() if city else f"{lat:.4f},{lon:.4f}", lat=lat, lon=lon
         )
     if city:
-        return resolve_city(city)
+        return resolve_city(city, served)
     raise Invalid("give a city or lat/lon", field="city")
 
 

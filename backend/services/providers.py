@@ -33,9 +33,14 @@ from backend.schemas import (
     slugify,
 )
 from backend.services.errors import Conflict, Invalid, NotFound
-from backend.services.places import place_from
+from backend.services.places import Served, bounding_box, place_from
 
 VERIFICATION_CHECKS = ("licence", "insurance", "identity")
+#: a place is served when a provider who comes to people is this near it (a
+#: metro area's width: namesakes are hundreds of kilometres apart)
+SERVED_KM = 60.0
+#: providers who reach further than this (or work remotely) serve no one place
+LOCAL_KM = 150.0
 
 
 def ensure_default_categories(session: Session) -> list[Category]:
@@ -89,6 +94,30 @@ def _categories_for(
     return found
 
 
+def served_by(session: Session) -> Served:
+    """Whether the marketplace serves a point: an active provider who comes to
+    people is within ``SERVED_KM`` of it (of a town's namesakes, the one our
+    providers are near is the one meant)."""
+
+    def served(lat: float, lon: float) -> bool:
+        south, north, west, east = bounding_box(lat, lon, SERVED_KM)
+        nearby = (
+            select(Provider.id)
+            .where(
+                Provider.active,
+                Provider.radius_km <= LOCAL_KM,
+                Provider.lat.between(south, north),
+                Provider.lon.between(west, east),
+            )
+            .limit(1)
+        )
+        # a provider being placed is not flushed half-made to answer this
+        with session.no_autoflush:
+            return session.scalar(nearby) is not None
+
+    return served
+
+
 def get_provider(session: Session, provider_id: int) -> Provider:
     provider = session.get(Provider, provider_id)
     if provider is None:
@@ -120,7 +149,7 @@ def _apply(session: Session, provider: Provider, data: ProviderFields) -> None:
         if name in given and getattr(data, name) is None:
             setattr(provider, name, None)
     if "city" in given or "lat" in given:
-        place = place_from(data.city, data.lat, data.lon)
+        place = place_from(data.city, data.lat, data.lon, served=served_by(session))
         provider.city = data.city or place.name
         provider.lat, provider.lon = place.lat, place.lon
         if data.timezone is None and place.timezone and "timezone" not in given:

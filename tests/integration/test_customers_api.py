@@ -270,6 +270,28 @@ def test_small_towns_and_zip_codes_resolve(api):
     assert unknown.get_json()["error"]["code"] == "unknown_place"
 
 
+def test_of_namesakes_the_one_the_marketplace_serves_is_meant(api, db):
+    """Bare "Richmond" is Virginia's; once providers work around San
+    Francisco it is California's, for customers and for providers imported
+    by the town's name alone."""
+    assert api.get("/api/v1/places?city=Richmond").get_json()["name"] == (
+        "Richmond, VA"
+    )
+    make_provider(
+        db, city="San Francisco, CA", timezone="America/Los_Angeles", phone=None
+    )
+    richmond = api.get("/api/v1/places?city=Richmond").get_json()
+    assert richmond["name"] == "Richmond, CA"
+    assert richmond["timezone"] == "America/Los_Angeles"
+    dublin = make_provider(
+        db, external_id="dub", city="Dublin", timezone="America/Los_Angeles"
+    )
+    assert 37.6 < dublin.lat < 37.8 and -122.0 < dublin.lon < -121.8  # Dublin, CA
+    # a state still says which one, served or not
+    named = api.get("/api/v1/places", query_string={"city": "Richmond, VA"})
+    assert named.get_json()["name"] == "Richmond, VA"
+
+
 def test_codes_sent_to_a_customer_or_a_number_are_limited(api, app):
     """Anyone can name a number: a sixth code in an hour, whether asked for
     by one customer or by several for one phone, is refused and not sent."""
