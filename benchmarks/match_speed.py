@@ -71,6 +71,7 @@ import numpy as np
 
 from backend.catalogue import DEFAULT_CATEGORIES
 from backend.demo import DEMO_CITIES, demo_job_requests, demo_provider_records
+from backend.services.matching import kinds_of
 from matching.encoder import Encoder, load_encoder
 from matching.index import KINDS, IndexParams
 from matching.matcher import Matcher
@@ -198,18 +199,17 @@ def profile_of_record(pid: int, record: dict[str, Any]) -> ProviderProfile:
         or headline
     )
     prices = [s["price_cents"] for s in services if s.get("price_cents")]
+    remote = bool(services) and all(s["mode"] == "remote" for s in services)
     return ProviderProfile(
         id=pid,
         text=text,
         headline=headline,
         categories=tuple(c.slug for c in categories),
-        category_labels=tuple(
-            c.synonyms[0] if c.synonyms else c.name.lower() for c in categories
-        ),
+        category_labels=tuple(label_of(c) for c in categories),
         lat=float(record["lat"]),
         lon=float(record["lon"]),
         radius_km=float(record["radius_km"]),
-        remote=bool(services) and all(s["mode"] == "remote" for s in services),
+        remote=remote,
         active=True,
         verified=bool(record.get("verified")),
         rating=float(record.get("rating") or 0.0),
@@ -218,7 +218,28 @@ def profile_of_record(pid: int, record: dict[str, Any]) -> ProviderProfile:
         languages=tuple(record.get("languages") or ("en",)),
         licensed=bool(attrs.get("licensed")),
         insured=bool(attrs.get("insured")),
+        town="" if remote else town_label(CITIES[record["city"]]),
+        facets=kinds_of(
+            attrs,
+            label_of(categories[0]),
+            [c.name for c in categories],
+            [
+                (s["name"], label_of(CATEGORIES[s["category"]]))
+                if s.get("category")
+                else (s["name"], "")
+                for s in services
+            ],
+        ),
     )
+
+
+def label_of(category) -> str:
+    return category.synonyms[0] if category.synonyms else category.name.lower()
+
+
+def town_label(city) -> str:
+    """A demo city as the gazetteer labels it ("Chicago, IL")."""
+    return f"{city.name}, {city.state}"
 
 
 def category_texts() -> dict[str, str]:
@@ -440,7 +461,7 @@ def request_set(count: int, seed: int) -> list[tuple[str, str]]:
 
 def query_of(text: str, city: str) -> MatchQuery:
     place = CITIES[city]
-    return MatchQuery(text, place.lat, place.lon, limit=5)
+    return MatchQuery(text, place.lat, place.lon, limit=5, town=town_label(place))
 
 
 # ---------------------------------------------------------------- measuring

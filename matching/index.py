@@ -108,6 +108,7 @@ class VectorIndex:
     alive: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=bool))
     label_of: dict[int, int] = field(default_factory=dict)
     _bitmap: np.ndarray | None = None
+    _by_pid: tuple[np.ndarray, np.ndarray] | None = None
 
     # ------------------------------------------------------------ building
 
@@ -144,7 +145,7 @@ class VectorIndex:
         self.alive = np.concatenate([self.alive, np.ones(len(pids), dtype=bool)])
         for offset, pid in enumerate(pids.tolist()):
             self.label_of[pid] = first + offset
-        self._bitmap = None
+        self._bitmap = self._by_pid = None
         return np.arange(first, first + len(pids), dtype=np.int64)
 
     def upsert(self, pids: np.ndarray, vectors: np.ndarray) -> np.ndarray:
@@ -163,7 +164,7 @@ class VectorIndex:
                 self.alive[label] = False
                 removed += 1
         if removed:
-            self._bitmap = None
+            self._bitmap = self._by_pid = None
         return removed
 
     # ------------------------------------------------------------ searching
@@ -215,12 +216,23 @@ class VectorIndex:
         pids = np.where(found, self.pids[np.where(found, labels, 0)], -1)
         return scores, pids
 
+    def labels_of(self, pids: np.ndarray) -> np.ndarray:
+        """The labels of those of ``pids`` that are searchable here."""
+        if self._by_pid is None:  # sorted (pid, label) pairs, rebuilt on change
+            known = np.fromiter(self.label_of.keys(), np.int64, len(self.label_of))
+            labels = np.fromiter(self.label_of.values(), np.int64, len(known))
+            order = np.argsort(known)
+            self._by_pid = (known[order], labels[order])
+        known, labels = self._by_pid
+        if not len(known):
+            return np.zeros(0, dtype=np.int64)
+        at = np.minimum(np.searchsorted(known, pids), len(known) - 1)
+        return labels[at[known[at] == pids]]
+
     def _search_among(
         self, queries: np.ndarray, k: int, only: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray]:
-        get = self.label_of.get
-        found = (get(pid) for pid in np.asarray(only).tolist())
-        labels = np.fromiter((lab for lab in found if lab is not None), np.int64)
+        labels = self.labels_of(np.asarray(only, dtype=np.int64))
         if not len(labels):
             empty = np.full((len(queries), 1), -np.inf, dtype=np.float32)
             return empty, np.full((len(queries), 1), -1, dtype=np.int64)

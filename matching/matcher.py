@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 #: a facet must fit the need this well to be named among the reasons
 FACET_REASON_MIN = 0.55
+#: a named town with at most this many providers has them all searched
+TOWN_SEARCH_MAX = 500
 #: the last clauses of a request that are read (a long conversation's first
 #: words no longer say what is needed now)
 MAX_CLAUSES = 8
@@ -391,10 +393,11 @@ class Matcher:
             sims, ids = index.search(vector, k, keys)
             if query.town:
                 # the named town's best are candidates even when its
-                # neighbours crowd the nearest vectors
-                local = self.store.in_town.get(self.store.code(query.town))
-                if local:
-                    near = index.search(vector, 2 * pool, keys, np.fromiter(local, int))
+                # neighbours crowd the nearest vectors (a town of thousands
+                # fills the nearest vectors on its own)
+                local = self.store.town_ids(query.town)
+                if 0 < len(local) <= TOWN_SEARCH_MAX:
+                    near = index.search(vector, 2 * pool, keys, local)
                     fresh = ~np.isin(near[1][0], ids[0])
                     sims = np.concatenate([sims[0], near[0][0][fresh]])[None, :]
                     ids = np.concatenate([ids[0], near[1][0][fresh]])[None, :]

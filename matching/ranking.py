@@ -176,6 +176,7 @@ class FeatureStore:
         self._facet_codes: dict[str, int] = {}
         #: town code -> ids of the providers in that town
         self.in_town: dict[int, set[int]] = {}
+        self._town_ids: dict[int, np.ndarray] = {}
         #: active providers with each facet, and with each pair of facets
         #: (which kinds go together: every dermatologist is a doctor)
         self.facet_count: Counter[int] = Counter()
@@ -247,8 +248,10 @@ class FeatureStore:
             town = self._tags([p.town], 1)[0] if p.town else -1
             if self.town[row] >= 0:
                 self.in_town[int(self.town[row])].discard(p.id)
+                self._town_ids.pop(int(self.town[row]), None)
             if town >= 0:
                 self.in_town.setdefault(town, set()).add(p.id)
+                self._town_ids.pop(town, None)
             self.town[row] = town
             self.facets[row] = self._facets(p.facets)
             self._count_kinds(row, +1)
@@ -259,6 +262,15 @@ class FeatureStore:
         for row in rows:
             self._count_kinds(row, -1)
         self.active[rows] = False  # a row is reused only by the same provider
+
+    def town_ids(self, town: str) -> np.ndarray:
+        """The ids of the providers in a town (as profiles name it)."""
+        code = self.code(town)
+        ids = self._town_ids.get(code)
+        if ids is None:
+            members = self.in_town.get(code, ())
+            ids = self._town_ids[code] = np.fromiter(members, np.int64, len(members))
+        return ids
 
     def _count_kinds(self, row: int, sign: int) -> None:
         """Add (or take away) an active row's facets to the counts."""
@@ -275,12 +287,13 @@ class FeatureStore:
         return self.widens(a, b) or self.widens(b, a)
 
     def widens(self, broad: int, fine: int) -> bool:
-        """Whether most providers of facet ``fine`` have facet ``broad`` too
-        ("Doctor" widens "doctor: Dermatologist"), or they are the same."""
+        """Whether most (more than half) providers of facet ``fine`` have facet
+        ``broad`` too ("Doctor" widens "doctor: Dermatologist"), or they are
+        the same."""
         if broad == fine:
             return True
         together = self.facet_pairs[min(broad, fine), max(broad, fine)]
-        return self.facet_count[fine] > 0 and together >= self.facet_count[fine] / 2
+        return together > self.facet_count[fine] / 2
 
     def rows(self, ids: np.ndarray) -> np.ndarray:
         get = self.row_of.get

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -85,13 +86,20 @@ def _kind_of_value(value: object) -> bool | str | None:
     return None
 
 
-def facets_of(provider: Provider, label: str) -> tuple[str, ...]:
+def kinds_of(
+    attributes: dict[str, Any],
+    label: str,
+    categories: list[str],
+    services: list[tuple[str, str]],
+) -> tuple[str, ...]:
     """The fine kinds of what a provider does, most specific first, each said
     within its kind so that a shared word alone does not make a fit ("doctor:
     Dermatologist", "hair stylist: unisex", "cleaner: Fridge & oven add-on"):
-    its specialities and yes/no attributes, its categories, its services."""
+    its specialities and yes/no ``attributes``, its ``categories`` (names),
+    its ``services`` ((name, label of its category)). ``label`` is how a
+    person calls the provider's first category ("hair stylist")."""
     kinds: list[str] = []
-    for key, value in (provider.attributes or {}).items():
+    for key, value in attributes.items():
         if _NOT_A_KIND.search(key):
             continue
         for item in value if isinstance(value, list) else [value]:
@@ -100,13 +108,24 @@ def facets_of(provider: Provider, label: str) -> tuple[str, ...]:
                 kinds.append(f"{label}: {key.removeprefix('is_').replace('_', ' ')}")
             elif isinstance(kind, str):
                 kinds.append(f"{label}: {kind}")
-    kinds += [c.name for c in provider.categories]
-    kinds += [
-        f"{category_label(s.category) if s.category else label}: {s.name}"
-        for s in provider.services
-        if s.active
-    ]
+    kinds += categories
+    kinds += [f"{kind or label}: {name}" for name, kind in services]
     return tuple(dict.fromkeys(kinds))
+
+
+def facets_of(provider: Provider) -> tuple[str, ...]:
+    """:func:`kinds_of` a provider."""
+    categories = provider.categories
+    return kinds_of(
+        provider.attributes or {},
+        category_label(categories[0]) if categories else "provider",
+        [c.name for c in categories],
+        [
+            (s.name, category_label(s.category) if s.category else "")
+            for s in provider.services
+            if s.active
+        ],
+    )
 
 
 #: a provider's city names their town only if the town is this close to them
@@ -168,6 +187,7 @@ def profile_of(provider: Provider) -> ProviderProfile:
         or headline
     )
     prices = [s.price_cents for s in services if s.price_cents]
+    remote = provider_is_remote(provider)
     return ProviderProfile(
         id=provider.id,
         text=text,
@@ -177,7 +197,7 @@ def profile_of(provider: Provider) -> ProviderProfile:
         lat=provider.lat,
         lon=provider.lon,
         radius_km=provider.radius_km,
-        remote=provider_is_remote(provider),
+        remote=remote,
         active=provider.active,
         verified=provider.verification_state == VerificationState.VERIFIED,
         rating=provider.rating,
@@ -186,10 +206,9 @@ def profile_of(provider: Provider) -> ProviderProfile:
         languages=tuple(provider.languages or ("en",)),
         licensed=bool(attrs.get("licensed")),
         insured=bool(attrs.get("insured")),
-        town=town_of(provider.city, provider.lat, provider.lon),
-        facets=facets_of(
-            provider, category_label(categories[0]) if categories else "provider"
-        ),
+        # who works by phone or video is in no town a customer names
+        town="" if remote else town_of(provider.city, provider.lat, provider.lon),
+        facets=facets_of(provider),
     )
 
 

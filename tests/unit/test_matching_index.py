@@ -40,6 +40,25 @@ def test_search_update_remove_and_reload(kind, tmp_path):
     assert set(reloaded[0].tolist()) == {1000, 1007}
 
 
+@pytest.mark.parametrize("kind", ["flat", "ivf_flat", "hnsw"])
+def test_a_search_among_given_ids_finds_only_those_alive(kind):
+    vectors = _vectors(3000)
+    pids = np.arange(1000, 4000)
+    index = VectorIndex.build(
+        pids, vectors, kind=kind, params=IndexParams(ivf_lists=32, nprobe=32)
+    )
+    among = np.array([1005, 1010, 2020, 3999, 123])  # 123 is not indexed
+    index.remove([2020])
+    scores, found = index.search(vectors[10:11], 10, only=among)
+    assert set(found[0].tolist()) - {-1} == {1005, 1010, 3999}
+    assert found[0][0] == 1010 and scores[0][0] == pytest.approx(1.0, abs=1e-3)
+    index.upsert(np.array([1005]), vectors[10:11])  # now as close as 1010
+    _, found = index.search(vectors[10:11], 2, only=among)
+    assert set(found[0].tolist()) == {1005, 1010}
+    _, none = index.search(vectors[10:11], 3, only=np.array([42]))
+    assert none[0].tolist() == [-1]
+
+
 def test_ids_must_be_unique_and_kinds_are_checked():
     with pytest.raises(ValueError, match="unique"):
         VectorIndex.build(np.array([1, 1]), _vectors(2))

@@ -299,3 +299,23 @@ def test_the_named_towns_providers_are_candidates_however_crowded_its_neighbours
     found = matcher.search(query)
     assert found[0].provider_id == 999
     assert found[0].features["town"] == 1.0
+
+
+def test_which_kinds_go_together_and_who_is_in_town_follow_every_change():
+    store, _ = _store(
+        _p(1, town="Skokie, IL", facets=("doctor: Dermatologist", "Doctor")),
+        _p(2, town="Skokie, IL", facets=("doctor: GP", "Doctor")),
+    )
+    derm, doctor, gp = (
+        store._facet_codes[t] for t in ("doctor: Dermatologist", "Doctor", "doctor: GP")
+    )
+    assert store.widens(doctor, derm) and not store.widens(derm, doctor)
+    assert not store.related(derm, gp)
+    assert sorted(store.town_ids("Skokie, IL").tolist()) == [1, 2]
+    # provider 2 becomes a dermatologist in Evanston, without the broad kind
+    store.upsert([_p(2, town="Evanston, IL", facets=("doctor: Dermatologist",))])
+    assert store.town_ids("Skokie, IL").tolist() == [1]
+    assert store.town_ids("Evanston, IL").tolist() == [2]
+    assert not store.widens(doctor, derm)  # one of two dermatologists is a doctor
+    store.remove([2])
+    assert store.widens(doctor, derm) and store.facet_count[gp] == 0
