@@ -680,12 +680,16 @@ def leave_out_categories(market: SgdMarket, requests: list[SgdRequest]) -> None:
     if default_combo not in combos:
         combos.append(default_combo)  # scored beside the grid, never chosen
     started = time.perf_counter()
-    hits = np.zeros((len(combos), len(requests)))
+    hits = np.zeros((len(combos), len(requests)))  # precision@3 per request
     for c, combo in enumerate(combos):
         matcher.weights = replace(defaults, **combo)
         for i, request in enumerate(requests):
             top = [m.provider_id for m in rank_sgd(market, request)[:K_PRECISION]]
             hits[c, i] = sum(pid in request.relevant for pid in top) / K_PRECISION
+    # what a perfect ranking could score: min(3, relevant providers) / 3
+    ceiling = np.array(
+        [min(K_PRECISION, len(r.relevant)) / K_PRECISION for r in requests]
+    )
     matcher.weights = defaults
     default_row = combos.index(default_combo)
     mask = {name: np.array([c == name for c in categories]) for name in names}
@@ -698,6 +702,10 @@ def leave_out_categories(market: SgdMarket, requests: list[SgdRequest]) -> None:
                 "left_out": name,
                 "requests": int(inside.sum()),
                 "precision@3 tuned without it": round(hits[best, inside].mean(), 4),
+                "capped precision@3 tuned without it": round(
+                    (hits[best, inside] / ceiling[inside]).mean(), 4
+                ),
+                "ceiling": round(ceiling[inside].mean(), 4),
                 "precision@3 with the defaults": round(
                     hits[default_row, inside].mean(), 4
                 ),
@@ -711,11 +719,13 @@ def leave_out_categories(market: SgdMarket, requests: list[SgdRequest]) -> None:
         print(
             f"left out {row['left_out']:<22} requests {row['requests']:>5}  "
             f"precision@3 {row['precision@3 tuned without it']:.3f} tuned without "
-            f"it, {row['precision@3 with the defaults']:.3f} with the defaults, "
-            f"{row['precision@3 if tuned on it too']:.3f} at best  "
-            f"{row['weights chosen']}"
+            f"it (capped {row['capped precision@3 tuned without it']:.3f}, ceiling "
+            f"{row['ceiling']:.3f}), {row['precision@3 with the defaults']:.3f} "
+            f"with the defaults, {row['precision@3 if tuned on it too']:.3f} at "
+            f"best  {row['weights chosen']}"
         )
     held = [r["precision@3 tuned without it"] for r in rows]
+    capped = [r["capped precision@3 tuned without it"] for r in rows]
     print(
         json.dumps(
             {
@@ -723,6 +733,8 @@ def leave_out_categories(market: SgdMarket, requests: list[SgdRequest]) -> None:
                 "categories": len(rows),
                 "mean precision@3 (left out)": round(float(np.mean(held)), 4),
                 "min precision@3 (left out)": round(float(np.min(held)), 4),
+                "mean capped precision@3 (left out)": round(float(np.mean(capped)), 4),
+                "min capped precision@3 (left out)": round(float(np.min(capped)), 4),
                 "combinations": len(combos),
                 "seconds": round(time.perf_counter() - started, 1),
                 "rows": rows,
