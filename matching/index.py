@@ -185,16 +185,23 @@ class VectorIndex:
         if self._bitmap is None:
             self._bitmap = np.packbits(self.alive, bitorder="little")
         selector = faiss.IDSelectorBitmap(len(self.alive), faiss.swig_ptr(self._bitmap))
+        return self._search_params(selector, self.params.ef_search), (
+            selector,
+            self._bitmap,
+        )
+
+    def _search_params(self, selector: Any, ef_search: int) -> Any:
+        """FAISS search parameters of this kind that keep to ``selector``."""
         if self.kind.startswith("hnsw"):
             params = faiss.SearchParametersHNSW()
-            params.efSearch = self.params.ef_search
+            params.efSearch = ef_search
         elif self.kind.startswith("ivf"):
             params = faiss.SearchParametersIVF()
             params.nprobe = self.index.nprobe
         else:
             params = faiss.SearchParameters()
         params.sel = selector
-        return params, (selector, self._bitmap)
+        return params
 
     def search(
         self, queries: np.ndarray, k: int, only: np.ndarray | None = None
@@ -245,15 +252,7 @@ class VectorIndex:
             top = np.argsort(-scores, axis=1, kind="stable")[:, :k]
             return np.take_along_axis(scores, top, axis=1), self.pids[labels[top]]
         selector = faiss.IDSelectorBatch(labels)
-        if self.kind.startswith("hnsw"):
-            params = faiss.SearchParametersHNSW()
-            params.efSearch = max(self.params.ef_search, k)
-        elif self.kind.startswith("ivf"):
-            params = faiss.SearchParametersIVF()
-            params.nprobe = self.index.nprobe
-        else:
-            params = faiss.SearchParameters()
-        params.sel = selector
+        params = self._search_params(selector, max(self.params.ef_search, k))
         scores, found = self.index.search(queries, k, params=params)
         hit = found >= 0
         return scores, np.where(hit, self.pids[np.where(hit, found, 0)], -1)

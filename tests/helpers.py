@@ -79,6 +79,28 @@ def make_tarot_reader(session, **overrides: Any):
     return make_provider(session, **{**reader, **overrides})
 
 
+def make_piano_tuner(session, **overrides: Any):
+    """Keys & Hammers: a piano tuner, a kind of provider the catalogue has no
+    category for (filed under handyman), known only by their profile; in
+    Chicago unless told otherwise."""
+    tuner = {
+        "external_id": "piano-1",
+        "name": "Keys & Hammers",
+        "categories": ["handyman"],
+        "description": "Piano tuning, regulation and repair for uprights and grands.",
+        "services": [
+            {
+                "name": "Piano tuning",
+                "mode": "onsite",
+                "duration_minutes": 90,
+                "price_cents": 14000,
+            }
+        ],
+        "phone": "+13125550104",
+    }
+    return make_provider(session, **{**tuner, **overrides})
+
+
 def writers_seen_while_matching(monkeypatch, database_url: str) -> list[str]:
     """Make every match try to take SQLite's write lock from another
     connection, mid-match; the list gets "not kept waiting" each time it could

@@ -38,6 +38,7 @@ from tests.helpers import (
     FIXTURES,
     config_for_test,
     fixture_path,
+    make_piano_tuner,
     make_provider,
     make_tarot_reader,
     writers_seen_while_matching,
@@ -1009,20 +1010,9 @@ def test_words_the_slot_type_does_not_know_are_matched_as_said(
 def piano_tuner(db, austin):
     """A piano tuner in Austin: a kind of provider the catalogue has no
     category for (filed under handyman), known only by their profile."""
-    return make_provider(
+    return make_piano_tuner(
         db,
         external_id="aus-4",
-        name="Keys & Hammers",
-        categories=["handyman"],
-        description="Piano tuning, regulation and repair for uprights and grands.",
-        services=[
-            {
-                "name": "Piano tuning",
-                "mode": "onsite",
-                "duration_minutes": 90,
-                "price_cents": 14000,
-            }
-        ],
         city="Austin",
         timezone="America/Chicago",
         hours=AUSTIN_HOURS,

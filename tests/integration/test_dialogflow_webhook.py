@@ -42,6 +42,7 @@ from tests.helpers import (
     fixture_path,
     local,
     make_customer,
+    make_piano_tuner,
     make_provider,
     make_tarot_reader,
     writers_seen_while_matching,
@@ -429,22 +430,7 @@ def test_es_phone_link_then_a_provider_checks_in(client, db, plumber, config):
 def piano_tuner(db, plumber):
     """A Chicago piano tuner, beside the plumber: a kind of provider the
     catalogue has no category for (filed under handyman)."""
-    return make_provider(
-        db,
-        external_id="chi-piano",
-        name="Keys & Hammers",
-        categories=["handyman"],
-        description="Piano tuning, regulation and repair for uprights and grands.",
-        services=[
-            {
-                "name": "Piano tuning",
-                "mode": "onsite",
-                "duration_minutes": 90,
-                "price_cents": 14000,
-            }
-        ],
-        phone="+13125550104",
-    ).id
+    return make_piano_tuner(db, external_id="chi-piano").id
 
 
 def test_es_a_service_the_catalogue_does_not_list_is_matched_as_said(
