@@ -263,12 +263,7 @@ class Matcher:
             # well as its own
             takes = sims[:, best] >= own[:, None] - w.need_change
             kinds = best.tolist()
-            related = np.array(
-                [
-                    [store.widens(a, b) or store.widens(b, a) for b in kinds]
-                    for a in kinds
-                ]
-            )
+            related = np.array([[store.related(a, b) for b in kinds] for a in kinds])
             against = ~takes & ~takes.T & ~related
         gate = np.clip(
             (strength - w.need_floor) / max(w.need_full - w.need_floor, 1e-6), 0, 1
