@@ -51,9 +51,10 @@ class ProviderProfile:
     #: the provider's town as the gazetteer names it ("Mill Valley, CA"); empty
     #: when it is not known
     town: str = ""
-    #: the fine kinds of what they do, each a short text: categories,
-    #: services, specialities and attributes ("Dermatologist", "unisex salon",
-    #: "emergency call-out")
+    #: the fine kinds of what they do, each a short text said within its kind:
+    #: specialities and attributes, categories, services ("doctor:
+    #: Dermatologist", "hair stylist: unisex", "Plumbing", "plumber: Leak
+    #: repair"); see ``backend.services.matching.kinds_of``
     facets: tuple[str, ...] = ()
 
 
@@ -89,8 +90,9 @@ class Weights:
     #: 0.2-0.4
     facet_fit: float = 1.0
     facet_floor: float = 0.3
-    #: added to providers in the named town whose fit is within
-    #: ``suitable_margin`` of the best: they come first, neighbours follow
+    #: added to providers in the named town whose kind (category and fine
+    #: kinds) fits within ``suitable_margin`` of the best one's: they come
+    #: first, neighbours follow
     town: float = 0.15
     suitable_margin: float = 0.1
     #: how a request's sentences make one need (``Matcher.read_need``)
@@ -174,8 +176,7 @@ class FeatureStore:
         self.facet_texts: list[str] = []
         self.facet_vectors = np.zeros((0, 384), dtype=np.float32)
         self._facet_codes: dict[str, int] = {}
-        #: town code -> ids of the providers in that town
-        self.in_town: dict[int, set[int]] = {}
+        #: town code -> ids of the providers in that town, as last asked
         self._town_ids: dict[int, np.ndarray] = {}
         #: active providers with each facet, and with each pair of facets
         #: (which kinds go together: every dermatologist is a doctor)
@@ -246,12 +247,8 @@ class FeatureStore:
             self.categories[row] = self._tags(p.categories)
             self.languages[row] = self._tags(p.languages)
             town = self._tags([p.town], 1)[0] if p.town else -1
-            if self.town[row] >= 0:
-                self.in_town[int(self.town[row])].discard(p.id)
-                self._town_ids.pop(int(self.town[row]), None)
-            if town >= 0:
-                self.in_town.setdefault(town, set()).add(p.id)
-                self._town_ids.pop(town, None)
+            self._town_ids.pop(int(self.town[row]), None)
+            self._town_ids.pop(town, None)
             self.town[row] = town
             self.facets[row] = self._facets(p.facets)
             self._count_kinds(row, +1)
@@ -264,12 +261,13 @@ class FeatureStore:
         self.active[rows] = False  # a row is reused only by the same provider
 
     def town_ids(self, town: str) -> np.ndarray:
-        """The ids of the providers in a town (as profiles name it)."""
+        """The ids of the providers in a town (as profiles name it); read
+        from the town column once, then kept until a provider there changes."""
         code = self.code(town)
         ids = self._town_ids.get(code)
         if ids is None:
-            members = self.in_town.get(code, ())
-            ids = self._town_ids[code] = np.fromiter(members, np.int64, len(members))
+            rows = np.flatnonzero(self.town[: self.size] == code) if code >= 0 else []
+            ids = self._town_ids[code] = self.ids[rows]
         return ids
 
     def _count_kinds(self, row: int, sign: int) -> None:
