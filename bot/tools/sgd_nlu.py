@@ -17,6 +17,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +37,7 @@ class Example:
     dialogue_id: str
     service_intent: str  # FindProvider | BookAppointment | NONE
     entities: list[dict] = field(default_factory=list)  # {start, end, entity, value}
+    turn: int = 0  # the user's how-manieth turn in the dialogue, from 0
 
 
 def split(dialogue_id: str) -> str:
@@ -93,9 +95,8 @@ def examples(path: Path) -> Iterator[Example]:
     with gzip.open(path, "rt") as fh:
         for line in fh:
             dialogue = json.loads(line)
-            for turn in dialogue["turns"]:
-                if turn["speaker"] != "USER":
-                    continue
+            users = [t for t in dialogue["turns"] if t["speaker"] == "USER"]
+            for index, turn in enumerate(users):
                 for frame in turn["frames"]:
                     acts = {
                         (a["act"], a.get("slot") or "")
@@ -124,14 +125,21 @@ def examples(path: Path) -> Iterator[Example]:
                         dialogue["dialogue_id"],
                         frame.get("active_intent") or "NONE",
                         sorted(entities, key=lambda e: e["start"]),
+                        index,
                     )
                     break  # one frame per turn: the services share the words
 
 
 def annotate(example: Example) -> str:
     """The text in Rasa's markup: ``[Gilroy](place)``."""
-    text, out, at = example.text, [], 0
-    for entity in example.entities:
+    return to_markup(example.text, example.entities)
+
+
+def to_markup(text: str, entities: list[dict]) -> str:
+    """``text`` with its entity spans marked ``[Gilroy](place)``; of
+    overlapping spans the first is kept."""
+    out, at = [], 0
+    for entity in sorted(entities, key=lambda e: e["start"]):
         if entity["start"] < at:
             continue  # overlapping spans: keep the first
         out.append(text[at : entity["start"]])
@@ -139,3 +147,28 @@ def annotate(example: Example) -> str:
         at = entity["end"]
     out.append(text[at:])
     return "".join(out).replace("\n", " ")
+
+
+MARKUP = re.compile(r"\[([^\]]+)\]\((\w+)\)")
+
+
+def from_markup(text: str) -> tuple[str, list[dict]]:
+    """Plain text and entity spans (``start``, ``end``, ``entity``, ``value``)
+    from ``[Boston](place)`` markup."""
+    plain, entities, at, length = [], [], 0, 0
+    for match in MARKUP.finditer(text):
+        plain.append(text[at : match.start()])
+        length += match.start() - at
+        plain.append(match[1])
+        entities.append(
+            {
+                "start": length,
+                "end": length + len(match[1]),
+                "entity": match[2],
+                "value": match[1],
+            }
+        )
+        length += len(match[1])
+        at = match.end()
+    plain.append(text[at:])
+    return "".join(plain), entities
