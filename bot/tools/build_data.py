@@ -9,8 +9,8 @@
   thanks" is a goodbye in SGD, where it answers "anyone else?", but a deny for
   Beckon); words SGD labels several ways keep only the label they get most
   often.
-- ``bot/data/nlu_varied.yml``: every request (and "anyone else?") of
-  ``nlu.yml`` and ``nlu_sgd.yml`` that names a kind of provider, again
+- ``bot/data/nlu_varied.yml``: every request of ``nlu.yml`` and
+  ``nlu_sgd.yml`` that names a kind of provider, again
   ``VARIANTS`` time(s) with the kind replaced by a word of another kind: the
   names and synonyms of the catalogue's categories and SGD's kinds
   (``services.vocabulary``). SGD's requests nearly all name a dentist, a
@@ -58,8 +58,11 @@ PER_INTENT = 5000
 PER_INTENT_OF: dict[str, int] = {}
 MIN_POPULATION = 40_000
 # the intents whose examples ask for a kind of provider: its words are the
-# `need` entity, and they are varied
+# `need` entity
 ASKING = ("request_service", "ask_more")
+# and those varied: "anyone else?" stays with SGD's own kinds, or "can you
+# find me a [cleaner]" would read as more of the same for a kind not seen
+VARIED = ("request_service",)
 VARIANTS = 1
 SEED = 16
 
@@ -153,14 +156,18 @@ def sgd_examples(source: Path, ours: dict[str, set[str]]) -> dict[str, list[str]
 
 
 def variations(
-    by_intent: dict[str, list[str]], vocab: list[str], taken: dict[str, set[str]]
+    by_intent: dict[str, list[str]],
+    vocab: list[str],
+    taken: dict[str, set[str]],
+    held_out: set[str] = frozenset(),
 ) -> dict[str, list[str]]:
     """``VARIANTS`` copies of each asking example with a ``need`` entity, the
     kind replaced by words drawn from ``vocab`` (seeded: the same every run);
-    none whose words an example already has under another intent."""
+    none whose words an example already has under another intent, nor any
+    whose words are a held-out test request's (``held_out``)."""
     rng = random.Random(SEED)
     out: dict[str, list[str]] = defaultdict(list)
-    for intent in ASKING:
+    for intent in VARIED:
         for line in sorted(set(by_intent.get(intent, []))):
             text, entities = from_markup(line)
             if not any(e["entity"] == "need" for e in entities):
@@ -168,7 +175,7 @@ def variations(
             for _ in range(VARIANTS):
                 new_text, new_entities = varied(text, entities, vocab, rng)
                 said = words(new_text)
-                if taken.get(said, {intent}) - {intent}:
+                if taken.get(said, {intent}) - {intent} or said in held_out:
                     continue
                 out[intent].append(to_markup(new_text, new_entities))
     return {intent: sorted(set(texts)) for intent, texts in out.items()}
@@ -194,6 +201,20 @@ def blocks_yaml(blocks: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def held_out_words() -> set[str]:
+    """The words of every test request (bot/tests/*.yml): never generated."""
+    said = set()
+    for path in (BOT / "tests").glob("nlu_*heldout.yml"):
+        items = yaml.safe_load(path.read_text())
+        texts = (
+            [t for ts in items.values() for t in ts]
+            if isinstance(items, dict)
+            else [item["text"] for item in items]
+        )
+        said |= {words(text) for text in texts}
+    return said
+
+
 def write_nlu(source: Path, out: Path = BOT / "data") -> dict[str, int]:
     """nlu_sgd.yml and nlu_varied.yml in ``out``; the examples in each."""
     ours = own_labels(own_blocks(BOT / "data" / "nlu.yml"))
@@ -202,8 +223,8 @@ def write_nlu(source: Path, out: Path = BOT / "data") -> dict[str, int]:
     for intent, texts in sgd.items():
         for text in texts:
             taken[words(text)].add(intent)
-    asking = {i: ours_by_intent(i) + sgd.get(i, []) for i in ASKING}
-    more = variations(asking, vocabulary(), taken)
+    asking = {i: ours_by_intent(i) + sgd.get(i, []) for i in VARIED}
+    more = variations(asking, vocabulary(), taken, held_out_words())
     (out / "nlu_sgd.yml").write_text(intent_yaml(HEADER, sgd))
     (out / "nlu_varied.yml").write_text(intent_yaml(VARIED_HEADER, more))
     return {

@@ -22,6 +22,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from services import need_spans
+
 ENTITY_OF_SLOT = {
     "city": "place",
     "appointment_date": "date",
@@ -47,9 +49,12 @@ def split(dialogue_id: str) -> str:
 
 
 def label(
-    acts: set[tuple[str, str]], service_intent: str = "FindProvider"
+    acts: set[tuple[str, str]],
+    service_intent: str = "FindProvider",
+    names_kind: bool = False,
 ) -> str | None:
-    """Beckon's intent for a user turn's SGD acts; None if it has none."""
+    """Beckon's intent for a user turn's SGD acts (and whether its words name
+    a kind of provider: ``services.need_spans``); None if it has none."""
     names = {act for act, _ in acts}
     informed = {slot for act, slot in acts if act == "INFORM"}
     if not names:
@@ -76,7 +81,10 @@ def label(
     if informed & {"appointment_date", "appointment_time"}:
         return "give_time"
     if "city" in informed or "type" in informed:
-        return "request_service" if "type" in informed else "give_place"
+        # "Find a salon in Sunnyvale" asks for one: only doctors have a `type`
+        # slot, dentists and salons are named in the words alone
+        asks = "type" in informed or names_kind
+        return "request_service" if asks else "give_place"
     if "REQUEST" in names:
         return "ask_details"
     if "GOODBYE" in names or names == {"NEGATE", "THANK_YOU"}:
@@ -102,7 +110,11 @@ def examples(path: Path) -> Iterator[Example]:
                         (a["act"], a.get("slot") or "")
                         for a in frame.get("actions", [])
                     }
-                    intent = label(acts, frame.get("active_intent") or "NONE")
+                    intent = label(
+                        acts,
+                        frame.get("active_intent") or "NONE",
+                        bool(need_spans(turn["utterance"])),
+                    )
                     if intent is None:
                         continue
                     entities = []
