@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DATA   ?= var
 
-.PHONY: install run test lint format clean bot-install bot-model
+.PHONY: install run test lint format clean bot-install bot-encoder bot-model
 
 install: $(VENV)/.installed
 
@@ -37,8 +37,15 @@ bot/.venv/.installed: bot/requirements.lock
 	bot/.venv/bin/pip install --quiet -r bot/requirements.lock
 	touch $@
 
-# trains only when config, domain or data changed (models are named by their hash)
-bot-model: bot-install
+# The sentence encoder the assistant's pipeline reads (bot/encoder/, git-ignored):
+# the packaged all-MiniLM-L6-v2 exported to ONNX with this environment's torch,
+# which the bot's has not; kept while the model is the same.
+bot-encoder: install
+	$(BIN)/python bot/tools/export_encoder.py
+
+# trains only when config, domain, data, components or the encoder changed
+# (models are named by their hash)
+bot-model: bot-install bot-encoder
 	bot/.venv/bin/python bot/tools/train.py
 
 # the assistant's tests train its model on first use (a few minutes), then reuse it

@@ -4,7 +4,8 @@ Rasa runs in its own environment (``bot/.venv``, from ``make bot-install``);
 nothing here imports it. ``beckon run`` asks this module for the two
 commands, Rasa's server (``rasa run --enable-api``) and the action server,
 after making sure the model for the current bot files exists (trained only
-when ``bot/config.yml``, ``domain.yml`` or ``data/`` changed) and that the
+when ``bot/config.yml``, ``domain.yml``, ``data/``, ``components/`` or the
+exported encoder changed) and that the
 action server has a live API key of its own.
 """
 
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,11 +51,18 @@ def installed() -> bool:
 
 
 def ensure_model() -> Path:
-    """The trained model for the bot's current files (trains if there is none)."""
+    """The trained model for the bot's current files (trains if there is none),
+    after exporting the sentence encoder its pipeline reads (once: this
+    environment has torch and the packaged model, the bot's has neither)."""
     if not installed():
         raise AssistantUnavailable(
             f"{BOT_PYTHON} is missing: run `make bot-install` first"
         )
+    subprocess.run(
+        [sys.executable, str(BOT_DIR / "tools" / "export_encoder.py")],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     out = subprocess.run(
         [str(BOT_PYTHON), str(BOT_DIR / "tools" / "train.py")],
         check=True,
@@ -119,6 +128,8 @@ def processes(
     }
     rasa_env = env | {
         "BECKON_ACTION_ENDPOINT": f"http://127.0.0.1:{ports.actions}/webhook",
+        # the model's pipeline names bot/components' classes
+        "PYTHONPATH": str(BOT_DIR),
     }
     endpoints = os.environ.get("BECKON_RASA_ENDPOINTS", str(BOT_DIR / "endpoints.yml"))
     rasa = [

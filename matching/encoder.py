@@ -101,8 +101,10 @@ def _fingerprint(model_path: Path) -> str:
     return digest.hexdigest()[:16]
 
 
-def export_onnx(model_path: Path, target: Path) -> Path:
-    """Write the model with mean pooling and normalisation as one ONNX graph."""
+def export_onnx(model_path: Path, target: Path, *, tokens: bool = False) -> Path:
+    """Write the model with mean pooling and normalisation as one ONNX graph
+    (output ``embedding``); with ``tokens``, also each word piece's vector
+    (output ``tokens``, batch x pieces x 384: the assistant's word features)."""
     _offline()
     import torch
     from transformers import AutoModel
@@ -120,11 +122,16 @@ def export_onnx(model_path: Path, target: Path) -> Path:
             ).last_hidden_state
             mask = attention_mask.unsqueeze(-1).to(hidden.dtype)
             pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(pooled, p=2, dim=1)
+            pooled = torch.nn.functional.normalize(pooled, p=2, dim=1)
+            return (pooled, hidden) if tokens else pooled
 
     module = Pooled(AutoModel.from_pretrained(str(model_path))).eval()
     sample = torch.ones(2, 8, dtype=torch.long)
     inputs = ("input_ids", "attention_mask", "token_type_ids")
+    axes = {name: {0: "batch", 1: "tokens"} for name in inputs}
+    axes["embedding"] = {0: "batch"}
+    if tokens:
+        axes["tokens"] = {0: "batch", 1: "tokens"}
     target.parent.mkdir(parents=True, exist_ok=True)
     # a name of this process's own: two processes exporting at once (web
     # workers starting together) must not rename each other's file away
@@ -138,9 +145,8 @@ def export_onnx(model_path: Path, target: Path) -> Path:
             (sample, torch.ones_like(sample), torch.zeros_like(sample)),
             str(partial),
             input_names=list(inputs),
-            output_names=["embedding"],
-            dynamic_axes={name: {0: "batch", 1: "tokens"} for name in inputs}
-            | {"embedding": {0: "batch"}},
+            output_names=list(axes)[len(inputs) :],
+            dynamic_axes=axes,
             opset_version=17,
             dynamo=False,
         )

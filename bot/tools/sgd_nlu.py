@@ -17,9 +17,12 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from services import need_spans
 
 ENTITY_OF_SLOT = {
     "city": "place",
@@ -36,6 +39,7 @@ class Example:
     dialogue_id: str
     service_intent: str  # FindProvider | BookAppointment | NONE
     entities: list[dict] = field(default_factory=list)  # {start, end, entity, value}
+    turn: int = 0  # the user's how-manieth turn in the dialogue, from 0
 
 
 def split(dialogue_id: str) -> str:
@@ -45,9 +49,12 @@ def split(dialogue_id: str) -> str:
 
 
 def label(
-    acts: set[tuple[str, str]], service_intent: str = "FindProvider"
+    acts: set[tuple[str, str]],
+    service_intent: str = "FindProvider",
+    names_kind: bool = False,
 ) -> str | None:
-    """Beckon's intent for a user turn's SGD acts; None if it has none."""
+    """Beckon's intent for a user turn's SGD acts (and whether its words name
+    a kind of provider: ``services.need_spans``); None if it has none."""
     names = {act for act, _ in acts}
     informed = {slot for act, slot in acts if act == "INFORM"}
     if not names:
@@ -74,7 +81,10 @@ def label(
     if informed & {"appointment_date", "appointment_time"}:
         return "give_time"
     if "city" in informed or "type" in informed:
-        return "request_service" if "type" in informed else "give_place"
+        # "Find a salon in Sunnyvale" asks for one: only doctors have a `type`
+        # slot, dentists and salons are named in the words alone
+        asks = "type" in informed or names_kind
+        return "request_service" if asks else "give_place"
     if "REQUEST" in names:
         return "ask_details"
     if "GOODBYE" in names or names == {"NEGATE", "THANK_YOU"}:
@@ -93,15 +103,18 @@ def examples(path: Path) -> Iterator[Example]:
     with gzip.open(path, "rt") as fh:
         for line in fh:
             dialogue = json.loads(line)
-            for turn in dialogue["turns"]:
-                if turn["speaker"] != "USER":
-                    continue
+            users = [t for t in dialogue["turns"] if t["speaker"] == "USER"]
+            for index, turn in enumerate(users):
                 for frame in turn["frames"]:
                     acts = {
                         (a["act"], a.get("slot") or "")
                         for a in frame.get("actions", [])
                     }
-                    intent = label(acts, frame.get("active_intent") or "NONE")
+                    intent = label(
+                        acts,
+                        frame.get("active_intent") or "NONE",
+                        bool(need_spans(turn["utterance"])),
+                    )
                     if intent is None:
                         continue
                     entities = []
@@ -124,14 +137,21 @@ def examples(path: Path) -> Iterator[Example]:
                         dialogue["dialogue_id"],
                         frame.get("active_intent") or "NONE",
                         sorted(entities, key=lambda e: e["start"]),
+                        index,
                     )
                     break  # one frame per turn: the services share the words
 
 
 def annotate(example: Example) -> str:
     """The text in Rasa's markup: ``[Gilroy](place)``."""
-    text, out, at = example.text, [], 0
-    for entity in example.entities:
+    return to_markup(example.text, example.entities)
+
+
+def to_markup(text: str, entities: list[dict]) -> str:
+    """``text`` with its entity spans marked ``[Gilroy](place)``; of
+    overlapping spans the first is kept."""
+    out, at = [], 0
+    for entity in sorted(entities, key=lambda e: e["start"]):
         if entity["start"] < at:
             continue  # overlapping spans: keep the first
         out.append(text[at : entity["start"]])
@@ -139,3 +159,28 @@ def annotate(example: Example) -> str:
         at = entity["end"]
     out.append(text[at:])
     return "".join(out).replace("\n", " ")
+
+
+MARKUP = re.compile(r"\[([^\]]+)\]\((\w+)\)")
+
+
+def from_markup(text: str) -> tuple[str, list[dict]]:
+    """Plain text and entity spans (``start``, ``end``, ``entity``, ``value``)
+    from ``[Boston](place)`` markup."""
+    plain, entities, at, length = [], [], 0, 0
+    for match in MARKUP.finditer(text):
+        plain.append(text[at : match.start()])
+        length += match.start() - at
+        plain.append(match[1])
+        entities.append(
+            {
+                "start": length,
+                "end": length + len(match[1]),
+                "entity": match[2],
+                "value": match[1],
+            }
+        )
+        length += len(match[1])
+        at = match.end()
+    plain.append(text[at:])
+    return "".join(plain), entities

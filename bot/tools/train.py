@@ -1,9 +1,11 @@
 """Train the assistant only when its inputs changed.
 
-The model is named by a SHA-256 of ``config.yml``, ``domain.yml`` and every
-file under ``data/`` (paths and contents), so the run command and the tests
-reuse ``bot/models/<hash>.tar.gz`` until one of them changes. Prints the
-model's path. Runs under the bot's Python: ``bot/.venv/bin/python bot/tools/train.py``.
+The model is named by a SHA-256 of ``config.yml``, ``domain.yml``, every
+file under ``data/``, the pipeline's own components (``components/``) and the
+sentence encoder they read (``encoder/``, from ``make bot-encoder``): paths
+and contents. The run command and the tests reuse
+``bot/models/<hash>.tar.gz`` until one of them changes. Prints the model's
+path. Runs under the bot's Python: ``bot/.venv/bin/python bot/tools/train.py``.
 """
 
 from __future__ import annotations
@@ -17,11 +19,19 @@ import tempfile
 from pathlib import Path
 
 BOT = Path(__file__).resolve().parent.parent
+ENCODER = BOT / "encoder"
 
 
 def inputs_hash() -> str:
     digest = hashlib.sha256()
-    files = [BOT / "config.yml", BOT / "domain.yml", *sorted((BOT / "data").rglob("*"))]
+    files = [
+        BOT / "config.yml",
+        BOT / "domain.yml",
+        *sorted((BOT / "data").rglob("*")),
+        *sorted((BOT / "components").rglob("*.py")),
+        # an export cut short leaves a .partial file, never loaded
+        *sorted(p for p in ENCODER.glob("*") if p.suffix != ".partial"),
+    ]
     for path in files:
         if path.is_file():
             digest.update(str(path.relative_to(BOT)).encode() + b"\0")
@@ -31,6 +41,11 @@ def inputs_hash() -> str:
 
 def ensure_model() -> Path:
     """The model for the current inputs, trained now if there is none."""
+    if not (ENCODER / "source.txt").exists():
+        sys.exit(
+            f"{ENCODER} is missing: export the sentence encoder first with "
+            "`make bot-encoder` (.venv/bin/python bot/tools/export_encoder.py)"
+        )
     name = inputs_hash()
     model = BOT / "models" / f"{name}.tar.gz"
     if model.exists():

@@ -37,6 +37,20 @@ def test_acts_decide_the_intent(acts, intent):
     assert label(acts) == intent
 
 
+def test_a_city_with_a_kind_named_is_a_request():
+    # "Find a salon in Sunnyvale": salons and dentists have no `type` slot
+    assert label({("INFORM", "city")}, names_kind=True) == "request_service"
+    assert label({("INFORM", "city")}, names_kind=False) == "give_place"
+    # a time or "anyone else?" still decides first
+    assert (
+        label({("INFORM", "city"), ("INFORM", "appointment_time")}, names_kind=True)
+        == "give_time"
+    )
+    assert (
+        label({("REQUEST_ALTS", ""), ("INFORM", "city")}, names_kind=True) == "ask_more"
+    )
+
+
 def test_spans_become_markup():
     example = Example(
         "Book me in Gilroy on March 7th at 5 pm",

@@ -1,0 +1,1 @@
+"""Beckon's own Rasa components (registered with Rasa's default recipe)."""
