@@ -362,6 +362,36 @@ def test_a_kind_of_provider_never_trained_on_goes_to_matching(stack):
     assert _slots(stack, "chat-e2e-4")["need"] == "I'm looking for a piano tuner"
 
 
+def test_a_kind_no_category_has_and_no_example_names_is_a_request(stack):
+    """Read by its shape, not by a word seen in training: the request starts
+    the booking form, the kind is the `need` entity, and matching gets the
+    person's words (no category to narrow it)."""
+    kind = "upholsterer"
+    trained = [p.read_text().lower() for p in (REPO / "bot" / "data").glob("*.yml")]
+    assert not any(kind[:-2] in text for text in trained)
+    said = f"Could you find me an {kind} in Chicago next week?"
+    chat = Chat(stack, "chat-e2e-new-kind")
+    reply = chat.say(said)
+    assert "didn't get that" not in reply and "Which city" not in reply, reply
+    tracker = _get(f"{stack['rasa']}/conversations/chat-e2e-new-kind/tracker")
+    first = next(e for e in tracker["events"] if e["event"] == "user")
+    assert first["parse_data"]["intent"]["name"] == "request_service"
+    needs = [
+        e["value"] for e in first["parse_data"]["entities"] if e["entity"] == "need"
+    ]
+    assert needs == [kind]
+    slots = tracker["slots"]
+    assert slots["need"] == said and slots["category"] is None
+    assert slots["place"] == "Chicago, IL"
+    asked = _row(
+        stack,
+        "SELECT text, category FROM match_requests WHERE text = :said "
+        "ORDER BY id DESC LIMIT 1",
+        said=said,
+    )
+    assert asked is not None and asked["category"] is None
+
+
 def test_a_provider_checks_in_from_their_phone_and_only_they_can(stack):
     job = _row(
         stack,
