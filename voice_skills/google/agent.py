@@ -34,6 +34,7 @@ from voice_skills.google.conversation import (
     FALLBACK,
     FIND,
     LINK,
+    OPERATIONS,
     RATE,
     RESCHEDULE,
     STATUS,
@@ -177,22 +178,8 @@ CATEGORY_PHRASES = (
 
 EVENTS = {WELCOME: ["WELCOME"]}
 ACTIONS = {WELCOME: "input.welcome", FALLBACK: "input.unknown"}
-#: Intents the agent defines, in file order.
-INTENTS = (
-    WELCOME,
-    FALLBACK,
-    FIND,
-    BOOK,
-    DESCRIBE,
-    CHOOSE,
-    CONFIRM,
-    STATUS,
-    CANCEL,
-    RESCHEDULE,
-    RATE,
-    CHECK_IN,
-    LINK,
-)
+#: Intents the agent defines, in file order: every operation the webhook answers.
+INTENTS = OPERATIONS
 
 _MARK = re.compile(r"\[([^\]]+)\]\(([a-z-]+)\)")
 
