@@ -336,6 +336,31 @@ class IdentityInput(StrictModel):
     locale: str | None = Field(None, max_length=10)
     timezone: TimeZoneName | None = None
 
+    @field_validator("external_id")
+    @classmethod
+    def _phone_identity(cls, value: str, info: ValidationInfo) -> str:
+        """An SMS or WhatsApp identity is a phone number: written as people
+        write it ("415-286-4371") it is stored as Twilio will send it
+        (``+14152864371``, ``whatsapp:+14152864371``), so their texts find this
+        customer. A call's identity may be the call's own id instead. Read
+        only at an entry point (a ``reading`` context); our own callers pass
+        the carrier's E.164 as it came."""
+        region = (info.context or {}).get("region")
+        channel = info.data.get("channel")
+        if region is None or channel not in ("sms", "whatsapp", "voice"):
+            return value
+        prefix = "whatsapp:" if channel == "whatsapp" else ""
+        number = value.removeprefix("whatsapp:")
+        try:
+            return prefix + phones.to_e164(number, region)
+        except Invalid as exc:
+            if channel == "voice":
+                return value
+            kind = "an SMS" if channel == "sms" else "a WhatsApp"
+            raise ValueError(
+                f"{kind} identity is a phone number: {exc.message}"
+            ) from exc
+
 
 class PhoneLinkStart(StrictModel):
     phone: Phone

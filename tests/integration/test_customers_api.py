@@ -4,7 +4,7 @@ import re
 
 from sqlalchemy import func, select
 
-from backend.models import Booking, PhoneVerification
+from backend.models import Booking, Customer, PhoneVerification
 from tests.helpers import days_ahead, local, make_provider
 
 
@@ -32,6 +32,35 @@ def test_sms_and_whatsapp_of_one_phone_are_one_customer(api):
     wa = _identify(api, "whatsapp", "whatsapp:+13125550111").get_json()
     assert sms["id"] == wa["id"]
     assert {i["channel"] for i in wa["identities"]} == {"sms", "whatsapp"}
+
+
+def test_a_phone_identity_written_nationally_is_the_number_twilio_sends(api, db):
+    """An SMS identity "(312) 555-0133" is +13125550133: the customer a text
+    from that number (Twilio's From, in E.164) will find."""
+    sms = _identify(api, "sms", "(312) 555-0133")
+    assert sms.status_code == 201
+    assert sms.get_json()["phone"] == "+13125550133"
+    wa = _identify(api, "whatsapp", "whatsapp:312.555.0133").get_json()
+    assert wa["id"] == sms.get_json()["id"]
+    assert {i["external_id"] for i in wa["identities"]} == {
+        "+13125550133",
+        "whatsapp:+13125550133",
+    }
+    assert _identify(api, "sms", "+13125550133").status_code == 200
+    # a call's identity may be the call's own id, kept as it is
+    call = _identify(api, "voice", "CA5f0c2b1e").get_json()
+    assert call["phone"] is None
+
+
+def test_an_sms_identity_that_is_no_phone_number_is_refused_and_nothing_kept(api, db):
+    before = db.scalar(select(func.count()).select_from(Customer))
+    response = _identify(api, "sms", "12")
+    assert response.status_code == 422
+    detail = response.get_json()["error"]["details"][0]
+    assert detail["field"] == "external_id"
+    assert "SMS identity is a phone number" in detail["message"]
+    assert "too short" in detail["message"]
+    assert db.scalar(select(func.count()).select_from(Customer)) == before
 
 
 def test_bad_identity_is_422(api):
