@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,7 +16,13 @@ from backend.admin import admin_bp
 from backend.extensions import db
 from backend.models import Conversation, Customer, Provider
 from backend.schemas import error_message
+from backend.services import phones
 from backend.services.errors import DomainError, Invalid
+
+# what a phone number typed into a search box may hold besides its digits
+_PHONE_WRITING = re.compile(r"^[\d\s().+\-/]+$")
+# fewer digits than this are more likely part of a name, a street or an id
+_PHONE_DIGITS = 3
 
 
 def fail(form: FlaskForm | None, exc: DomainError) -> None:
@@ -153,9 +160,27 @@ def people_matching(model: Any, q: str) -> Any:
     return select(model.id).where(
         or_(
             func.lower(name).contains(q.lower(), autoescape=True),
-            model.phone.contains(q, autoescape=True),
+            phone_matching(model.phone, q),
         )
     )
+
+
+def phone_matching(column: Any, q: str) -> ColumnElement[bool]:
+    """Phone numbers (stored in E.164) that ``q`` is, or is part of, however
+    it is written: "(415) 286-4371" and "415.286.4371" find +14152864371
+    (read in the default region), "286-4371" finds it too."""
+    found = [column.contains(q, autoescape=True)]
+    if _PHONE_WRITING.match(q):
+        digits = re.sub(r"\D", "", q)
+        if len(digits) >= _PHONE_DIGITS:
+            found.append(column.contains(digits, autoescape=True))
+        try:
+            number = phones.to_e164(q, current_app.config["BECKON"].DEFAULT_REGION)
+        except Invalid:
+            pass
+        else:
+            found.append(column == number)
+    return or_(*found)
 
 
 def latest_bookings(where: Any, limit: int) -> tuple[list[Any], int]:

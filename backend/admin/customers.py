@@ -19,7 +19,7 @@ from sqlalchemy import func, or_, select
 
 from backend.admin import admin_bp
 from backend.admin.auth import admin_only
-from backend.admin.common import fail, latest_bookings
+from backend.admin.common import fail, latest_bookings, phone_matching
 from backend.admin.forms import EraseForm
 from backend.admin.paging import paginate
 from backend.admin.tracker import TrackerError, erase_trackers
@@ -51,7 +51,7 @@ def customers():
         stmt = stmt.where(
             or_(
                 func.lower(Customer.display_name).like(like),
-                Customer.phone.like(f"%{q}%"),
+                phone_matching(Customer.phone, q),
                 func.lower(Customer.email).like(like),
                 Customer.id.in_(
                     select(ChannelIdentity.customer_id).where(

@@ -19,7 +19,13 @@ from sqlalchemy import func, or_, select
 
 from backend.admin import admin_bp
 from backend.admin.auth import admin_only
-from backend.admin.common import fail, latest_bookings, place_errors, reach_index
+from backend.admin.common import (
+    fail,
+    latest_bookings,
+    phone_matching,
+    place_errors,
+    reach_index,
+)
 from backend.admin.forms import ActionForm, ProviderForm, VerifyForm
 from backend.admin.paging import paginate
 from backend.extensions import db
@@ -58,7 +64,7 @@ def providers():
             or_(
                 func.lower(Provider.name).like(like),
                 func.lower(Provider.description).like(like),
-                Provider.phone.like(f"%{q}%"),
+                phone_matching(Provider.phone, q),
             )
         )
     if args.get("category"):

@@ -9,6 +9,7 @@ import io
 import json
 import re
 from datetime import UTC, date, datetime, timedelta
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy import create_engine, func, select, text
@@ -1332,6 +1333,17 @@ def test_search_bookings_reviews_and_follow_ups(console, db):
     assert booking_ids("lakeview") == {made["Ben Okafor"].id}
     assert booking_ids("ana riv") == {made["Ana Rivera"].id}
     assert booking_ids("5550142") == {made["Ben Okafor"].id}  # a number, in part
+    # a number as people write it finds the E.164 one it is, or is part of
+    assert booking_ids(quote("(312) 555-0142")) == {made["Ben Okafor"].id}
+    assert booking_ids(quote("555-0141")) == {made["Ana Rivera"].id}
+    people = console.get("/admin/customers?q=" + quote("312.555.0141")).get_data(
+        as_text=True
+    )
+    assert "Ana Rivera" in people and "Ben Okafor" not in people
+    found = console.get(
+        "/admin/providers?q=" + quote(f"({lakeview.phone[2:5]}) {lakeview.phone[5:]}")
+    ).get_data(as_text=True)
+    assert "Lakeview Drains" in found
     assert booking_ids("99999999999999999999") == set()  # no id that big
     assert booking_ids(f"%23{made['Ana Rivera'].id}") == {made["Ana Rivera"].id}
 
