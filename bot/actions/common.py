@@ -72,17 +72,44 @@ def latest_intent(tracker: Tracker) -> str | None:
     return ((tracker.latest_message or {}).get("intent") or {}).get("name")
 
 
+# what may stand between two pieces of one name: "St. Helena", "Dublin, CA"
+_WITHIN_A_NAME = re.compile(r"[.,]?\s+")
+# entities that are names (two dates side by side are two dates)
+_NAMES = ("place", "need")
+
+
 def entity_values(tracker: Tracker, entity: str) -> list[str]:
-    """Every value of an entity in the latest message, in the order spoken."""
+    """Every value of an entity in the latest message, in the order spoken.
+    Pieces of a place or a need that only a space, a full stop or a comma
+    keep apart are one value, as written ("St. Helena" tagged "St" and
+    "Helena", "Dublin, CA")."""
+    message = tracker.latest_message or {}
+    text = message.get("text") or ""
     found = sorted(
         (
             e
-            for e in (tracker.latest_message or {}).get("entities", [])
+            for e in message.get("entities", [])
             if e.get("entity") == entity and e.get("value") not in (None, "")
         ),
         key=lambda e: e.get("start", 0),
     )
-    return [str(e["value"]) for e in found]
+    values: list[str] = []
+    last_end = None
+    for e in found:
+        start, end = e.get("start"), e.get("end")
+        joined = (
+            entity in _NAMES
+            and values
+            and last_end is not None
+            and start is not None
+            and _WITHIN_A_NAME.fullmatch(text[last_end:start])
+        )
+        if joined:
+            values[-1] += text[last_end:end]
+        else:
+            values.append(str(e["value"]))
+        last_end = end
+    return values
 
 
 ORDINALS = {"first": 1, "1st": 1, "second": 2, "2nd": 2, "third": 3, "3rd": 3}

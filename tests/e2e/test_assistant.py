@@ -392,6 +392,20 @@ def test_a_kind_no_category_has_and_no_example_names_is_a_request(stack):
     assert asked is not None and asked["category"] is None
 
 
+def test_a_town_the_extractor_splits_is_one_place_and_a_trade_is_never_by_phone(stack):
+    """ "St. Helena" tagged as "St" and "Helena" is Saint Helena, CA, not
+    Helena, MT; a plumber asked for where no plumber works is not answered
+    with whoever works by phone."""
+    chat = Chat(stack, "chat-e2e-st-helena")
+    reply = chat.say("I need a plumber in St. Helena tomorrow morning")
+    slots = _slots(stack, "chat-e2e-st-helena")
+    # no plumber there: said of the right town, and the city asked again
+    assert "near Saint Helena, CA" in reply and "Helena, MT" not in reply, reply
+    assert slots["category"] == "plumbing"
+    assert "by phone or video:" not in reply, reply
+    assert not any(offer.get("remote") for offer in slots["offers"] or []), reply
+
+
 def test_a_provider_checks_in_from_their_phone_and_only_they_can(stack):
     job = _row(
         stack,
