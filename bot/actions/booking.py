@@ -391,8 +391,11 @@ def find_offers(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Even
         category = tracker.get_slot("category")
         found = backend().matches(tracker.get_slot("need"), category=category, **ask)
         if category and not found["matches"]:
-            # no one of that category there: let the words find a neighbour
+            # no one of that category there: let the words find a neighbour,
+            # but a trade is done in person (a plumber is not found by phone)
             found = backend().matches(tracker.get_slot("need"), **ask)
+            if tracker.get_slot("category_kind") == "trade" and place != ONLINE:
+                found["matches"] = [m for m in found["matches"] if not m.get("remote")]
     except Invalid as error:
         dispatcher.utter_message(text=error.say)
         return [SlotSet("when", None), SlotSet("offers", None)]
