@@ -57,6 +57,10 @@ class Channel(enum.StrEnum):
     CONSOLE = "console"
 
 
+#: Channels whose identity is a phone number (a call's may be the call's id).
+PHONE_CHANNELS = (Channel.SMS, Channel.WHATSAPP, Channel.VOICE)
+
+
 class CategoryKind(enum.StrEnum):
     TRADE = "trade"
     READING = "reading"

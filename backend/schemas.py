@@ -26,7 +26,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
-from backend.models import Channel
+from backend.models import PHONE_CHANNELS, Channel
 from backend.services import phones
 from backend.services.errors import Invalid
 
@@ -347,7 +347,7 @@ class IdentityInput(StrictModel):
         the carrier's E.164 as it came."""
         region = (info.context or {}).get("region")
         channel = info.data.get("channel")
-        if region is None or channel not in ("sms", "whatsapp", "voice"):
+        if region is None or channel not in PHONE_CHANNELS:
             return value
         prefix = "whatsapp:" if channel == "whatsapp" else ""
         number = value.removeprefix("whatsapp:")

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from backend.db import utcnow
 from backend.models import (
+    PHONE_CHANNELS,
     Booking,
     Channel,
     ChannelIdentity,
@@ -27,7 +28,6 @@ from backend.schemas import IdentityInput, is_time_zone
 from backend.services.errors import Conflict, Invalid, NotFound
 from backend.services.phones import is_e164
 
-PHONE_CHANNELS = (Channel.SMS, Channel.WHATSAPP, Channel.VOICE)
 MAX_CODE_ATTEMPTS = 5
 #: Codes one customer, or one phone number, may be sent in CODE_WINDOW: each
 #: is a text to someone's phone, which anyone can ask for by naming a number.
