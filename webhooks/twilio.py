@@ -16,7 +16,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from backend.api.errors import error_response
 from backend.extensions import db
 from backend.models import Channel
-from backend.services import followups, inbound
+from backend.services import delivery, inbound
 from webhooks import webhooks_bp
 from webhooks.relay import converse
 from webhooks.render import sms_bodies
@@ -67,7 +67,7 @@ def twilio_status():
         return error_response(
             400, "missing_field", "MessageSid and MessageStatus are required"
         )
-    message = followups.apply_delivery_status(
+    message = delivery.apply_delivery_status(
         db.session,
         sid,
         status,

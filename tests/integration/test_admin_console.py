@@ -1054,7 +1054,7 @@ def _customer_with_history(app, db, monkeypatch):
     midday = local(days_ahead(1), 12)
     claimed = followups.claim_due(db, rules, now=midday)
     db.commit()
-    monkeypatch.setattr(followups, "utcnow", lambda: midday)
+    monkeypatch.setattr(followups.outbox, "utcnow", lambda: midday)
     for follow_up_id, token in claimed:
         tasks.send_follow_up(follow_up_id, token)
     monkeypatch.undo()

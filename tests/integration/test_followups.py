@@ -20,7 +20,7 @@ from backend.models import (
     Review,
 )
 from backend.schemas import BookingCreate
-from backend.services import bookings, followups, reviews, texts
+from backend.services import bookings, delivery, followups, reviews, texts
 from backend.services.rules import BookingRules, FollowUpRules
 from tests.helpers import CHICAGO, days_ahead, local, make_customer, make_provider
 
@@ -382,11 +382,11 @@ def test_delivery_status_never_moves_backwards(app, db, parties):
         ("undelivered", "delivered"),
         ("read", "read"),
     ]:
-        followups.apply_delivery_status(db, sid, status)
+        delivery.apply_delivery_status(db, sid, status)
         db.commit()
         db.expire_all()
         assert db.get(Message, message.id).status == expected
-    assert followups.apply_delivery_status(db, "SMnotours", "delivered") is None
+    assert delivery.apply_delivery_status(db, "SMnotours", "delivered") is None
     assert booking.id
 
 

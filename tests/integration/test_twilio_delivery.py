@@ -96,7 +96,7 @@ def _run_sends(celery, claimed, monkeypatch, now=MIDDAY):
     """Run each claimed send as the worker would (the task's own code)."""
     from backend import tasks
 
-    monkeypatch.setattr(followups, "utcnow", lambda: now)
+    monkeypatch.setattr(followups.outbox, "utcnow", lambda: now)
     return {row_id: tasks.send_follow_up(row_id, token) for row_id, token in claimed}
 
 
