@@ -177,8 +177,9 @@ def run_demo(limit: int | None, misses: list[dict]) -> None:
     from backend.extensions import db
     from backend.models import Provider
     from backend.seed import seed_demo
+    from backend.services.geo import haversine_km
     from backend.services.matching import match_request, provider_is_remote
-    from backend.services.places import haversine_km, resolve_city
+    from backend.services.places import resolve_city
 
     started = time.perf_counter()
     with temporary_app("demo") as app:

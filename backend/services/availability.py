@@ -22,7 +22,8 @@ from backend.models import (
 )
 from backend.schemas import WEEKDAYS, minutes_of
 from backend.services.errors import Invalid
-from backend.services.places import Place, bounding_box, haversine_km
+from backend.services.geo import bounding_box, haversine_km
+from backend.services.places import Place
 from backend.services.providers import find_category
 from backend.services.rules import BookingRules
 

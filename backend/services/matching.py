@@ -38,10 +38,10 @@ from backend.models import (
 from backend.services.availability import Slot, check_window, free_slots_of
 from backend.services.customers import get_customer
 from backend.services.errors import Invalid
+from backend.services.geo import haversine_km
 from backend.services.places import (
     Place,
     Served,
-    haversine_km,
     load_gazetteer,
     place_from,
     resolve_city,

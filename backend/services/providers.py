@@ -33,7 +33,8 @@ from backend.schemas import (
     slugify,
 )
 from backend.services.errors import Conflict, Invalid, NotFound
-from backend.services.places import Served, bounding_box, place_from
+from backend.services.geo import bounding_box
+from backend.services.places import Served, place_from
 
 VERIFICATION_CHECKS = ("licence", "insurance", "identity")
 #: a place is served when a provider who comes to people is this near it (a

@@ -4,10 +4,9 @@ people give them; unknown places are named in the error."""
 import pytest
 
 from backend.services.errors import Invalid
+from backend.services.geo import bounding_box, haversine_km
 from backend.services.places import (
     Place,
-    bounding_box,
-    haversine_km,
     place_from,
     resolve_city,
 )
