@@ -12,16 +12,9 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, Flask, Response
+from flask import Flask, Response
 
-admin_bp = Blueprint(
-    "admin",
-    __name__,
-    url_prefix="/admin",
-    template_folder="templates",
-    static_folder="static",
-    static_url_path="/static",
-)
+from backend.admin.blueprint import admin_bp
 
 
 def init_admin(app: Flask) -> None:

@@ -16,7 +16,7 @@ from flask_login import UserMixin, current_user, login_required, login_user
 from flask_login import logout_user as _logout_user
 from flask_wtf.csrf import CSRFError
 
-from backend.admin import admin_bp
+from backend.admin.blueprint import admin_bp
 from backend.admin.forms import LoginForm
 from backend.extensions import csrf, db, limiter, login_manager
 from backend.models import AdminRole, AdminUser

@@ -23,7 +23,7 @@ from flask_wtf import FlaskForm
 from sqlalchemy import and_, select
 from sqlalchemy.orm import raiseload, selectinload
 
-from backend.admin import admin_bp
+from backend.admin.blueprint import admin_bp
 from backend.admin.common import as_id, booking_or_people
 from backend.admin.forms import ActionForm, ReasonForm, RescheduleForm
 from backend.admin.paging import paginate

@@ -12,7 +12,7 @@ from flask_wtf import FlaskForm
 from pydantic import ValidationError
 from sqlalchemy import ColumnElement, false, func, or_, select
 
-from backend.admin import admin_bp
+from backend.admin.blueprint import admin_bp
 from backend.extensions import db
 from backend.models import Conversation, Customer, Provider
 from backend.schemas import error_message

@@ -8,7 +8,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-from backend.admin import admin_bp
+from backend.admin.blueprint import admin_bp
 from backend.admin.common import customers_by_id, fail, people_matching, provider_names
 from backend.admin.forms import ActionForm, ReplyForm
 from backend.admin.paging import paginate

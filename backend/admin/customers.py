@@ -17,8 +17,8 @@ from flask import (
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
 
-from backend.admin import admin_bp
 from backend.admin.auth import admin_only
+from backend.admin.blueprint import admin_bp
 from backend.admin.common import fail, latest_bookings, phone_matching
 from backend.admin.forms import EraseForm
 from backend.admin.paging import paginate

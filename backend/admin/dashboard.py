@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from flask import current_app, render_template, request
 from flask_login import login_required
 
-from backend.admin import admin_bp
+from backend.admin.blueprint import admin_bp
 from backend.admin.common import CHANNEL_NAMES
 from backend.admin.stats import Dashboard, Range
 from backend.admin.stats import dashboard as figures

@@ -6,8 +6,8 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from sqlalchemy import func, select
 
-from backend.admin import admin_bp
 from backend.admin.auth import admin_only
+from backend.admin.blueprint import admin_bp
 from backend.admin.common import (
     as_id,
     booking_or_people,

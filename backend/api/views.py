@@ -7,7 +7,7 @@ from typing import Any
 from flask import current_app, jsonify, url_for
 from pydantic import BaseModel, ConfigDict, Field
 
-from backend.api import PREFIX, api_bp
+from backend.api.blueprint import PREFIX, api_bp
 from backend.api.registry import endpoint, openapi_document
 from backend.api.serializers import (
     area_availability_json,
