@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DATA   ?= var
 
-.PHONY: install run test lint format clean bot-install bot-encoder bot-model
+.PHONY: install run test test-fast lint format clean bot-install bot-encoder bot-model
 
 install: $(VENV)/.installed
 
@@ -51,6 +51,11 @@ bot-model: bot-install bot-encoder
 # the assistant's tests train its model on first use (a few minutes), then reuse it
 test: install bot-install
 	$(BIN)/python -m pytest
+
+# unit tests only, on SQLite: no PostgreSQL, broker, Rasa or browser (well under
+# a minute); `make test` runs them too, with the rest
+test-fast: install
+	$(BIN)/python -m pytest tests/unit -q -m "not postgres and not bot and not assistant and not slow"
 
 lint: install
 	$(BIN)/ruff check .

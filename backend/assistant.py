@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from backend.config import Config
@@ -26,24 +25,6 @@ KEY_NAME = "assistant"
 
 class AssistantUnavailable(RuntimeError):
     """The bot's environment is not installed (``make bot-install``)."""
-
-
-@dataclass(frozen=True)
-class AssistantPorts:
-    rasa: int = 5005
-    actions: int = 5055
-    # the action server's own pool of the Beckon API (see ``processes``)
-    internal_api: int = 5056
-
-    @classmethod
-    def from_env(cls) -> AssistantPorts:
-        return cls(
-            rasa=int(os.environ.get("BECKON_RASA_PORT", cls.rasa)),
-            actions=int(os.environ.get("BECKON_ACTIONS_PORT", cls.actions)),
-            internal_api=int(
-                os.environ.get("BECKON_INTERNAL_API_PORT", cls.internal_api)
-            ),
-        )
 
 
 def installed() -> bool:
@@ -99,10 +80,11 @@ def assistant_key(config: Config) -> str:
 
 
 def processes(
-    model: Path, web: list[str], api_key: str, ports: AssistantPorts
+    model: Path, web: list[str], api_key: str, config: Config
 ) -> dict[str, tuple[list[str], dict[str, str]]]:
     """Rasa's server, the action server and the action server's own API pool
-    (``web``'s command on a local port): each argv with its environment.
+    (``web``'s command on a local port, all ports from ``config``): each argv
+    with its environment.
 
     A channel's webhook holds a web thread while it waits on Rasa, and Rasa's
     actions call back into the API. Were both served by one pool, enough
@@ -111,27 +93,28 @@ def processes(
     cannot be starved by the webhooks.
     """
     bin_dir = BOT_PYTHON.parent
+    # the children inherit this process's environment, plus their own settings
     env = dict(os.environ)
     internal_api = [
         *web,
         "--bind",
-        f"127.0.0.1:{ports.internal_api}",
+        f"127.0.0.1:{config.INTERNAL_API_PORT}",
         "--workers",
         "1",
     ]
     actions_env = env | {
-        "BECKON_API_URL": f"http://127.0.0.1:{ports.internal_api}",
+        "BECKON_API_URL": f"http://127.0.0.1:{config.INTERNAL_API_PORT}",
         "BECKON_API_KEY": api_key,
         "PYTHONPATH": str(BOT_DIR),
         # rasa_sdk listens on every interface unless told otherwise
-        "SANIC_HOST": os.environ.get("BECKON_ACTIONS_HOST", "127.0.0.1"),
+        "SANIC_HOST": config.ACTIONS_HOST,
     }
     rasa_env = env | {
-        "BECKON_ACTION_ENDPOINT": f"http://127.0.0.1:{ports.actions}/webhook",
+        "BECKON_ACTION_ENDPOINT": f"http://127.0.0.1:{config.ACTIONS_PORT}/webhook",
         # the model's pipeline names bot/components' classes
         "PYTHONPATH": str(BOT_DIR),
     }
-    endpoints = os.environ.get("BECKON_RASA_ENDPOINTS", str(BOT_DIR / "endpoints.yml"))
+    endpoints = config.RASA_ENDPOINTS or str(BOT_DIR / "endpoints.yml")
     rasa = [
         str(bin_dir / "rasa"),
         "run",
@@ -145,10 +128,10 @@ def processes(
         "--interface",
         "127.0.0.1",
         "--port",
-        str(ports.rasa),
+        str(config.RASA_PORT),
     ]
-    if os.environ.get("BECKON_RASA_TOKEN"):
-        rasa += ["--auth-token", os.environ["BECKON_RASA_TOKEN"]]
+    if config.RASA_TOKEN:
+        rasa += ["--auth-token", config.RASA_TOKEN]
     actions = [
         str(BOT_PYTHON),
         "-m",
@@ -156,7 +139,7 @@ def processes(
         "--actions",
         "actions",
         "--port",
-        str(ports.actions),
+        str(config.ACTIONS_PORT),
     ]
     return {
         "rasa": (rasa, rasa_env),

@@ -480,17 +480,8 @@ def google_agent(
 
 
 @main.command()
-@click.option(
-    "--host",
-    default=lambda: os.environ.get("BECKON_HOST", "127.0.0.1"),
-    show_default="127.0.0.1",
-)
-@click.option(
-    "--port",
-    default=lambda: int(os.environ.get("BECKON_PORT", "8000")),
-    type=int,
-    show_default="8000",
-)
+@click.option("--host", default=None, show_default="127.0.0.1")
+@click.option("--port", default=None, type=int, show_default="8000")
 @click.option("--workers", default=1, show_default=True, type=int)
 @click.option(
     "--web-only",
@@ -504,7 +495,11 @@ def google_agent(
     "(default: when bot/.venv is installed; BECKON_ASSISTANT=0 turns it off).",
 )
 def run(
-    host: str, port: int, workers: int, web_only: bool, assistant: bool | None
+    host: str | None,
+    port: int | None,
+    workers: int,
+    web_only: bool,
+    assistant: bool | None,
 ) -> None:
     """Serve Beckon with its Celery worker, beat and the Rasa assistant
     (migrating the database first)."""
@@ -512,9 +507,13 @@ def run(
     from backend.migrate import upgrade
 
     config = Config.from_env()
+    host = host or config.HOST
+    port = config.PORT if port is None else port
     config.DATA_DIR.mkdir(parents=True, exist_ok=True)
     upgrade(config.DATABASE_URL)
     _ready_places(config)
+    # the environment, not config.SECRET_KEY (generated when unset): the children
+    # read it from there, and must all share one key
     if not os.environ.get("SECRET_KEY"):
         # Every process must share one secret; keep a generated one under the data dir.
         secret_file = Path(config.DATA_DIR) / "secret_key"
@@ -534,17 +533,16 @@ def run(
     if web_only:
         os.execvp(sys.executable, web)
     if assistant is None:
-        assistant = os.environ.get("BECKON_ASSISTANT", "1") != "0" and bot.installed()
+        assistant = config.ASSISTANT and bot.installed()
     extra = {}
     if assistant:
         try:
             model = bot.ensure_model()
         except bot.AssistantUnavailable as exc:
             raise click.ClickException(str(exc)) from exc
-        ports = bot.AssistantPorts.from_env()
-        extra = bot.processes(model, gunicorn, bot.assistant_key(config), ports)
+        extra = bot.processes(model, gunicorn, bot.assistant_key(config), config)
         click.echo(
-            f"Assistant: http://127.0.0.1:{ports.rasa}/webhooks/rest/webhook "
+            f"Assistant: http://127.0.0.1:{config.RASA_PORT}/webhooks/rest/webhook "
             f"(model {model.name})"
         )
     sys.exit(_supervise(config, web, extra))

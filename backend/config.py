@@ -140,12 +140,30 @@ class Config:
     #: Where a phone number written without a country code is from (ISO 3166
     #: alpha-2): "415-286-4371" is read as +14152864371 in the US.
     DEFAULT_REGION: str = "US"
+    # ``beckon run``: where it serves (--host and --port default to these), and
+    # the assistant it starts beside the web app
+    HOST: str = "127.0.0.1"
+    PORT: int = 8000
+    #: Start the Rasa assistant and its action server (when bot/.venv exists).
+    ASSISTANT: bool = True
+    RASA_PORT: int = 5005
+    ACTIONS_PORT: int = 5055
+    #: The action server's own pool of the API, on localhost.
+    INTERNAL_API_PORT: int = 5056
+    #: Where the action server listens (rasa_sdk's SANIC_HOST).
+    ACTIONS_HOST: str = "127.0.0.1"
+    RASA_ENDPOINTS: str = ""  # default: bot/endpoints.yml
+    # gunicorn (backend/gunicorn_conf.py): threads per worker, and how long a
+    # worker may be silent (its first start loads, maybe exports, the model)
+    THREADS: int = 16
+    WORKER_TIMEOUT: int = 120
     TESTING: bool = False
 
     @classmethod
     def from_env(cls, **overrides: Any) -> Config:
         """Read every setting from the environment, then apply ``overrides``."""
         data_dir = Path(os.environ.get("BECKON_DATA_DIR", "var")).resolve()
+        rasa_port = _env_number("BECKON_RASA_PORT", 5005)
         cfg = cls(
             ENV=os.environ.get("BECKON_ENV", "development"),
             DATA_DIR=data_dir,
@@ -197,7 +215,7 @@ class Config:
             NOTIFY_LOG=_env_path("BECKON_NOTIFY_LOG"),
             RASA_URL=os.environ.get(
                 "RASA_URL",
-                f"http://127.0.0.1:{os.environ.get('BECKON_RASA_PORT', '5005')}",
+                f"http://127.0.0.1:{rasa_port}",
             ).rstrip("/"),
             RASA_TIMEOUT=_env_number("BECKON_RASA_TIMEOUT", 8.0, float),
             RASA_TOKEN=os.environ.get("BECKON_RASA_TOKEN", ""),
@@ -207,6 +225,16 @@ class Config:
             ),
             RASA_TRACKER_DB_URL=os.environ.get("RASA_TRACKER_DB_URL", ""),
             DEFAULT_REGION=os.environ.get("BECKON_DEFAULT_REGION", "") or "US",
+            HOST=os.environ.get("BECKON_HOST", "127.0.0.1"),
+            PORT=_env_number("BECKON_PORT", 8000),
+            ASSISTANT=os.environ.get("BECKON_ASSISTANT", "1") != "0",
+            RASA_PORT=rasa_port,
+            ACTIONS_PORT=_env_number("BECKON_ACTIONS_PORT", 5055),
+            INTERNAL_API_PORT=_env_number("BECKON_INTERNAL_API_PORT", 5056),
+            ACTIONS_HOST=os.environ.get("BECKON_ACTIONS_HOST", "127.0.0.1"),
+            RASA_ENDPOINTS=os.environ.get("BECKON_RASA_ENDPOINTS", ""),
+            THREADS=_env_number("BECKON_THREADS", 16),
+            WORKER_TIMEOUT=_env_number("BECKON_WORKER_TIMEOUT", 120),
         )
         known = {f.name for f in fields(cls)}
         for key, value in overrides.items():

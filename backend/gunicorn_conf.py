@@ -6,18 +6,21 @@ model.
 """
 
 import gc
-import os
+
+from backend.config import Config
+
+_config = Config.from_env()
 
 wsgi_app = "backend.app:create_app()"
 # A channel's webhook waits on the assistant while the assistant's actions call
 # back into this same server: each needs a thread of its own, or under load
 # the waiting webhooks take every thread and the actions' calls queue behind
 # them until the assistant times out (benchmarks/webhooks.py).
-threads = int(os.environ.get("BECKON_THREADS", "16"))
+threads = _config.THREADS
 accesslog = "-"
 # a worker loads the matching model before it serves (post_worker_init); the
 # first start may also export it to ONNX, which takes longer than gunicorn's 30 s
-timeout = int(os.environ.get("BECKON_WORKER_TIMEOUT", "120"))
+timeout = _config.WORKER_TIMEOUT
 
 
 def post_worker_init(worker):

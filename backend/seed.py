@@ -17,7 +17,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from backend.db import utcnow
-from backend.demo import demo_customer_records, demo_job_requests, demo_provider_records
+from backend.demo import (
+    demo_customer_records,
+    demo_job_requests,
+    demo_provider_records,
+    load_demo_data,
+)
 from backend.models import Booking, Customer, FollowUp, FollowUpState, Provider
 from backend.schemas import (
     BookingCreate,
@@ -38,16 +43,9 @@ from backend.services.rules import BookingRules
 
 #: the demo's cities are American, and so are its phone numbers
 DEMO_REGION = "US"
-REVIEW_TEXTS = {
-    5: [
-        "Fantastic, on time and tidy.",
-        "Exactly what I needed. Would book again.",
-        "Fixed it in no time, great price.",
-        "So insightful, thank you!",
-    ],
-    4: ["Good work, a little late.", "Solid job, fair price.", "Helpful and kind."],
-    3: ["Did the job but communication could be better.", "It was okay."],
-    2: ["Had to call twice to get it sorted."],
+#: what the seeded reviews say, by their stars
+REVIEW_TEXTS: dict[int, tuple[str, ...]] = {
+    int(stars): texts for stars, texts in load_demo_data("reviews")["reviews"].items()
 }
 
 

@@ -42,3 +42,45 @@ def test_the_default_region_reads_national_phone_numbers(monkeypatch):
     monkeypatch.delenv("BECKON_DEFAULT_REGION")
     with pytest.raises(ConfigError, match="got 'ZZ'"):
         Config.from_env(DEFAULT_REGION="ZZ")
+
+
+def test_run_gunicorn_and_assistant_settings_are_read_with_their_defaults(
+    monkeypatch,
+):
+    names = (
+        "BECKON_HOST",
+        "BECKON_PORT",
+        "BECKON_ASSISTANT",
+        "BECKON_RASA_PORT",
+        "BECKON_ACTIONS_PORT",
+        "BECKON_INTERNAL_API_PORT",
+        "BECKON_ACTIONS_HOST",
+        "BECKON_RASA_ENDPOINTS",
+        "BECKON_THREADS",
+        "BECKON_WORKER_TIMEOUT",
+        "RASA_URL",
+    )
+    for name in names:
+        monkeypatch.delenv(name, raising=False)
+    config = Config.from_env()
+    assert (config.HOST, config.PORT, config.ASSISTANT) == ("127.0.0.1", 8000, True)
+    assert (config.RASA_PORT, config.ACTIONS_PORT, config.INTERNAL_API_PORT) == (
+        5005,
+        5055,
+        5056,
+    )
+    assert (config.ACTIONS_HOST, config.RASA_ENDPOINTS) == ("127.0.0.1", "")
+    assert (config.THREADS, config.WORKER_TIMEOUT) == (16, 120)
+    assert config.RASA_URL == "http://127.0.0.1:5005"
+
+    monkeypatch.setenv("BECKON_PORT", "9000")
+    monkeypatch.setenv("BECKON_ASSISTANT", "0")
+    monkeypatch.setenv("BECKON_RASA_PORT", "6005")
+    monkeypatch.setenv("BECKON_THREADS", "4")
+    config = Config.from_env()
+    assert (config.PORT, config.ASSISTANT, config.THREADS) == (9000, False, 4)
+    # the channels reach the assistant where `beckon run` starts it
+    assert config.RASA_URL == "http://127.0.0.1:6005"
+    monkeypatch.setenv("BECKON_WORKER_TIMEOUT", "two minutes")
+    with pytest.raises(ConfigError, match="BECKON_WORKER_TIMEOUT"):
+        Config.from_env()
