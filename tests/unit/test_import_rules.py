@@ -33,12 +33,6 @@ KNOWN_CYCLES: tuple[tuple[str, ...], ...] = (
         "voice_skills.alexa.model",
         "voice_skills.alexa.handlers",
     ),
-    # known, being removed (issue 17)
-    (
-        "backend.services.places",
-        "backend.services.gazetteer",
-        "backend.services.places",
-    ),
 )
 
 #: bot/ files allowed to import one of our packages, with what they import.
