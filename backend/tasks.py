@@ -1,5 +1,9 @@
 """Celery tasks. Each takes ids, calls services, and is safe to run twice.
 
+The conversation tasks (``answer_message``, ``send_console_reply``,
+``sweep_inbound``, ``note_intents``) only call ``backend.conversation``, which
+owns their transactions and channel work.
+
 ``sweep_follow_ups`` (beat, every few seconds) claims due follow-ups and queues
 them in batches to ``send_follow_ups``, which makes one attempt at each and
 settles it.
