@@ -7,6 +7,8 @@ import logging
 from flask import Flask, jsonify
 
 from backend.config import Config
+from backend.conversation.assistant import assistant_for
+from backend.conversation.context import ASSISTANT
 from backend.extensions import db
 from backend.notifiers import Notifiers
 from backend.services import places
@@ -26,6 +28,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.extensions["beckon.rules"] = config.RULES
     app.extensions["beckon.follow_up_rules"] = config.FOLLOW_UPS
     app.extensions["beckon.notifiers"] = Notifiers.from_config(config)
+    app.extensions[ASSISTANT] = assistant_for(config)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )

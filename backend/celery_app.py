@@ -24,6 +24,8 @@ from backend.config import Config
 RETRY_BACKOFF_MAX = 300
 #: The soft limit (an exception in the task) comes at this share of the hard one.
 SOFT_LIMIT_SHARE = 0.8
+#: The modules that define Beckon's tasks.
+TASK_MODULES = ["backend.tasks"]
 #: The Celery app for ``-A``: the module holds the Flask app too, so name it.
 CELERY_APP = "backend.worker:celery"
 
@@ -96,12 +98,12 @@ def make_celery(app: Flask) -> Celery:
             with app.app_context():
                 return self.run(*args, **kwargs)
 
-    celery = Celery(app.import_name, task_cls=AppContextTask)
+    # the worker imports the tasks when it starts (``include``); a process
+    # that queues one imports its module to call it, which registers it
+    celery = Celery(app.import_name, task_cls=AppContextTask, include=TASK_MODULES)
     celery.conf.update(celery_settings(app.config["BECKON"]))
     celery.set_default()
     app.extensions["celery"] = celery
-
-    import backend.tasks  # noqa: F401 - registers the tasks
 
     @after_setup_logger.connect(weak=False)
     def _quiet_routine(**_: Any) -> None:

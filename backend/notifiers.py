@@ -41,6 +41,27 @@ TWILIO_OPT_OUT_CODES = frozenset({21610})
 #: Twilio error codes that no retry can fix (bad number, not a mobile, ...).
 TWILIO_PERMANENT_CODES = frozenset({21211, 21408, 21612, 21614, 63003, 63016})
 TIMEOUT_SECONDS = 10
+#: The most characters one message may have on a channel, where a notifier
+#: sends it (an SMS answered in TwiML is cut by the webhook, at Twilio's 1600).
+TEXT_LIMITS = {Channel.MESSENGER: 2000, Channel.TELEGRAM: 4096}
+DEFAULT_TEXT_LIMIT = 4096
+
+
+def split(text: str, limit: int) -> list[str]:
+    """Text cut into parts of at most ``limit`` characters, at line breaks
+    or spaces where it can be."""
+    parts: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        if cut <= 0:
+            cut = text.rfind(" ", 0, limit)
+        if cut <= 0:
+            cut = limit
+        parts.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    if text:
+        parts.append(text)
+    return parts
 
 
 @dataclass(frozen=True)
@@ -93,8 +114,28 @@ class Notifier(Protocol):
 
     def find_sent(self, message: Outgoing) -> Receipt | None: ...
 
+    def parts(self, channel: Channel, text: str) -> list[str]:
+        """``text`` in the messages it takes on ``channel``."""
+        ...
 
-class LogNotifier:
+    def acknowledge(self, payload: dict[str, Any]) -> None:
+        """Tell the channel an inbound message (its recorded payload) was
+        answered, where it waits to be told."""
+        ...
+
+
+class _Notifier:
+    """What notifiers do alike: cut a text at the channel's limit; nothing
+    to acknowledge."""
+
+    def parts(self, channel: Channel, text: str) -> list[str]:
+        return split(text, TEXT_LIMITS.get(channel, DEFAULT_TEXT_LIMIT))
+
+    def acknowledge(self, payload: dict[str, Any]) -> None:
+        return None
+
+
+class LogNotifier(_Notifier):
     """Logs each message and appends it to ``path`` (JSON lines); sends nothing.
 
     The file is the record: ``find_sent`` looks a message up there by its key.
@@ -163,7 +204,7 @@ class _RedirectingHttpClient(TwilioHttpClient):
         return super().request(method, parts.geturl(), *args, **kwargs)
 
 
-class TwilioNotifier:
+class TwilioNotifier(_Notifier):
     """SMS and WhatsApp through Twilio's Messages API (the ``twilio`` library)."""
 
     name = "twilio"
@@ -251,7 +292,7 @@ def _twilio_error(exc: TwilioRestException) -> DeliveryError:
     )
 
 
-class MessengerNotifier:
+class MessengerNotifier(_Notifier):
     """Messenger through the Send API; outside the 24-hour window only with a
     message tag (the caller decides which)."""
 
@@ -305,7 +346,7 @@ class MessengerNotifier:
         return None
 
 
-class TelegramNotifier:
+class TelegramNotifier(_Notifier):
     """Telegram through the Bot API's ``sendMessage``; options become an
     inline keyboard whose buttons send their payload back as callback data."""
 
@@ -359,6 +400,17 @@ class TelegramNotifier:
 
     def find_sent(self, message: Outgoing) -> Receipt | None:
         return None  # the Bot API cannot be asked what it delivered
+
+    def acknowledge(self, payload: dict[str, Any]) -> None:
+        """Stop the spinner Telegram shows on a pressed button
+        (``answerCallbackQuery``); a failure is only logged."""
+        pressed = payload.get("callback_query_id")
+        if not pressed:
+            return
+        try:
+            self.call("answerCallbackQuery", {"callback_query_id": pressed})
+        except DeliveryError as exc:
+            log.info("answerCallbackQuery %s: %s", pressed, exc)
 
 
 def _json_or_empty(response: requests.Response) -> dict[str, Any]:

@@ -17,12 +17,13 @@ from typing import Any
 from flask import current_app, request
 
 from backend.api.errors import error_response
-from backend.extensions import db
+from backend.conversation import Inbound
+from backend.conversation.turn import take
 from backend.models import Channel
 from backend.services.errors import Invalid
 from backend.shapes import as_dict, as_list, as_str
+from backend.tasks import queue_answer
 from webhooks import webhooks_bp
-from webhooks.relay import queue_answer, take
 
 log = logging.getLogger(__name__)
 ACKNOWLEDGED = ("EVENT_RECEIVED", 200, {"Content-Type": "text/plain"})
@@ -143,23 +144,29 @@ def messenger_events():
     if not isinstance(payload, dict) or payload.get("object") != "page":
         log.warning("Messenger: ignored a body that is not a page event")
         return ACKNOWLEDGED
-    for event in events(payload):
-        extra = {"shown": event["shown"]} if event["shown"] else {}
+    for message in inbound_of(payload):
         try:
-            received = take(
-                Channel.MESSENGER,
-                event["sender"],
-                event["text"],
-                message_id=event["id"],
-                payload={
-                    **extra,
-                    **({"media": event["media"]} if event["media"] else {}),
-                },
-            )
+            received = take(message)
         except Invalid as exc:
-            db.session.rollback()
             log.warning("Messenger: ignored an event: %s", exc.message)
             continue
         if not received.settled:
             queue_answer(received)
     return ACKNOWLEDGED
+
+
+def inbound_of(payload: dict[str, Any]) -> list[Inbound]:
+    """The person's messages in a webhook body (:func:`events`), to take."""
+    return [
+        Inbound(
+            Channel.MESSENGER,
+            event["sender"],
+            event["text"],
+            message_id=event["id"],
+            payload={
+                **({"shown": event["shown"]} if event["shown"] else {}),
+                **({"media": event["media"]} if event["media"] else {}),
+            },
+        )
+        for event in events(payload)
+    ]

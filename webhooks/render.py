@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import re
 
+from backend.notifiers import split
 from backend.services.inbound import Reply
 
 SMS_LIMIT = 1600  # characters Twilio accepts in one message body
-#: the most characters one message may have, where a task sends it
-TEXT_LIMITS = {"messenger": 2000, "telegram": 4096}
 
 
 def button_titles(reply: Reply) -> list[str]:
@@ -29,23 +28,6 @@ def as_plain_text(reply: Reply) -> str:
 def _bare(title: str) -> str:
     """ "2. Ana Plumbing" -> "Ana Plumbing"."""
     return re.sub(r"^\d+\.\s*", "", title)
-
-
-def split(text: str, limit: int) -> list[str]:
-    """Text cut into parts of at most ``limit`` characters, at line breaks
-    or spaces where it can be."""
-    parts: list[str] = []
-    while len(text) > limit:
-        cut = text.rfind("\n", 0, limit)
-        if cut <= 0:
-            cut = text.rfind(" ", 0, limit)
-        if cut <= 0:
-            cut = limit
-        parts.append(text[:cut].rstrip())
-        text = text[cut:].lstrip()
-    if text:
-        parts.append(text)
-    return parts
 
 
 def sms_bodies(replies: list[Reply]) -> list[str]:

@@ -16,12 +16,13 @@ from typing import Any
 from flask import current_app, request
 
 from backend.api.errors import error_response
-from backend.extensions import db
+from backend.conversation import Inbound
+from backend.conversation.turn import take
 from backend.models import Channel
 from backend.services.errors import Invalid
 from backend.shapes import as_dict, as_str
+from backend.tasks import queue_answer
 from webhooks import webhooks_bp
-from webhooks.relay import queue_answer, take
 
 log = logging.getLogger(__name__)
 
@@ -98,28 +99,36 @@ def telegram_update():
     if not isinstance(update, dict) or type(update.get("update_id")) is not int:
         log.warning("Telegram: ignored a body that is not an Update")
         return {"ok": True}
-    found = words_of(update)
-    if found is None:
+    message = inbound_of(update)
+    if message is None:
         return {"ok": True}  # an edit, a join, a poll: nothing to answer
-    extra: dict[str, Any] = {}
-    if found["callback_query_id"]:
-        extra["callback_query_id"] = found["callback_query_id"]
-    if found["media"]:
-        extra["media"] = found["media"]
     try:
-        received = take(
-            Channel.TELEGRAM,
-            found["chat"],
-            found["text"],
-            message_id=str(update["update_id"]),
-            locale=found["locale"],
-            display_name=found["name"],
-            payload=extra,
-        )
+        received = take(message)
     except Invalid as exc:
-        db.session.rollback()
         log.warning("Telegram: ignored an update: %s", exc.message)
         return {"ok": True}
     if not received.settled:
         queue_answer(received)
     return {"ok": True}
+
+
+def inbound_of(update: dict[str, Any]) -> Inbound | None:
+    """The message in an update (:func:`words_of`), to take; None when
+    there is nothing to answer."""
+    found = words_of(update)
+    if found is None:
+        return None
+    extra: dict[str, Any] = {}
+    if found["callback_query_id"]:
+        extra["callback_query_id"] = found["callback_query_id"]
+    if found["media"]:
+        extra["media"] = found["media"]
+    return Inbound(
+        Channel.TELEGRAM,
+        found["chat"],
+        found["text"],
+        message_id=str(update["update_id"]),
+        locale=found["locale"],
+        display_name=found["name"],
+        payload=extra,
+    )

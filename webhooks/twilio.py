@@ -14,11 +14,12 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from backend.api.errors import error_response
-from backend.extensions import db
+from backend.conversation import Inbound
+from backend.conversation.outbox import note_delivery_status
+from backend.conversation.turn import converse
 from backend.models import Channel
-from backend.services import delivery, inbound
+from backend.services import inbound
 from webhooks import webhooks_bp
-from webhooks.relay import converse
 from webhooks.render import sms_bodies
 
 
@@ -67,14 +68,12 @@ def twilio_status():
         return error_response(
             400, "missing_field", "MessageSid and MessageStatus are required"
         )
-    message = delivery.apply_delivery_status(
-        db.session,
+    message = note_delivery_status(
         sid,
         status,
         error_code=form.get("ErrorCode") or None,
         message_id=request.args.get("reply", type=int),
     )
-    db.session.commit()
     if message is None:  # not one of ours (or long gone): nothing to update
         current_app.logger.info("status %s for unknown message %s", status, sid)
     return "", 204
@@ -107,32 +106,39 @@ def _int(value: str | None) -> int:
         return 0
 
 
+def inbound_of(form) -> Inbound | None:
+    """An SMS or WhatsApp message's form as a message to answer; None
+    without its sender or sid."""
+    sender = form.get("From", "").strip()
+    sid = form.get("MessageSid", "").strip()
+    if not sender or not sid:
+        return None
+    channel = Channel.WHATSAPP if sender.startswith("whatsapp:") else Channel.SMS
+    media = media_of(form)
+    return Inbound(
+        channel,
+        sender,
+        form.get("Body", "").strip(),
+        message_id=sid,
+        metadata={"phone": sender.removeprefix("whatsapp:")},
+        payload={
+            "to": form.get("To"),
+            "profile_name": form.get("ProfileName"),
+            **({"media": media} if media else {}),
+        },
+        display_name=form.get("ProfileName") or None,
+    )
+
+
 @webhooks_bp.post("/twilio/sms")
 @twilio_signed
 def twilio_message():
     """An SMS or WhatsApp message (``From`` = ``whatsapp:+1...``), answered in
     TwiML; each reply's ``<Message action>`` brings its delivery status back."""
-    sender = request.form.get("From", "").strip()
-    sid = request.form.get("MessageSid", "").strip()
-    if not sender or not sid:
+    message = inbound_of(request.form)
+    if message is None:
         return error_response(400, "missing_field", "From and MessageSid are required")
-    text = request.form.get("Body", "").strip()
-    channel = Channel.WHATSAPP if sender.startswith("whatsapp:") else Channel.SMS
-    phone = sender.removeprefix("whatsapp:")
-    media = media_of(request.form)
-    result = converse(
-        channel,
-        sender,
-        text,
-        message_id=sid,
-        metadata={"phone": phone},
-        payload={
-            "to": request.form.get("To"),
-            "profile_name": request.form.get("ProfileName"),
-            **({"media": media} if media else {}),
-        },
-        display_name=request.form.get("ProfileName") or None,
-    )
+    result = converse(message)
     response = MessagingResponse()
     rows: list = result.messages
     if len(rows) != len(result.replies):

@@ -25,12 +25,13 @@ from sqlalchemy import select
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from backend.api.errors import error_response
+from backend.conversation import Inbound
+from backend.conversation.turn import converse
 from backend.extensions import db
 from backend.models import Category, Channel, Customer
 from backend.services import inbound
 from backend.services.phones import is_e164
 from webhooks import webhooks_bp
-from webhooks.relay import converse
 from webhooks.render import as_speech
 from webhooks.twilio import twilio_signed, twiml
 
@@ -174,18 +175,20 @@ def voice_turn():
         return twiml(call.listen(words, turn=call.turn, quiet=call.quiet + 1))
     trusted = call.trusted and trusted_number(caller, FULL_ATTESTATION)
     result = converse(
-        Channel.VOICE,
-        caller if trusted else f"call:{sid}",
-        heard,
-        message_id=f"{sid}:{call.turn}",
-        metadata={"phone": caller} if trusted else {},
-        payload={
-            "confidence": request.form.get("Confidence"),
-            "call": sid,
-            "caller": caller,
-        },
-        locale=call.locale,
-        verified=trusted,
+        Inbound(
+            Channel.VOICE,
+            caller if trusted else f"call:{sid}",
+            heard,
+            message_id=f"{sid}:{call.turn}",
+            metadata={"phone": caller} if trusted else {},
+            payload={
+                "confidence": request.form.get("Confidence"),
+                "call": sid,
+                "caller": caller,
+            },
+            locale=call.locale,
+            verified=trusted,
+        )
     )
     spoken = "\n".join(as_speech(r) for r in result.replies).strip()
     if result.held or not spoken or any(r.end for r in result.replies):

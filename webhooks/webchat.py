@@ -26,11 +26,13 @@ from flask_limiter.util import get_remote_address
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from backend.api.errors import error_response
-from backend.extensions import db, limiter
+from backend.conversation import Inbound
+from backend.conversation.outbox import fetch_outbox
+from backend.conversation.turn import converse
+from backend.extensions import limiter
 from backend.models import Channel
 from backend.services import inbound
 from webhooks import webhooks_bp
-from webhooks.relay import converse
 
 TOKEN_DAYS = 30
 MAX_TEXT = 2000
@@ -133,11 +135,13 @@ def webchat_message():
             f"a message_id has at most {MAX_MESSAGE_ID} characters",
         )
     result = converse(
-        Channel.WEBCHAT,
-        visitor,
-        text,
-        message_id=f"{visitor}:{message_id}" if message_id else None,
-        locale=request.accept_languages.best or None,
+        Inbound(
+            Channel.WEBCHAT,
+            visitor,
+            text,
+            message_id=f"{visitor}:{message_id}" if message_id else None,
+            locale=request.accept_languages.best or None,
+        )
     )
     answer = [
         {"recipient_id": visitor, "text": r.text, "buttons": r.buttons}
@@ -159,8 +163,7 @@ def webchat_outbox():
     after = _body().get("after", 0)
     if type(after) is not int or after < 0:
         return error_response(422, "bad_after", "after is a message id (>= 0)")
-    waiting = inbound.outbox(db.session, Channel.WEBCHAT, visitor, after=after)
-    db.session.commit()
+    waiting = fetch_outbox(Channel.WEBCHAT, visitor, after=after)
     return {
         "messages": [
             {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -218,3 +218,32 @@ def reply_address(session: Session, message: Message) -> str | None:
     ):
         external_id = "whatsapp:" + external_id
     return external_id
+
+
+#: Messenger lets a page write freely within a day of the person's last message.
+MESSENGER_WINDOW = timedelta(hours=24)
+#: A person answering from the console may write for 7 days with this tag.
+HUMAN_AGENT_TAG = "HUMAN_AGENT"
+
+
+def messenger_tag(
+    session: Session,
+    conversation_id: int,
+    *,
+    now: datetime | None = None,
+    tag: str = HUMAN_AGENT_TAG,
+) -> str | None:
+    """The message tag a Messenger message in this conversation needs: None
+    inside the 24-hour window (the person wrote within a day), else ``tag``."""
+    last_in = session.scalar(
+        select(Message.created_at)
+        .where(
+            Message.conversation_id == conversation_id,
+            Message.direction == Direction.IN,
+        )
+        .order_by(Message.id.desc())
+        .limit(1)
+    )
+    if last_in is None or (now or utcnow()) - last_in > MESSENGER_WINDOW:
+        return tag
+    return None

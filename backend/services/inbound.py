@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, or_, select, update
@@ -37,10 +37,11 @@ from backend.models import (
     Message,
 )
 from backend.schemas import IdentityInput
-from backend.services import texts
+from backend.services import leases, texts
 from backend.services.conversations import conversation_of
 from backend.services.customers import find_or_create_by_identity, set_opt_out
 from backend.services.errors import Invalid
+from backend.services.leases import Lease
 from backend.shapes import map_strings
 
 #: Twilio's default opt-out, opt-in and help keywords (the whole message,
@@ -211,7 +212,7 @@ def receive(
         if seen is None:
             raise
         return _received(session, seen, duplicate=True, sender=sender)
-    token = _token(now) if claim else None
+    token = leases.token(now) if claim else None
     return Received(message, customer, conversation, False, sender, token)
 
 
@@ -244,10 +245,8 @@ def received_by_id(session: Session, message_id: int, sender: str = "") -> Recei
 
 # ---------------------------------------------------------------- claiming
 
-
-def _token(moment: datetime) -> str:
-    """A claim's token: its time, in one spelling whatever the zone."""
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+#: Where a message keeps its claim: its status and when it was set.
+LEASE = Lease(Message.id, Message.status, Message.status_at)
 
 
 def _take(
@@ -261,22 +260,17 @@ def _take(
     now: datetime,
 ) -> Message | None:
     """Move a message from ``waiting`` (or ``busy`` past the lease: its taker
-    died) to ``busy`` by a conditional update, counting the attempt in its
+    died) to ``busy`` (:meth:`Lease.take`), counting the attempt in its
     payload; the message, or None when it is not there to take."""
-    stale = now - timedelta(seconds=lease_seconds)
-    taken = session.execute(
-        update(Message)
-        .where(
-            Message.id == message_id,
-            Message.direction == direction,
-            or_(
-                Message.status == waiting,
-                and_(Message.status == busy, Message.status_at < stale),
-            ),
-        )
-        .values(status=busy, status_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    taken = LEASE.take(
+        session,
+        message_id,
+        Message.direction == direction,
+        waiting=waiting,
+        busy=busy,
+        lease_seconds=lease_seconds,
+        now=now,
+    )
     if not taken:
         return None
     message = session.get(Message, message_id, populate_existing=True)
@@ -316,22 +310,12 @@ def claim(
     if _attempts(message) > MAX_ANSWER_ATTEMPTS:
         hold(session, _received(session, message, duplicate=False, sender=""), "failed")
         return None
-    return _token(now)
+    return leases.token(now)
 
 
 def holds_claim(session: Session, message: Message, token: str) -> bool:
     """Whether ``token`` is still the message's claim (the row is locked)."""
-    return _claimed(session, message, ANSWERING, token)
-
-
-def _claimed(session: Session, message: Message, status: str, token: str) -> bool:
-    # read the row itself, locked: the object may hold changes not yet written
-    status_now, since = session.execute(
-        select(Message.status, Message.status_at)
-        .where(Message.id == message.id)
-        .with_for_update()
-    ).one()
-    return status_now == status and since is not None and _token(since) == token
+    return LEASE.holds(session, message.id, ANSWERING, token)
 
 
 def release(session: Session, message_id: int, token: str) -> None:
@@ -568,7 +552,7 @@ def claim_reply(
     if _attempts(reply) > MAX_SEND_ATTEMPTS:
         reply.status, reply.error_code = "failed", "attempts"
         return None
-    return _token(now)
+    return leases.token(now)
 
 
 def record_delivery(
@@ -584,7 +568,7 @@ def record_delivery(
     """Note how far the sending of a claimed reply got: parts sent so far,
     or its end (``status``: the channel's, "failed", or "queued" to try
     again later). False if the claim is no longer ours."""
-    if not _claimed(session, reply, "sending", token):
+    if not LEASE.holds(session, reply.id, "sending", token):
         return False
     if parts_sent is not None:
         reply.payload = {**(reply.payload or {}), "parts_sent": parts_sent}

@@ -719,12 +719,13 @@ def provider_zone(provider):
 
 def test_take_over_holds_messages_reply_goes_out_then_hand_back(app, console, db, rasa):
     from backend import tasks
+    from backend.conversation import Inbound
+    from backend.conversation.turn import converse
     from backend.extensions import db as database
-    from webhooks.relay import converse
 
     phone = "+13125550123"
     with app.test_request_context():
-        converse(Channel.SMS, phone, "hello", message_id="SM1")
+        converse(Inbound(Channel.SMS, phone, "hello", message_id="SM1"))
     conversation = db.scalar(select(Conversation))
     page = f"/admin/conversations/{conversation.id}"
     assert "Take over" in console.get(page).get_data(as_text=True)
@@ -739,7 +740,7 @@ def test_take_over_holds_messages_reply_goes_out_then_hand_back(app, console, db
     assert conversation.status == ConversationStatus.HUMAN
     asked = len(rasa.received)
     with app.test_request_context():
-        converse(Channel.SMS, phone, "is anyone there?", message_id="SM2")
+        converse(Inbound(Channel.SMS, phone, "is anyone there?", message_id="SM2"))
     assert len(rasa.received) == asked  # the assistant is quiet
     db.rollback()
     held = db.scalar(select(Message).where(Message.external_id == "SM2"))
@@ -766,7 +767,7 @@ def test_take_over_holds_messages_reply_goes_out_then_hand_back(app, console, db
 
     _post(console, page, f"{page}/hand-back")
     with app.test_request_context():
-        converse(Channel.SMS, phone, "thanks", message_id="SM3")
+        converse(Inbound(Channel.SMS, phone, "thanks", message_id="SM3"))
     assert len(rasa.received) == asked + 1
     with app.app_context():
         database.session.rollback()
@@ -927,11 +928,12 @@ def test_a_reply_is_refused_on_a_channel_it_cannot_reach(db):
 
 
 def test_flagged_conversations_are_listed(app, console, db, rasa):
-    from webhooks.relay import converse
+    from backend.conversation import Inbound
+    from backend.conversation.turn import converse
 
     rasa.failing = True
     with app.test_request_context():
-        converse(Channel.SMS, "+13125550124", "help me", message_id="SM9")
+        converse(Inbound(Channel.SMS, "+13125550124", "help me", message_id="SM9"))
     db.rollback()
     html = console.get("/admin/conversations?view=flagged").get_data(as_text=True)
     assert "flagged" in html and "+13125550124" in html
@@ -983,11 +985,12 @@ def _customer_with_history(app, db, monkeypatch):
     address) and one she cancelled, requests, follow-ups sent to her and to
     the provider (which name her), one failed, conversations on two channels."""
     from backend import tasks
+    from backend.conversation import Inbound
+    from backend.conversation.turn import converse
     from backend.schemas import JobCreate
     from backend.services import followups, jobs
     from backend.services.rules import FollowUpRules
     from tests.helpers import days_ahead, local
-    from webhooks.relay import converse
 
     provider = make_provider(db)
     customer = make_customer(db, phone="+13125550150")
@@ -1068,7 +1071,9 @@ def _customer_with_history(app, db, monkeypatch):
     reminder.last_error = "21211: The 'To' number +13125550150 is not valid"
     db.commit()
     with app.test_request_context():
-        converse(Channel.SMS, "+13125550150", "my name is Dana", message_id="SM20")
+        converse(
+            Inbound(Channel.SMS, "+13125550150", "my name is Dana", message_id="SM20")
+        )
     telegram = Conversation(customer_id=customer.id, channel=Channel.TELEGRAM)
     db.add(telegram)
     db.flush()

@@ -557,24 +557,26 @@ def test_a_redelivery_carries_the_same_status_callbacks(client, db, rasa):
 def _taken_not_answered(app, params) -> tuple[int, str]:
     """A first attempt that recorded and claimed the message, and is still
     at work (or died)."""
+    from backend.conversation import Inbound, turn
     from backend.models import Channel
-    from webhooks import relay
 
     with app.test_request_context():
-        received = relay.take(
-            Channel.SMS,
-            params["From"],
-            params["Body"],
-            message_id=params["MessageSid"],
-            metadata={"phone": params["From"]},
+        received = turn.take(
+            Inbound(
+                Channel.SMS,
+                params["From"],
+                params["Body"],
+                message_id=params["MessageSid"],
+                metadata={"phone": params["From"]},
+            )
         )
-        return received.message.id, relay.claim(received)
+        return received.message.id, turn.claim(received)
 
 
 def test_a_redelivery_while_the_first_is_answering_waits_for_its_answer(
     app, client, db, rasa
 ):
-    from webhooks import relay
+    from backend.conversation import turn
 
     params = _inbound(Body="I need a plumber")
     message_id, token = _taken_not_answered(app, params)
@@ -586,7 +588,7 @@ def test_a_redelivery_while_the_first_is_answering_waits_for_its_answer(
     again.start()
     with app.test_request_context():  # ...and the first attempt finishes
         received = inbound.received_by_id(database.session, message_id)
-        assert relay.answer(received, token).replies[0].text == "Which city?"
+        assert turn.answer(received, token).replies[0].text == "Which city?"
     again.join(timeout=30)
     assert _bodies(got[0]) == ["Which city?"]
     assert len(rasa.received) == 1  # answered once
@@ -596,7 +598,7 @@ def test_a_redelivery_while_the_first_is_answering_waits_for_its_answer(
 def test_a_redelivery_of_one_a_dead_attempt_left_is_answered_now(
     app, client, db, rasa, config
 ):
-    from webhooks import relay
+    from backend.conversation import turn
 
     params = _inbound(Body="I need a plumber")
     message_id, token = _taken_not_answered(app, params)
@@ -611,18 +613,20 @@ def test_a_redelivery_of_one_a_dead_attempt_left_is_answered_now(
     assert len(rasa.received) == 1
     with app.test_request_context():  # were it alive after all, it records nothing
         received = inbound.received_by_id(database.session, message_id)
-        assert relay.answer(received, token).lost
+        assert turn.answer(received, token).lost
     assert _count(db, Message) == 2 and _in(db).status == "answered"
 
 
 def test_a_redelivery_of_one_never_claimed_is_answered(app, client, db, rasa):
+    from backend.conversation import Inbound, turn
     from backend.models import Channel
-    from webhooks import relay
 
     params = _inbound(Body="hello")
     with app.test_request_context():  # recorded, then the process died
-        relay.take(
-            Channel.SMS, params["From"], "hello", message_id=params["MessageSid"]
+        turn.take(
+            Inbound(
+                Channel.SMS, params["From"], "hello", message_id=params["MessageSid"]
+            )
         )
     assert _bodies(_post(client, params)) == ["Hi! Tell me what you need."]
     assert len(rasa.received) == 1 and _count(db, Message) == 2

@@ -1,11 +1,14 @@
-"""The one path every channel's message takes after its webhook verified it:
-record it (once), claim it, answer carrier keywords and messages without
-words, hold it for a person when one has taken over, else ask the assistant;
-keep its replies; the channel renders them.
+"""One turn of a conversation: a person's message in, the replies out.
+
+The one path every channel's message takes after its webhook verified it and
+parsed it into an :class:`Inbound`: record it (once), claim it, answer
+carrier keywords and messages without words, hold it for a person when one
+has taken over, else ask the assistant; keep its replies. Each function here
+owns its transaction: it commits, its callers do not.
 
 Channels that answer in the HTTP response (SMS, WhatsApp, voice, web chat)
 call :func:`converse`; Messenger and Telegram record the message with
-:func:`take` and answer it from a Celery task (:func:`answer`), so their
+:func:`take` and a worker answers it (:func:`answer_later`), so their
 webhooks reply at once.
 
 Exactly one answer: whoever answers a message first claims it (a lease, see
@@ -22,13 +25,13 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import current_app
-
+from backend.conversation.assistant import AssistantUnreachable
+from backend.conversation.context import assistant, config, lease_seconds, notifier_for
+from backend.conversation.outbox import send_replies
 from backend.extensions import db
 from backend.models import Channel, Message
 from backend.services import inbound
 from backend.services.inbound import Received, Reply
-from webhooks import assistant
 
 log = logging.getLogger(__name__)
 
@@ -36,53 +39,24 @@ log = logging.getLogger(__name__)
 WAIT_POLL_SECONDS = 0.1
 
 
-def take(
-    channel: Channel,
-    sender: str,
-    text: str,
-    *,
-    message_id: str | None,
-    metadata: dict[str, Any] | None = None,
-    payload: dict[str, Any] | None = None,
-    locale: str | None = None,
-    display_name: str | None = None,
-    verified: bool | None = None,
-    claim: bool = False,
-) -> Received:
-    """Record an inbound message (committed), or recognise a redelivery;
-    ``claim``: a new one is recorded claimed, to be answered at once."""
-    locale = inbound.clean_locale(locale)
-    received = inbound.receive(
-        db.session,
-        channel,
-        sender,
-        text,
-        message_id=message_id,
-        payload={**(payload or {}), "metadata": metadata or {}, "locale": locale},
-        locale=locale,
-        display_name=display_name,
-        verified=verified,
-        claim=claim,
-    )
-    if received.duplicate:
-        db.session.rollback()
-    else:
-        db.session.commit()
-    return received
+@dataclass(frozen=True)
+class Inbound:
+    """A person's message as a webhook parsed it, whatever the channel."""
 
-
-def lease_seconds() -> float:
-    """How long a claim on a message holds (the follow-ups' lease)."""
-    return current_app.config["BECKON"].FOLLOW_UPS.lease_seconds
-
-
-def claim(received: Received) -> str | None:
-    """Claim the message to answer it (committed): its token, or None."""
-    token = inbound.claim(
-        db.session, received.message.id, lease_seconds=lease_seconds()
-    )
-    db.session.commit()
-    return token
+    channel: Channel
+    #: the channel identity it came from (a phone, a page-scoped id, ...)
+    sender: str
+    text: str
+    #: the channel's id for it, which a redelivery repeats
+    message_id: str | None = None
+    #: what the assistant is told besides the words (e.g. the phone)
+    metadata: dict[str, Any] = field(default_factory=dict)
+    #: what is kept with the message (media, the button's title, ...)
+    payload: dict[str, Any] = field(default_factory=dict)
+    locale: str | None = None
+    display_name: str | None = None
+    #: whether the channel vouches for a caller's number
+    verified: bool | None = None
 
 
 @dataclass
@@ -95,6 +69,44 @@ class Answer:
     held: str | None = None
     #: the claim was lost to another attempt: nothing was recorded here
     lost: bool = False
+
+
+def take(message: Inbound, *, claim: bool = False) -> Received:
+    """Record an inbound message, or recognise a redelivery (committed);
+    ``claim``: a new one is recorded claimed, to be answered at once.
+    A message the domain refuses (``Invalid``) is recorded not at all."""
+    locale = inbound.clean_locale(message.locale)
+    session = db.session
+    try:
+        received = inbound.receive(
+            session,
+            message.channel,
+            message.sender,
+            message.text,
+            message_id=message.message_id,
+            payload={**message.payload, "metadata": message.metadata, "locale": locale},
+            locale=locale,
+            display_name=message.display_name,
+            verified=message.verified,
+            claim=claim,
+        )
+    except Exception:
+        session.rollback()
+        raise
+    if received.duplicate:
+        session.rollback()
+    else:
+        session.commit()
+    return received
+
+
+def claim(received: Received) -> str | None:
+    """Claim the message to answer it (committed): its token, or None."""
+    token = inbound.claim(
+        db.session, received.message.id, lease_seconds=lease_seconds()
+    )
+    db.session.commit()
+    return token
 
 
 def answer(received: Received, token: str, *, reply_status: str = "sent") -> Answer:
@@ -124,12 +136,12 @@ def answer(received: Received, token: str, *, reply_status: str = "sent") -> Ans
     # the API, which writes (on SQLite a waiting writer would stall them both)
     session.commit()
     try:
-        replies = assistant.ask(
+        replies = assistant().ask(
             received.sender,
             text,
             {"channel": channel, "locale": locale, **extra, "beckon_id": message.id},
         )
-    except assistant.AssistantUnreachable as exc:
+    except AssistantUnreachable as exc:
         log.warning("assistant unreachable for message %s: %s", message.id, exc)
         replies = []
     if not replies:
@@ -171,21 +183,9 @@ def _settle(
     return Answer(replies, out, held=held)
 
 
-def queue_answer(received: Received) -> None:
-    """Have a worker answer the message (Messenger, Telegram). Should the
-    broker refuse it, the message waits, recorded: the sweep queues it after
-    the lease, and a redelivery of it queues it again."""
-    from backend.tasks import answer_message
-
-    try:
-        answer_message.delay(received.message.id, received.sender)
-    except Exception:  # noqa: BLE001 - any failure to queue is the sweep's to mend
-        log.exception("could not queue the answer to message %s", received.message.id)
-
-
-def converse(channel: Channel, sender: str, text: str, **fields: Any) -> Answer:
+def converse(message: Inbound) -> Answer:
     """The answer to one inbound message (the same one for a redelivery)."""
-    received = take(channel, sender, text, claim=True, **fields)
+    received = take(message, claim=True)
     if not received.settled:
         token = received.token or claim(received)
         if token is not None:
@@ -200,7 +200,7 @@ def settled_answer(received: Received) -> Answer:
     for while it is within its time with the assistant; empty if it is not
     done by then (that attempt answers, or the sweep takes it over)."""
     session, message = db.session, received.message
-    deadline = time.monotonic() + current_app.config["BECKON"].RASA_TIMEOUT + 2
+    deadline = time.monotonic() + config().RASA_TIMEOUT + 2
     while True:
         session.refresh(message)
         session.commit()
@@ -214,3 +214,33 @@ def settled_answer(received: Received) -> Answer:
         inbound.replies_of(session, message),
         held=(message.payload or {}).get("held"),
     )
+
+
+def answer_later(message_id: int, sender: str = "") -> int:
+    """Answer a message taken earlier (Messenger, Telegram; any channel's
+    that the sweep found left undone) and send the replies on its channel;
+    returns how many were sent now.
+
+    Safe to run twice, or at once: the message is answered under a claim,
+    each reply sent under a claim of its own. A failure gives the claim back
+    and raises, so the caller (a Celery task) retries; a process that dies
+    leaves a claim the sweep takes back after the lease.
+    """
+    session = db.session
+    try:
+        received = inbound.received_by_id(session, message_id, sender)
+    except LookupError:
+        return 0  # erased, or never ours
+    token = claim(received)
+    if token is not None:
+        try:
+            answer(received, token, reply_status="queued")
+        except Exception:
+            session.rollback()
+            inbound.release(session, message_id, token)
+            session.commit()
+            raise
+        notifier_for(received.message.channel).acknowledge(
+            received.message.payload or {}
+        )
+    return send_replies(received)
