@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from backend.db import utcnow
 from backend.models import (
+    LIVE_BOOKING_STATUSES,
     SKIP_NOTHING_TO_TELL,
     SKIP_OPTED_OUT,
     SKIP_UNREACHABLE,
@@ -66,7 +67,7 @@ CUSTOMER, PROVIDER = "customer", "provider"
 PUSH_CHANNELS = (Channel.SMS, Channel.WHATSAPP, Channel.MESSENGER, Channel.TELEGRAM)
 MESSENGER_WINDOW = timedelta(hours=24)
 MESSENGER_TAG = "CONFIRMED_EVENT_UPDATE"
-LIVE = frozenset({S.HELD, S.CONFIRMED, S.IN_PROGRESS})
+LIVE = frozenset(LIVE_BOOKING_STATUSES)
 UPCOMING = frozenset({S.CONFIRMED})
 
 

@@ -17,9 +17,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from backend.models import Booking, BookingStatus, CategoryKind, Customer
+from backend.models import (
+    LIVE_BOOKING_STATUSES,
+    Booking,
+    BookingStatus,
+    CategoryKind,
+    Customer,
+)
 from backend.services.errors import Conflict, Invalid, NotFound
-from voice_skills.desk import LIVE, Offer, VoiceDesk, is_online
+from voice_skills.desk import Offer, VoiceDesk, is_online
 from voice_skills.speech import offers_read_out, refusal, say, spoken_time
 from voice_skills.when import dialogflow_window
 
@@ -559,7 +565,7 @@ class Dialog:
     def _cannot_change(self, turn: Turn, booking: Booking) -> Answer:
         state = (
             self.say(f"state_{booking.status.value}")
-            if booking.status in LIVE
+            if booking.status in LIVE_BOOKING_STATUSES
             else (booking.status.value.replace("_", " "))
         )
         return self._next(
