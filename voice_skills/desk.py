@@ -415,7 +415,7 @@ class VoiceDesk:
             now=self.now,
         )
         self.session.commit()  # the code must exist before the text arrives
-        send_phone_code(self.notifiers, phone, link, self.rules.phone_code_minutes)
+        send_phone_code(self.notifiers, link)
 
     def confirm_phone_code(self, customer: Customer, phone: str, code: str) -> Customer:
         """Check the spoken code; the surviving customer (merged if the phone
