@@ -25,7 +25,8 @@ from backend.models import (
     Customer,
 )
 from backend.services.errors import Conflict, Invalid, NotFound
-from voice_skills.desk import Offer, VoiceDesk, is_online
+from voice_skills.desk import VoiceDesk, is_online
+from voice_skills.dialog import SlotTaken, book, choose
 from voice_skills.speech import offers_read_out, refusal, say, spoken_time
 from voice_skills.when import dialogflow_window
 
@@ -417,17 +418,17 @@ class Dialog:
         if not offers:
             return self.fallback(turn)
         index = int_of(turn.params.get("ordinal")) or int_of(turn.params.get("number"))
-        if index is None or not 1 <= index <= len(offers):
+        chosen = choose(offers, index, self.desk.now, self.locale)
+        if chosen is None:
             question = self.say("no_offer_chosen")
             return self._next(
                 turn, question, pending={"ask": "choice", "prompt": question}
             )
-        offer = Offer.from_dict(offers[index - 1])
-        when = self.spoken(offer.starts_at, offer.zone)
-        question = self.say("confirm_booking", name=offer.name, when=when)
-        prompt = self.say("confirm_booking_reprompt", name=offer.name, when=when)
         return self._next(
-            turn, question, pending={"ask": "book", "prompt": prompt}, chosen=index - 1
+            turn,
+            chosen.question,
+            pending={"ask": "book", "prompt": chosen.reprompt},
+            chosen=index - 1,
         )
 
     # ------------------------------------------------------------ yes and no
@@ -484,26 +485,22 @@ class Dialog:
         chosen = turn.state.get("chosen") or 0
         if not 0 <= chosen < len(offers):
             return self._next(turn, self.say("nothing_pending"))
-        offer = Offer.from_dict(offers[chosen])
-        try:
-            booking = self.desk.book(
-                self.customer, offer, turn.state.get("words") or ""
-            )
-        except Conflict as exc:
-            if exc.code not in ("slot_taken", "outside_working_hours"):
-                raise
-            question = self.say("slot_taken", name=offer.name)
+        booked = book(
+            self.desk,
+            self.customer,
+            offers[chosen],
+            turn.state.get("words") or "",
+            self.locale,
+        )
+        if isinstance(booked, SlotTaken):
             return self._next(
                 turn,
-                question,
-                pending={"ask": "search_again", "prompt": question},
+                booked.question,
+                pending={"ask": "search_again", "prompt": booked.question},
                 offers=None,
                 chosen=None,
             )
-        when = self.spoken(offer.starts_at, offer.zone)
-        return self._forget(
-            turn, self.say("booked", name=offer.name, when=when, number=booking.id)
-        )
+        return self._forget(turn, booked.text)
 
     def _declined(self, turn: Turn) -> Answer:
         return self._forget(turn, self.say("booking_declined"))

@@ -23,8 +23,8 @@ from ask_sdk_model import (
 from ask_sdk_model.dialog import DelegateDirective
 
 from backend.models import CategoryKind
-from backend.services.errors import Conflict, Invalid
-from voice_skills import speech
+from backend.services.errors import Invalid
+from voice_skills import dialog, speech
 from voice_skills.alexa.handlers.base import (
     PROGRESSIVE_WAIT_SECONDS,
     IntentHandler,
@@ -37,7 +37,7 @@ from voice_skills.alexa.handlers.base import (
     turn_of,
 )
 from voice_skills.alexa.handlers.bookings import zone_of
-from voice_skills.desk import Offer, Search, is_online
+from voice_skills.desk import Search, is_online
 from voice_skills.when import alexa_window
 
 log = logging.getLogger(__name__)
@@ -272,20 +272,15 @@ class ChooseProviderIntentHandler(IntentHandler):
                 handler_input, t.say("nothing_pending"), reprompt=t.say("help_reprompt")
             )
         choice = number_of(t.slot("ordinal")) or number_of(t.slot("number"))
-        if choice is None or not 1 <= choice <= len(offers):
+        chosen = dialog.choose(offers, choice, t.now, t.locale)
+        if chosen is None:
             return answer(
                 handler_input,
                 t.say("no_offer_chosen"),
                 reprompt=t.say("offers_reprompt", count=len(offers)),
             )
-        offer = Offer.from_dict(offers[choice - 1])
         t.attributes["pending"] = {"action": "book", "offer": choice - 1}
-        when = t.when(offer.starts_at, offer.zone)
-        return answer(
-            handler_input,
-            t.say("confirm_booking", name=offer.name, when=when),
-            reprompt=t.say("confirm_booking_reprompt", name=offer.name, when=when),
-        )
+        return answer(handler_input, chosen.question, reprompt=chosen.reprompt)
 
 
 # ------------------------------------------------------------------ yes and no
@@ -338,30 +333,19 @@ class YesIntentHandler(IntentHandler):
             raise Invalid(
                 "that choice is no longer available", field="offer", code="offer_gone"
             )
-        offer = Offer.from_dict(offers[index])
-        try:
-            booking = t.desk.book(t.customer, offer, t.attributes.get("words", ""))
-        except Conflict as error:
-            if error.code not in ("slot_taken", "outside_working_hours"):
-                raise
+        booked = dialog.book(
+            t.desk, t.customer, offers[index], t.attributes.get("words", ""), t.locale
+        )
+        t.attributes.pop("offers", None)
+        if isinstance(booked, dialog.SlotTaken):
             # the time went meanwhile: a yes searches again, as asked before
-            t.attributes.pop("offers", None)
             t.attributes["pending"] = {"action": "search_again"}
             return answer(
                 handler_input,
-                t.say("slot_taken", name=offer.name),
+                booked.question,
                 reprompt=t.say("search_again_reprompt"),
             )
-        t.attributes.pop("offers", None)
-        return answer(
-            handler_input,
-            t.say(
-                "booked",
-                name=offer.name,
-                when=t.when(booking.starts_at, offer.zone),
-                number=booking.id,
-            ),
-        )
+        return answer(handler_input, booked.text)
 
 
 class NoIntentHandler(IntentHandler):
