@@ -113,7 +113,7 @@ def test_the_second_offer_is_asked_to_be_confirmed() -> None:
     said = response.output_speech.ssml
     assert "Volt Electric" in said and "tomorrow at 9:00 AM" in said
     kept = handler_input.attributes_manager.session_attributes
-    assert kept["pending"]["offer"] == 1
+    assert kept["chosen"] == 1 and kept["pending"]["ask"] == "book"
 
 
 def test_stop_forgets_the_session() -> None:

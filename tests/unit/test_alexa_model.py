@@ -18,7 +18,11 @@ from voice_skills import speech
 from voice_skills.alexa import handlers
 from voice_skills.alexa.handlers.base import IntentHandler, elicit
 from voice_skills.alexa.handlers.builtins import UnhandledIntentHandler
-from voice_skills.alexa.handlers.search import Asked, SearchHandler
+from voice_skills.alexa.handlers.search import (
+    SLOT_OF,
+    SearchHandler,
+    asked_from_slots,
+)
 from voice_skills.alexa.intents import BUILT_IN_INTENTS, INTENTS
 from voice_skills.alexa.model import (
     EXAMPLE_ENDPOINT,
@@ -135,13 +139,8 @@ def test_every_slot_a_handler_reads_or_elicits_is_on_its_intent() -> None:
             continue
         read = _slots_read_by(handler)
         if issubclass(handler, SearchHandler):
-            # Asked's fields are its slots, but for what is read of them
-            read |= set(Asked.__dataclass_fields__) - {
-                "words",
-                "slug",
-                "described",
-            }
-            read.add("service")
+            # the search is read from its slots by asked_from_slots
+            read |= _slots_read_by(asked_from_slots)
         declared = slots_of[handler.intent_name]
         for slot in read | set(handler.elicits):
             assert slot in declared, (handler.intent_name, slot)
@@ -202,6 +201,8 @@ def test_the_elicitations_are_the_handlers_own() -> None:
         for m in pkgutil.iter_modules(handlers.__path__)
     )
     elicited = set(re.findall(r'elicit\(\s*handler_input,\s*"(\w+)"', source))
+    # the parts of a search the shared dialogue asks for, by their slots
+    elicited |= set(SLOT_OF.values())
     declared = {slot for slots in handlers.ELICITED.values() for slot in slots}
     assert elicited == declared
 

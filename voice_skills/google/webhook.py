@@ -13,7 +13,7 @@ from backend.extensions import db
 from backend.models import Channel
 from backend.services.inbound import Received
 from voice_skills import records
-from voice_skills.google import google_bp
+from voice_skills.google.blueprint import google_bp
 from voice_skills.google.conversation import Answer, Dialog
 from voice_skills.google.dialogflow import EDITIONS, BadRequest, Call
 from voice_skills.records import Heard, Said

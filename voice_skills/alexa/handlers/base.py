@@ -9,10 +9,12 @@ Flask.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import threading
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 from xml.sax.saxutils import escape
@@ -42,14 +44,33 @@ from ask_sdk_model.slu.entityresolution import StatusCode
 
 from backend.models import Customer
 from backend.services.errors import DomainError
-from voice_skills import speech
+from voice_skills import dialog, speech
 from voice_skills.desk import VoiceDesk
+from voice_skills.when import Window, alexa_window
 
 log = logging.getLogger(__name__)
 
 ORDINAL_WORDS = {"first": 1, "second": 2, "third": 3, "1st": 1, "2nd": 2, "3rd": 3}
 #: How long the answer waits for "Looking for..." to be delivered first.
 PROGRESSIVE_WAIT_SECONDS = 1.0
+
+
+# ------------------------------------------------------------------ the dialogue
+
+
+def when_window(when: Any, zone: str, now: datetime) -> Window:
+    """The window an Alexa search's ``{"date": ..., "time": ...}`` means."""
+    when = when or {}
+    return alexa_window(when.get("date"), when.get("time"), zone, now)
+
+
+#: How Alexa's dialogue differs: when is an AMAZON.DATE and AMAZON.TIME; no
+#: one found asks for another city; a refusal drops the question waiting.
+OPTIONS = dialog.Options(
+    window=when_window,
+    ask_city_when_no_one=True,
+    keep_question_on_refusal=False,
+)
 
 
 # ------------------------------------------------------------------ one turn
@@ -124,6 +145,34 @@ class Turn:
     def slot(self, name: str) -> str | None:
         slot = get_slot(self.handler_input, name)
         return slot.value if slot is not None and slot.value else None
+
+    def state(self) -> dialog.State:
+        """The dialogue's state, as the session attributes keep it."""
+        return dialog.State.from_dict(self.attributes)
+
+    def keep(self, state: dialog.State) -> None:
+        """Keep ``state`` in the session attributes (others are left alone)."""
+        kept = state.to_dict()
+        for key in dialog.State.KEYS:
+            if key in kept:
+                self.attributes[key] = kept[key]
+            else:
+                self.attributes.pop(key, None)
+
+    def dialogue(self, state: dialog.State | None = None) -> dialog.Dialogue:
+        """The shared dialogue over ``state`` (the session's by default); a
+        search says "Looking for..." at once while it runs."""
+        options = replace(OPTIONS, searching=self._announced)
+        return dialog.Dialogue(
+            self.desk, self.customer, self.locale, state or self.state(), options
+        )
+
+    @contextlib.contextmanager
+    def _announced(self, text: str) -> Iterator[None]:
+        progress = send_progressive(self.handler_input, text)
+        yield
+        if progress is not None:
+            progress.join(PROGRESSIVE_WAIT_SECONDS)
 
 
 def turn_of(handler_input: HandlerInput) -> Turn:

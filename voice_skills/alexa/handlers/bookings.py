@@ -111,7 +111,9 @@ class CancelBookingIntentHandler(IntentHandler):
         booking = changeable_booking(handler_input, t)
         if isinstance(booking, Response):
             return booking
-        t.attributes["pending"] = {"action": "cancel", "booking": booking.id}
+        state = t.state()
+        state.pending = {"ask": "cancel", "booking": booking.id}
+        t.keep(state)
         return answer(
             handler_input,
             t.say(
@@ -159,11 +161,13 @@ class RescheduleIntentHandler(IntentHandler):
                 t.say("reschedule_none_free", name=name),
                 t.say("ask_when_reprompt"),
             )
-        t.attributes["pending"] = {
-            "action": "reschedule",
+        state = t.state()
+        state.pending = {
+            "ask": "reschedule",
             "booking": booking.id,
             "start": start.isoformat(),
         }
+        t.keep(state)
         return answer(
             handler_input,
             t.say(

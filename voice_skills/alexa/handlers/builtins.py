@@ -17,8 +17,9 @@ from ask_sdk_core.utils import (
 )
 
 from backend.services.errors import DomainError
-from voice_skills import speech
+from voice_skills import dialog, speech
 from voice_skills.alexa.handlers.base import (
+    OPTIONS,
     answer,
     context_of,
     turn_of,
@@ -126,12 +127,10 @@ class DomainErrorHandler(AbstractExceptionHandler):
     def handle(self, handler_input, exception):
         t = turn_of(handler_input)
         t.context.failed = True
-        t.attributes.pop("pending", None)
-        return answer(
-            handler_input,
-            t.refusal(exception),
-            reprompt=t.say("help_reprompt"),
-        )
+        state = t.state()
+        said = dialog.refused(state, exception, OPTIONS, t.locale)
+        t.keep(state)
+        return answer(handler_input, said, reprompt=t.say("help_reprompt"))
 
 
 class CatchAllExceptionHandler(AbstractExceptionHandler):

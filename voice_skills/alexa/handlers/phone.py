@@ -27,8 +27,10 @@ class LinkPhoneIntentHandler(IntentHandler):
     def handle(self, handler_input):
         t = turn_of(handler_input)
         code = t.slot("code")
-        phone = t.attributes.get("link_phone")
-        if code and phone:
+        state = t.state()
+        waiting = state.pending if state.ask == "code" else None
+        if code and waiting:
+            phone = waiting["phone"]
             try:
                 t.desk.confirm_phone_code(t.customer, phone, re.sub(r"\D", "", code))
             except Invalid:
@@ -39,14 +41,16 @@ class LinkPhoneIntentHandler(IntentHandler):
                     t.say("link_ask_code_reprompt"),
                 )
             except Conflict as error:
-                t.attributes.pop("link_phone", None)
+                state.pending = None
+                t.keep(state)
                 said = (
                     t.say("link_expired")
                     if error.code == "code_expired"
                     else t.refusal(error)
                 )
                 return answer(handler_input, said, reprompt=t.say("help_reprompt"))
-            t.attributes.pop("link_phone", None)
+            state.pending = None
+            t.keep(state)
             return answer(handler_input, t.say("linked"))
         spoken = t.slot("phone")
         if not spoken:
@@ -66,7 +70,8 @@ class LinkPhoneIntentHandler(IntentHandler):
                 t.say("link_ask_phone_reprompt"),
             )
         t.desk.send_phone_code(t.customer, phone)
-        t.attributes["link_phone"] = phone
+        state.pending = {"ask": "code", "phone": phone}
+        t.keep(state)
         return elicit(
             handler_input,
             "code",

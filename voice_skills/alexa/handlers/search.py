@@ -4,8 +4,6 @@ offers read out, "the second one", and the yes or no that books it."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
 from ask_sdk_core.handler_input import HandlerInput
@@ -22,76 +20,66 @@ from ask_sdk_model import (
 )
 from ask_sdk_model.dialog import DelegateDirective
 
-from backend.models import CategoryKind
 from backend.services.errors import Invalid
-from voice_skills import dialog, speech
+from voice_skills import dialog
 from voice_skills.alexa.handlers.base import (
-    PROGRESSIVE_WAIT_SECONDS,
     IntentHandler,
     Turn,
     answer,
     elicit,
     number_of,
     resolved_id,
-    send_progressive,
     turn_of,
 )
 from voice_skills.alexa.handlers.bookings import zone_of
-from voice_skills.desk import Search, is_online
-from voice_skills.when import alexa_window
+from voice_skills.desk import is_online
+from voice_skills.dialog import Asked
 
 log = logging.getLogger(__name__)
 
 # ------------------------------------------------------------------ finding and booking
 
+#: The slot each part of a search is asked for on.
+SLOT_OF = {"service": "service", "city": "city", "when": "date"}
 
-@dataclass
-class Asked:
-    """A search as the caller asked it (kept in the session, so "search
-    again" can run it once more)."""
 
-    words: str | None = None
-    slug: str | None = None  # the category entity resolution matched, if any
-    city: str | None = None
-    date: str | None = None
-    time: str | None = None
-    #: the words describe the job ("my kitchen ceiling is leaking"), rather
-    #: than name a service: they are matched, not said back
-    described: bool = False
+def asked_from_slots(handler_input: HandlerInput, t: Turn) -> Asked:
+    """The search as the slots say it (the city as spoken, even "online")."""
+    words = t.slot("service")
+    city = t.slot("city")
+    kept = t.state().search
+    return Asked(
+        service=words,
+        slug=resolved_id(handler_input, "service"),
+        city=city,
+        online=is_online(city),
+        when={"date": t.slot("date"), "time": t.slot("time")},
+        # the description DescribeJobIntent carried on to this intent
+        described=bool(words)
+        and kept is not None
+        and kept.described
+        and kept.service == words,
+    )
 
-    @classmethod
-    def from_slots(cls, handler_input: HandlerInput, t: Turn) -> Asked:
-        words = t.slot("service")
-        return cls(
-            words=words,
-            slug=resolved_id(handler_input, "service"),
-            city=t.slot("city"),
-            date=t.slot("date"),
-            time=t.slot("time"),
-            # the description DescribeJobIntent carried on to this intent
-            described=bool(words) and words == t.attributes.get("described"),
-        )
 
-    def as_dict(self) -> dict[str, str | None]:
-        return dict(self.__dict__)
-
-    def as_intent(self) -> Intent:
-        """FindProviderIntent with these slots (the intent a question about
-        this search is asked on)."""
-        values = {"service": self.words, "city": self.city}
-        values |= {"date": self.date, "time": self.time}
-        return Intent(
-            name=FindProviderIntentHandler.intent_name,
-            confirmation_status=IntentConfirmationStatus.NONE,
-            slots={
-                name: Slot(
-                    name=name,
-                    value=value,
-                    confirmation_status=SlotConfirmationStatus.NONE,
-                )
-                for name, value in values.items()
-            },
-        )
+def intent_of(asked: Asked) -> Intent:
+    """FindProviderIntent with the slots of ``asked`` (the intent a question
+    about this search is asked on)."""
+    when = asked.when or {}
+    values = {"service": asked.service, "city": asked.city}
+    values |= {"date": when.get("date"), "time": when.get("time")}
+    return Intent(
+        name=FindProviderIntentHandler.intent_name,
+        confirmation_status=IntentConfirmationStatus.NONE,
+        slots={
+            name: Slot(
+                name=name,
+                value=value,
+                confirmation_status=SlotConfirmationStatus.NONE,
+            )
+            for name, value in values.items()
+        },
+    )
 
 
 class SearchHandler(IntentHandler):
@@ -105,17 +93,12 @@ class SearchHandler(IntentHandler):
         intent = handler_input.request_envelope.request.intent
         state = get_dialog_state(handler_input)
         delegating = self.delegates and state != DialogState.COMPLETED
-        return search(
-            handler_input,
-            t,
-            Asked.from_slots(handler_input, t),
-            intent,
-            delegate=(
-                (lambda: answer(handler_input, "", directive=DelegateDirective(intent)))
-                if delegating
-                else None
-            ),
-        )
+        asked = asked_from_slots(handler_input, t)
+        dialogue = t.dialogue()
+        searched = dialogue.search(asked, asked.service or "", collecting=delegating)
+        if isinstance(searched, dialog.Collecting):
+            return answer(handler_input, "", directive=DelegateDirective(intent))
+        return respond(handler_input, t, dialogue, searched, intent)
 
 
 class FindProviderIntentHandler(SearchHandler):
@@ -144,119 +127,33 @@ class DescribeJobIntentHandler(IntentHandler):
     def handle(self, handler_input):
         t = turn_of(handler_input)
         words = t.slot("description")
-        t.attributes["described"] = words
-        asked = Asked(words=words, described=True)
-        return search(handler_input, t, asked, asked.as_intent())
+        asked = Asked(service=words, described=True)
+        dialogue = t.dialogue()
+        searched = dialogue.search(asked, words or "")
+        return respond(handler_input, t, dialogue, searched, intent_of(asked))
 
 
-def search(
+def respond(
     handler_input: HandlerInput,
     t: Turn,
-    asked: Asked,
-    intent: Intent,
-    delegate: Callable[[], Response] | None = None,
-) -> Response:
-    """Search for ``asked`` and read the offers out; what is missing is asked
-    for on ``intent`` (or left to Alexa by ``delegate``)."""
-    words = asked.words
-    slug = asked.slug or t.desk.category(words)
-    category = t.desk.category_of(slug)
-    if not words and not slug:
-        if delegate is not None:
-            return delegate()
-        return elicit(
-            handler_input,
-            "service",
-            t.say("ask_service"),
-            t.say("ask_service_reprompt"),
-            intent=intent,
-        )
-    remote = category is not None and category.kind == CategoryKind.READING
-    place = None
-    if asked.city and not is_online(asked.city):
-        try:
-            place = t.desk.place(asked.city)
-        except Invalid:
-            return elicit(
-                handler_input,
-                "city",
-                t.say("unknown_city", city=asked.city),
-                t.say("ask_city_reprompt"),
-                intent=intent,
-            )
-    elif not (remote or asked.city):
-        return elicit(
-            handler_input,
-            "city",
-            t.say("ask_city"),
-            t.say("ask_city_reprompt"),
-            intent=intent,
-        )
-    if delegate is not None:
-        return delegate()
-    zone = place.timezone if place and place.timezone else t.customer.timezone
-    try:
-        window = alexa_window(asked.date, asked.time, zone, t.now)
-    except Invalid as error:
-        return elicit(
-            handler_input,
-            "date",
-            t.refusal(error) + " " + t.say("ask_when"),
-            t.say("ask_when_reprompt"),
-            intent=intent,
-        )
-    # what is said back: the category, or the service as named (a
-    # description is not repeated to the caller)
-    what = category.name.lower() if category else None if asked.described else words
-    progress = send_progressive(
-        handler_input,
-        t.say("searching", what=what, place=place.label if place else None),
-    )
-    found = t.desk.find(
-        t.customer, words or what or "", category=slug, place=place, window=window
-    )
-    if progress is not None:
-        progress.join(PROGRESSIVE_WAIT_SECONDS)
-    t.attributes["search"] = asked.as_dict()
-    return read_offers(handler_input, t, found, what, intent)
-
-
-def read_offers(
-    handler_input: HandlerInput,
-    t: Turn,
-    found: Search,
-    what: str | None,
+    dialogue: dialog.Dialogue,
+    searched: dialog.Searched,
     intent: Intent,
 ) -> Response:
-    place = found.place.label if found.place else None
-    if not found.offers:
-        t.attributes.pop("offers", None)
-        if found.matched:
-            return elicit(
-                handler_input,
-                "date",
-                t.say("no_one_free", place=place),
-                t.say("ask_when_reprompt"),
-                intent=intent,
-            )
+    """The search's outcome as Alexa's answer: what is missing asked for on
+    ``intent``, or the offers read out."""
+    t.keep(dialogue.state)
+    if isinstance(searched, dialog.Ask):
         return elicit(
             handler_input,
-            "city",
-            t.say("no_one", what=what, place=place),
-            t.say("ask_city_reprompt"),
+            SLOT_OF[searched.part],
+            searched.text,
+            searched.reprompt,
             intent=intent,
         )
-    t.attributes["offers"] = [o.as_dict() for o in found.offers]
-    t.attributes["words"] = found.words
-    count = len(found.offers)
-    said, question = speech.offers_read_out(found.offers, place, t.now, t.locale)
-    if count == 1:
-        t.attributes["pending"] = {"action": "book", "offer": 0}
-    return answer(
-        handler_input,
-        " ".join([said, question]),
-        reprompt=t.say("offers_reprompt", count=count),
-    )
+    if isinstance(searched, dialog.Offers):
+        return answer(handler_input, searched.text, reprompt=searched.reprompt)
+    raise LookupError(f"Alexa does not answer a search with {searched!r}")
 
 
 class ChooseProviderIntentHandler(IntentHandler):
@@ -266,24 +163,23 @@ class ChooseProviderIntentHandler(IntentHandler):
 
     def handle(self, handler_input):
         t = turn_of(handler_input)
-        offers = t.attributes.get("offers") or []
-        if not offers:
+        if not t.state().offers:
             return answer(
                 handler_input, t.say("nothing_pending"), reprompt=t.say("help_reprompt")
             )
         choice = number_of(t.slot("ordinal")) or number_of(t.slot("number"))
-        chosen = dialog.choose(offers, choice, t.now, t.locale)
-        if chosen is None:
-            return answer(
-                handler_input,
-                t.say("no_offer_chosen"),
-                reprompt=t.say("offers_reprompt", count=len(offers)),
-            )
-        t.attributes["pending"] = {"action": "book", "offer": choice - 1}
+        dialogue = t.dialogue()
+        chosen = dialogue.choose(choice)
+        t.keep(dialogue.state)
+        if isinstance(chosen, dialog.NotChosen):
+            return answer(handler_input, chosen.text, reprompt=chosen.reprompt)
         return answer(handler_input, chosen.question, reprompt=chosen.reprompt)
 
 
 # ------------------------------------------------------------------ yes and no
+
+#: The questions a yes or a no answers on Alexa.
+CONFIRMED = (*dialog.YES_OR_NO, "cancel", "reschedule")
 
 
 class YesIntentHandler(IntentHandler):
@@ -293,59 +189,54 @@ class YesIntentHandler(IntentHandler):
 
     def handle(self, handler_input):
         t = turn_of(handler_input)
-        pending = t.attributes.pop("pending", None)
-        if not pending:
+        state = t.state()
+        pending = state.pending or {}
+        if state.ask not in CONFIRMED:
             return answer(
                 handler_input, t.say("nothing_pending"), reprompt=t.say("help_reprompt")
             )
-        action = pending.get("action")
-        if action == "book":
-            return self._book(handler_input, t, pending)
-        if action == "search_again":
-            asked = Asked(**(t.attributes.get("search") or {}))
-            return search(handler_input, t, asked, asked.as_intent())
+        if state.ask in dialog.YES_OR_NO:
+            return self._confirm(handler_input, t, state)
+        state.pending = None
+        t.keep(state)
         booking_id = int(pending["booking"])
-        if action == "cancel":
+        if pending["ask"] == "cancel":
             booking = t.desk.cancel(t.customer, booking_id)
             return answer(
                 handler_input,
                 t.say("cancelled", number=booking.id, name=booking.provider.name),
             )
-        if action == "reschedule":
-            start = datetime.fromisoformat(pending["start"])
-            booking = t.desk.reschedule(t.customer, booking_id, start)
-            return answer(
-                handler_input,
-                t.say(
-                    "rescheduled",
-                    name=booking.provider.name,
-                    when=t.when(booking.starts_at, zone_of(booking, t)),
-                ),
-            )
-        raise Invalid(
-            "that choice is no longer available", field="pending", code="offer_gone"
+        start = datetime.fromisoformat(pending["start"])
+        booking = t.desk.reschedule(t.customer, booking_id, start)
+        return answer(
+            handler_input,
+            t.say(
+                "rescheduled",
+                name=booking.provider.name,
+                when=t.when(booking.starts_at, zone_of(booking, t)),
+            ),
         )
 
-    def _book(self, handler_input, t: Turn, pending: dict) -> Response:
-        offers = t.attributes.get("offers") or []
-        index = int(pending.get("offer", -1))
-        if not 0 <= index < len(offers):
+    def _confirm(self, handler_input, t: Turn, state: dialog.State) -> Response:
+        """Yes to booking the offer chosen, or to searching again."""
+        # a search again asks what it misses on the search kept
+        intent = intent_of(state.search or Asked())
+        dialogue = t.dialogue(state)
+        confirmed = dialogue.confirm(True)
+        if isinstance(confirmed, dialog.OfferGone):
             raise Invalid(
                 "that choice is no longer available", field="offer", code="offer_gone"
             )
-        booked = dialog.book(
-            t.desk, t.customer, offers[index], t.attributes.get("words", ""), t.locale
-        )
-        t.attributes.pop("offers", None)
-        if isinstance(booked, dialog.SlotTaken):
+        if isinstance(confirmed, dialog.SlotTaken):
             # the time went meanwhile: a yes searches again, as asked before
-            t.attributes["pending"] = {"action": "search_again"}
+            t.keep(dialogue.state)
             return answer(
-                handler_input,
-                booked.question,
-                reprompt=t.say("search_again_reprompt"),
+                handler_input, confirmed.question, reprompt=confirmed.reprompt
             )
-        return answer(handler_input, booked.text)
+        if isinstance(confirmed, dialog.Booked):
+            t.keep(dialogue.state)
+            return answer(handler_input, confirmed.text)
+        return respond(handler_input, t, dialogue, confirmed, intent)
 
 
 class NoIntentHandler(IntentHandler):
@@ -353,13 +244,14 @@ class NoIntentHandler(IntentHandler):
 
     def handle(self, handler_input):
         t = turn_of(handler_input)
-        pending = t.attributes.pop("pending", None)
-        if not pending:
+        state = t.state()
+        if state.ask not in CONFIRMED:
             return answer(handler_input, t.say("goodbye"), end=True)
-        if pending.get("action") in ("book", "search_again"):
-            return answer(
-                handler_input,
-                t.say("booking_declined"),
-                reprompt=t.say("help_reprompt"),
-            )
+        if state.ask in dialog.YES_OR_NO:
+            dialogue = t.dialogue(state)
+            declined = dialogue.confirm(False)
+            t.keep(dialogue.state)
+            return answer(handler_input, declined.text, reprompt=t.say("help_reprompt"))
+        state.pending = None
+        t.keep(state)
         return answer(handler_input, t.say("kept"))
