@@ -94,7 +94,8 @@ class BookingStatus(enum.StrEnum):
     NO_SHOW = "no_show"
 
 
-#: Bookings in these states occupy the provider's time.
+#: The live bookings: they occupy the provider's time, and a caller can ask about,
+#: change or check in to them (the one list; the migrations keep their own copy).
 LIVE_BOOKING_STATUSES = (
     BookingStatus.HELD,
     BookingStatus.CONFIRMED,

@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
@@ -32,7 +32,9 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client as TwilioClient
 
 from backend.models import Channel
-from backend.services import texts
+
+if TYPE_CHECKING:
+    from backend.services.customers import PhoneLink
 
 log = logging.getLogger("beckon.notify")
 
@@ -464,19 +466,15 @@ class Notifiers:
         return self._by_channel.get(channel, self.log)
 
 
-def send_phone_code(notifiers: Notifiers, phone: str, link: Any, minutes: int) -> None:
-    """Text the code of a phone link (``customers.start_phone_link``) at once,
-    in the customer's language: the person is waiting for it, so it is sent
-    now, not swept."""
-    body = texts.render(
-        "phone_code", "channel", link.locale, code=link.code, minutes=minutes
-    )
+def send_phone_code(notifiers: Notifiers, link: PhoneLink) -> None:
+    """Text the code of a phone link (``customers.start_phone_link``) at once:
+    the person is waiting for it, so it is sent now, not swept."""
     notifiers.for_channel(Channel.SMS).send(
         Outgoing(
             channel=Channel.SMS,
-            to=phone,
-            body=body,
-            key=f"phone-code:{link.verification.id}",
+            to=link.phone,
+            body=link.text,
+            key=link.key,
             since=link.verification.created_at,
         )
     )

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from backend.db import utcnow
 from backend.models import (
+    LIVE_BOOKING_STATUSES,
     Booking,
     BookingStatus,
     Category,
@@ -48,8 +49,6 @@ from voice_skills.when import Window
 
 #: Voice reads at most this many providers at a time.
 MAX_OFFERS = 3
-#: The live bookings a caller can ask about, change or check in to.
-LIVE = (BookingStatus.HELD, BookingStatus.CONFIRMED, BookingStatus.IN_PROGRESS)
 #: Words for "no place: by phone or video", said where a city is asked for.
 ONLINE_WORDS = frozenset({"online", "remote", "remotely", "phone", "video"})
 #: A provider's spoken check-in steps and the booking transition each makes.
@@ -279,7 +278,10 @@ class VoiceDesk:
         """The caller's live bookings, soonest first (with their providers)."""
         return self._bookings(
             select(Booking)
-            .where(Booking.customer_id == customer.id, Booking.status.in_(LIVE))
+            .where(
+                Booking.customer_id == customer.id,
+                Booking.status.in_(LIVE_BOOKING_STATUSES),
+            )
             .order_by(Booking.starts_at)
             .limit(10)
         )
@@ -413,7 +415,7 @@ class VoiceDesk:
             now=self.now,
         )
         self.session.commit()  # the code must exist before the text arrives
-        send_phone_code(self.notifiers, phone, link, self.rules.phone_code_minutes)
+        send_phone_code(self.notifiers, link)
 
     def confirm_phone_code(self, customer: Customer, phone: str, code: str) -> Customer:
         """Check the spoken code; the surviving customer (merged if the phone

@@ -360,12 +360,7 @@ def start_phone_link(customer_id: int, body: PhoneLinkStart):
         db.session, customer_id, body.phone, code_minutes=rules().phone_code_minutes
     )
     commit()
-    send_phone_code(
-        current_app.extensions["beckon.notifiers"],
-        body.phone,
-        link,
-        rules().phone_code_minutes,
-    )
+    send_phone_code(current_app.extensions["beckon.notifiers"], link)
     response = jsonify(
         status="code_sent", expires_at=link.verification.expires_at.isoformat()
     )

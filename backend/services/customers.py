@@ -25,6 +25,7 @@ from backend.models import (
     Review,
 )
 from backend.schemas import IdentityInput, is_time_zone
+from backend.services import texts
 from backend.services.errors import Conflict, Invalid, NotFound
 from backend.services.phones import is_e164
 
@@ -129,10 +130,23 @@ def _code_hash(customer_id: int, phone: str, code: str) -> str:
 
 @dataclass
 class PhoneLink:
+    """A code waiting to be said back, and the text that carries it."""
+
     verification: PhoneVerification
     code: str  # to be sent by SMS, never returned to the API caller
     #: the customer's, for the text that carries the code
     locale: str = "en-US"
+    #: the text to send (``notifiers.send_phone_code``), in ``locale``
+    text: str = ""
+
+    @property
+    def phone(self) -> str:
+        return self.verification.phone
+
+    @property
+    def key(self) -> str:
+        """The unique send key of the text (one per code)."""
+        return f"phone-code:{self.verification.id}"
 
 
 def start_phone_link(
@@ -143,7 +157,8 @@ def start_phone_link(
     code_minutes: int = 10,
     now: datetime | None = None,
 ) -> PhoneLink:
-    """Create a six-digit code that proves the customer owns ``phone``."""
+    """Create a six-digit code that proves the customer owns ``phone``, with
+    the text to send it in (the caller commits first, then sends it)."""
     now = now or utcnow()
     customer = get_customer(session, customer_id)
     for asked in (
@@ -177,7 +192,10 @@ def start_phone_link(
     )
     session.add(verification)
     session.flush()
-    return PhoneLink(verification, code, customer.locale)
+    text = texts.render(
+        "phone_code", "channel", customer.locale, code=code, minutes=code_minutes
+    )
+    return PhoneLink(verification, code, customer.locale, text)
 
 
 def confirm_phone_link(

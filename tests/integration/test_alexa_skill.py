@@ -1141,7 +1141,7 @@ def test_answers_that_invite_a_reply_keep_the_session_open(
     assert spoken(stranger).startswith("Only the job's provider")
     assert reprompt(stranger) and stranger["response"]["shouldEndSession"] is False
     # a code said when none is waiting: "Say: link my phone, to get a new one."
-    echo.attributes = {"link_phone": "+15125550199"}
+    echo.attributes = {"pending": {"ask": "code", "phone": "+15125550199"}}
     expired = echo.intent("LinkPhoneIntent", code="123456")
     assert spoken(expired).startswith("That code has expired.")
     assert reprompt(expired) and expired["response"]["shouldEndSession"] is False
@@ -1201,7 +1201,7 @@ def test_a_taken_time_offers_to_search_again_and_yes_does(
     db.rollback()
     assert db.scalar(select(func.count(Booking.id))) == 2
     # and "no" to searching again books nothing
-    echo.attributes = {"pending": {"action": "search_again"}, "search": {}}
+    echo.attributes = {"pending": {"ask": "search_again"}, "search": {}}
     declined = echo.intent("AMAZON.NoIntent")
     assert spoken(declined) == "Okay, I haven't booked anything. Anything else?"
 

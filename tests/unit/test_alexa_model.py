@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import inspect
 import json
+import pkgutil
 import re
 
 import pytest
@@ -15,10 +16,16 @@ from ask_sdk_model import RequestEnvelope
 from backend.catalogue import DEFAULT_CATEGORIES
 from voice_skills import speech
 from voice_skills.alexa import handlers
+from voice_skills.alexa.handlers.base import IntentHandler, elicit
+from voice_skills.alexa.handlers.builtins import UnhandledIntentHandler
+from voice_skills.alexa.handlers.search import (
+    SLOT_OF,
+    SearchHandler,
+    asked_from_slots,
+)
+from voice_skills.alexa.intents import BUILT_IN_INTENTS, INTENTS
 from voice_skills.alexa.model import (
-    BUILT_IN_INTENTS,
     EXAMPLE_ENDPOINT,
-    INTENTS,
     SKILL_PACKAGE,
     interaction_model,
     manifest,
@@ -63,7 +70,7 @@ def _handles(intent: str) -> list[str]:
     return [
         h.__name__
         for h in handlers.REQUEST_HANDLERS
-        if h is not handlers.UnhandledIntentHandler and h().can_handle(handler_input)
+        if h is not UnhandledIntentHandler and h().can_handle(handler_input)
     ]
 
 
@@ -128,17 +135,12 @@ def test_every_slot_a_handler_reads_or_elicits_is_on_its_intent() -> None:
         for i in model["intents"]
     }
     for handler in handlers.REQUEST_HANDLERS:
-        if not issubclass(handler, handlers.IntentHandler):
+        if not issubclass(handler, IntentHandler):
             continue
         read = _slots_read_by(handler)
-        if issubclass(handler, handlers.SearchHandler):
-            # Asked's fields are its slots, but for what is read of them
-            read |= set(handlers.Asked.__dataclass_fields__) - {
-                "words",
-                "slug",
-                "described",
-            }
-            read.add("service")
+        if issubclass(handler, SearchHandler):
+            # the search is read from its slots by asked_from_slots
+            read |= _slots_read_by(asked_from_slots)
         declared = slots_of[handler.intent_name]
         for slot in read | set(handler.elicits):
             assert slot in declared, (handler.intent_name, slot)
@@ -191,11 +193,16 @@ def test_every_intent_sent_a_dialog_directive_has_its_dialog_model() -> None:
 
 
 def test_the_elicitations_are_the_handlers_own() -> None:
-    """Every slot name the handlers module elicits is declared by some
+    """Every slot name the handlers' modules elicit is declared by some
     handler (a slot elicited without its declaration is refused at run time:
-    see ``handlers.elicit``), and every declaration is used."""
-    source = inspect.getsource(handlers)
+    see ``handlers.base.elicit``), and every declaration is used."""
+    source = "".join(
+        inspect.getsource(__import__(f"{handlers.__name__}.{m.name}", fromlist=["_"]))
+        for m in pkgutil.iter_modules(handlers.__path__)
+    )
     elicited = set(re.findall(r'elicit\(\s*handler_input,\s*"(\w+)"', source))
+    # the parts of a search the shared dialogue asks for, by their slots
+    elicited |= set(SLOT_OF.values())
     declared = {slot for slots in handlers.ELICITED.values() for slot in slots}
     assert elicited == declared
 
@@ -213,7 +220,7 @@ def test_eliciting_an_undeclared_slot_is_refused() -> None:
     envelope = DefaultSerializer().deserialize(json.dumps(body), RequestEnvelope)
     handler_input = HandlerInput(request_envelope=envelope)
     with pytest.raises(LookupError, match="JobStatusIntent"):
-        handlers.elicit(handler_input, "number", "Which?", "Which?")
+        elicit(handler_input, "number", "Which?", "Which?")
 
 
 def test_a_category_added_to_the_catalogue_is_in_the_generated_model(

@@ -5,8 +5,10 @@ The endpoint verifies the request (signature chain and timestamp, see
 ``verification``) and the skill id before anything is written, records the
 request once by its ``requestId`` (a redelivery gets the same answer and acts
 no second time), runs the skill, and commits what the handlers did together
-with the answer. A handler that failed leaves nothing but the record of the
-request and the apology.
+with the answer (``records.run_turn``). A handler that failed leaves nothing
+but the record of the request and the apology. What the handlers need of the
+turn (the desk, the caller) comes to them as the invocation's context, kept
+in the request attributes (``handlers.base.TurnContext``).
 """
 
 from __future__ import annotations
@@ -22,23 +24,28 @@ from ask_sdk_core.skill_builder import CustomSkillBuilder
 from ask_sdk_model import RequestEnvelope, SessionEndedRequest
 from ask_sdk_model.canfulfill import CanFulfillIntentRequest
 from ask_sdk_model.services import ApiConfiguration, ServiceClientFactory
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
 from backend.db import utcnow
 from backend.extensions import db
 from backend.models import Channel
 from backend.schemas import is_time_zone
-from backend.services import customers, inbound
-from backend.services.errors import DomainError
+from backend.services.inbound import Received
 from backend.shapes import as_dict
 from voice_skills import records
-from voice_skills.alexa.handlers import EXCEPTION_HANDLERS, REQUEST_HANDLERS
+from voice_skills.alexa.handlers import (
+    EXCEPTION_HANDLERS,
+    REQUEST_HANDLERS,
+    REQUEST_INTERCEPTORS,
+)
+from voice_skills.alexa.handlers.base import TurnContext
 from voice_skills.alexa.verification import (
     VerificationFailed,
     verifier_from_config,
     warn_if_checks_are_off,
 )
-from voice_skills.web import close_reader
+from voice_skills.records import Heard, Said
+from voice_skills.web import close_reader, desk_for
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +121,8 @@ def build_skill(skill_id: str) -> CustomSkill:
         builder.add_request_handler(handler())
     for handler in EXCEPTION_HANDLERS:
         builder.add_exception_handler(handler())
+    for interceptor in REQUEST_INTERCEPTORS:
+        builder.add_global_request_interceptor(interceptor())
     return builder.create()
 
 
@@ -212,52 +221,38 @@ def alexa_webhook():
         device_zone(skill, request_envelope) if wants_zone(request_envelope) else None
     )
 
-    try:
-        received = records.receive(
-            db.session,
-            Channel.ALEXA,
-            user_id,
-            heard_of(envelope),
-            request_id=str(req.get("requestId") or "") or None,
-            locale=locale if isinstance(locale, str) else None,
-            details={"type": req.get("type")},
-        )
-    except DomainError as error:  # e.g. an id longer than we keep
-        db.session.rollback()
-        return _refuse(400, "bad_request", error.message)
-    if received.duplicate:
-        earlier = records.earlier_response(received)
-        db.session.rollback()
-        if earlier is not None:
-            return jsonify(earlier)
-        return _refuse(409, "in_progress", "this request is being answered")
-    if zone is not None:
-        customers.set_timezone(db.session, received.customer.id, zone)
     if wants_zone(request_envelope):
         request_envelope.session.attributes = {
             **(request_envelope.session.attributes or {}),
             ZONE_ASKED: True,
         }
-    # the request is kept before the skill runs, in a transaction of its own: a
-    # redelivery meanwhile is known, and a failed handler loses only its work
-    db.session.commit()
-    message_id = received.message.id
-    g.alexa_failed = False
-    g.alexa_turn_cache = {"customer": received.customer}
-    response = skill.serializer.serialize(
-        skill.invoke(request_envelope=request_envelope, context=None)
-    )
-    if g.alexa_failed:
-        db.session.rollback()  # what the failed handler did is not kept
-    received = inbound.received_by_id(db.session, message_id, user_id)
     intent = ((req.get("intent") or {}).get("name")) or req.get("type")
-    records.answer(
-        db.session,
-        received,
-        spoken=spoken_of(response),
-        intent=f"alexa:{intent}",
-        response=response,
-        end=bool((response.get("response") or {}).get("shouldEndSession")),
+
+    def turn(received: Received) -> Said:
+        context = TurnContext(desk_for(Channel.ALEXA), received.customer)
+        response = skill.serializer.serialize(
+            skill.invoke(request_envelope=request_envelope, context=context)
+        )
+        return Said(
+            response,
+            spoken=spoken_of(response),
+            intent=f"alexa:{intent}",
+            end=bool((response.get("response") or {}).get("shouldEndSession")),
+            failed=context.failed,
+        )
+
+    heard = Heard(
+        Channel.ALEXA,
+        user_id,
+        heard_of(envelope),
+        request_id=str(req.get("requestId") or "") or None,
+        locale=locale if isinstance(locale, str) else None,
+        details={"type": req.get("type")},
+        zone=zone,
     )
-    db.session.commit()
-    return jsonify(response)
+    try:
+        return jsonify(records.run_turn(db.session, heard, turn))
+    except records.Refused as error:  # e.g. an id longer than we keep
+        return _refuse(400, "bad_request", error.message)
+    except records.InProgress:
+        return _refuse(409, "in_progress", "this request is being answered")

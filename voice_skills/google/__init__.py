@@ -7,12 +7,3 @@ answer only a request carrying the configured header
 credential as set in the agent's fulfillment settings). Without that setting
 the endpoints answer 503: they are never open.
 """
-
-from flask import Blueprint
-
-from voice_skills.web import close_reader
-
-google_bp = Blueprint("google", __name__, url_prefix="/webhooks/dialogflow")
-google_bp.teardown_app_request(close_reader)
-
-from voice_skills.google import webhook  # noqa: E402,F401 - registers the routes

@@ -17,10 +17,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from backend.models import Booking, BookingStatus, CategoryKind, Customer
+from backend.models import (
+    LIVE_BOOKING_STATUSES,
+    Booking,
+    BookingStatus,
+    Customer,
+)
 from backend.services.errors import Conflict, Invalid, NotFound
-from voice_skills.desk import LIVE, Offer, VoiceDesk, is_online
-from voice_skills.speech import offers_read_out, refusal, say, spoken_time
+from voice_skills import dialog
+from voice_skills.desk import VoiceDesk, is_online
+from voice_skills.dialog import Asked, Dialogue, SlotTaken, State
+from voice_skills.speech import refusal, say, spoken_time
 from voice_skills.when import dialogflow_window
 
 # the operations: ES intent display names, CX fulfillment tags
@@ -70,7 +77,14 @@ PARAMETERS = (
     "code",
 )
 #: The state's keys (none of them a parameter name).
-STATE_KEYS = ("offers", "words", "search", "chosen", "pending")
+STATE_KEYS = State.KEYS
+#: How Google's dialogue differs: when is a Dialogflow date or time value; no
+#: one found is only said; a refusal leaves the question waiting.
+OPTIONS = dialog.Options(
+    window=dialogflow_window,
+    ask_city_when_no_one=False,
+    keep_question_on_refusal=True,
+)
 
 YES_WORDS = frozenset({"yes", "yeah", "yep", "sure", "ok", "okay", "please", "do"})
 NO_WORDS = frozenset({"no", "nope", "nah", "don't", "not", "cancel", "stop"})
@@ -251,6 +265,15 @@ class Dialog:
     def _forget(self, turn: Turn, text: str, *, end: bool = False) -> Answer:
         return Answer(text, {}, turn.operation, end=end)
 
+    def _dialogue(self, turn: Turn) -> Dialogue:
+        """The shared dialogue, over the state this turn came with."""
+        state = State.from_dict(turn.state)
+        return Dialogue(self.desk, self.customer, self.locale, state, OPTIONS)
+
+    def _said(self, turn: Turn, dialogue: Dialogue, text: str) -> Answer:
+        """``text``, with the state the dialogue left."""
+        return Answer(text, dialogue.state.to_dict(), turn.operation)
+
     # ------------------------------------------------------------ routing
 
     def handle(self, turn: Turn) -> Answer:
@@ -259,14 +282,10 @@ class Dialog:
         turn.operation = self._route(turn)
         try:
             return self._handlers[turn.operation](turn)
-        except NotFound as exc:
-            return self._next(turn, refusal(exc, self.locale))
-        except (Invalid, Conflict) as exc:
-            return self._next(
-                turn,
-                refusal(exc, self.locale),
-                pending=turn.state.get("pending"),
-            )
+        except (NotFound, Invalid, Conflict) as exc:
+            state = State.from_dict(turn.state)
+            text = dialog.refused(state, exc, OPTIONS, self.locale)
+            return Answer(text, state.to_dict(), turn.operation)
 
     def _route(self, turn: Turn) -> str:
         operation = turn.operation
@@ -313,116 +332,39 @@ class Dialog:
         caller said are what is matched."""
         params, state = turn.params, turn.state
         ask = (state.get("pending") or {}).get("ask")
-        search = dict(state.get("search") or {})
+        asked = Asked.from_dict(state.get("search"))
         words = state.get("words") or ""
         service = text_of(params.get("service"))
         description = text_of(params.get("description"))
         if service:
-            if service != search.get("service"):
-                search = {"city": search.get("city"), "online": search.get("online")}
-            search["service"] = service
+            if service != asked.service:
+                asked = Asked(city=asked.city, online=asked.online)
+            asked.service = service
             words = turn.heard or service
         elif description or (ask == "service" and turn.heard):
             # the job in their own words: the answer to "what do you need
             # done?", or a new search in the same place
             if ask != "service":
-                search = {"city": search.get("city"), "online": search.get("online")}
-            search.pop("service", None)
-            search["described"] = True
+                asked = Asked(city=asked.city, online=asked.online)
+            asked.service, asked.described = None, True
             words = description or turn.heard
         if city := text_of(params.get("geo-city")):
-            search["city"], search["online"] = city, False
+            asked.city, asked.online = city, False
         elif ask == "city" and is_online(turn.heard):
-            search["city"], search["online"] = None, True
+            asked.city, asked.online = None, True
         if when := when_in(params):
-            search["when"] = when
-        return self._search(turn, search, words)
-
-    def _search(self, turn: Turn, search: dict[str, Any], words: str) -> Answer:
-        desk = self.desk
-        slug = desk.category(search.get("service"))
-        if not words and not slug:
-            return self._ask(turn, "service", search=search, words=words)
-        category = desk.category_of(slug)
-        remote = bool(category and category.kind == CategoryKind.READING)
-        place = None
-        if search.get("city"):
-            try:
-                place = desk.place(search["city"])
-            except Invalid:
-                city = search.pop("city")
-                text = self.say("unknown_city", city=city)
-                return self._ask(turn, "city", text, search=search, words=words)
-        elif not (remote or search.get("online")):
-            return self._ask(turn, "city", search=search, words=words)
-        zone = (place.timezone if place else None) or self.customer.timezone
-        try:
-            window = dialogflow_window(search.get("when"), zone, desk.now)
-        except Invalid as exc:
-            search.pop("when", None)
-            text = refusal(exc, self.locale) + " "
-            text += self.say("ask_when")
-            return self._ask(turn, "when", text, search=search, words=words)
-        found = desk.find(
-            self.customer, words, category=slug, place=place, window=window
-        )
-        label = place.label if place else None
-        # said back: the category, or the service as named; a description
-        # is not repeated to the caller
-        what = category.name.lower() if category else search.get("service")
-        if not found.offers:
-            if not found.matched:
-                text = self.say("no_one", what=what, place=label)
-                return self._next(turn, text, search=search, words=words)
-            search.pop("when", None)
-            text = self.say("no_one_free", place=label)
-            return self._ask(turn, "when", text, search=search, words=words)
-        count = len(found.offers)
-        said, question = offers_read_out(found.offers, label, desk.now, self.locale)
-        lines = [said, question]
-        offers = [o.as_dict() for o in found.offers]
-        pending = {"ask": "book" if count == 1 else "choice", "prompt": question}
-        return self._next(
-            turn,
-            " ".join(lines),
-            pending=pending,
-            search=search,
-            words=found.words,
-            offers=offers,
-            chosen=0 if count == 1 else None,
-        )
-
-    def _ask(
-        self, turn: Turn, ask: str, text: str | None = None, **changes: Any
-    ) -> Answer:
-        """Ask for a missing part of the search (service, city or when)."""
-        prompt = self.say(f"ask_{ask}")
-        return self._next(
-            turn,
-            text or prompt,
-            pending={"ask": ask, "prompt": prompt},
-            offers=None,
-            chosen=None,
-            **changes,
-        )
+            asked.when = when
+        dialogue = self._dialogue(turn)
+        return self._said(turn, dialogue, dialogue.search(asked, words).text)
 
     def choose(self, turn: Turn) -> Answer:
-        offers = turn.state.get("offers") or []
-        if not offers:
+        if not turn.state.get("offers"):
             return self.fallback(turn)
         index = int_of(turn.params.get("ordinal")) or int_of(turn.params.get("number"))
-        if index is None or not 1 <= index <= len(offers):
-            question = self.say("no_offer_chosen")
-            return self._next(
-                turn, question, pending={"ask": "choice", "prompt": question}
-            )
-        offer = Offer.from_dict(offers[index - 1])
-        when = self.spoken(offer.starts_at, offer.zone)
-        question = self.say("confirm_booking", name=offer.name, when=when)
-        prompt = self.say("confirm_booking_reprompt", name=offer.name, when=when)
-        return self._next(
-            turn, question, pending={"ask": "book", "prompt": prompt}, chosen=index - 1
-        )
+        dialogue = self._dialogue(turn)
+        chosen = dialogue.choose(index)
+        text = chosen.question if isinstance(chosen, dialog.Chosen) else chosen.text
+        return self._said(turn, dialogue, text)
 
     # ------------------------------------------------------------ yes and no
 
@@ -431,18 +373,18 @@ class Dialog:
         ask = pending.get("ask")
         if ask == "choice":  # a yes to "which one?"
             return self._next(turn, self.say("no_offer_chosen"), pending=pending)
-        if ask not in ("book", "search_again", "cancel", "reschedule"):
+        if ask not in (*dialog.YES_OR_NO, "cancel", "reschedule"):
             return self._next(turn, self.say("nothing_pending"))
         yes = answer_of(turn.params, turn.heard)
         if yes is None:
             return self._next(turn, pending.get("prompt") or "", pending=pending)
-        if ask == "book":
-            return self._book(turn) if yes else self._declined(turn)
-        if ask == "search_again":
-            if not yes:
-                return self._declined(turn)
-            search = dict(turn.state.get("search") or {})
-            return self._search(turn, search, turn.state.get("words") or "")
+        if ask in dialog.YES_OR_NO:
+            dialogue = self._dialogue(turn)
+            result = dialogue.confirm(yes)
+            if isinstance(result, dialog.OfferGone):
+                return self._next(turn, self.say("nothing_pending"))
+            text = result.question if isinstance(result, SlotTaken) else result.text
+            return self._said(turn, dialogue, text)
         if not yes:
             return self._forget_pending(turn, self.say("kept"))
         booking = self.desk.own_booking(self.customer, int(pending["booking"]))
@@ -472,35 +414,6 @@ class Dialog:
         when = self.spoken(start, zone)
         text = self.say("rescheduled", name=booking.provider.name, when=when)
         return self._forget_pending(turn, text)
-
-    def _book(self, turn: Turn) -> Answer:
-        offers = turn.state.get("offers") or []
-        chosen = turn.state.get("chosen") or 0
-        if not 0 <= chosen < len(offers):
-            return self._next(turn, self.say("nothing_pending"))
-        offer = Offer.from_dict(offers[chosen])
-        try:
-            booking = self.desk.book(
-                self.customer, offer, turn.state.get("words") or ""
-            )
-        except Conflict as exc:
-            if exc.code not in ("slot_taken", "outside_working_hours"):
-                raise
-            question = self.say("slot_taken", name=offer.name)
-            return self._next(
-                turn,
-                question,
-                pending={"ask": "search_again", "prompt": question},
-                offers=None,
-                chosen=None,
-            )
-        when = self.spoken(offer.starts_at, offer.zone)
-        return self._forget(
-            turn, self.say("booked", name=offer.name, when=when, number=booking.id)
-        )
-
-    def _declined(self, turn: Turn) -> Answer:
-        return self._forget(turn, self.say("booking_declined"))
 
     def _forget_pending(self, turn: Turn, text: str) -> Answer:
         return self._next(turn, text)
@@ -559,7 +472,7 @@ class Dialog:
     def _cannot_change(self, turn: Turn, booking: Booking) -> Answer:
         state = (
             self.say(f"state_{booking.status.value}")
-            if booking.status in LIVE
+            if booking.status in LIVE_BOOKING_STATUSES
             else (booking.status.value.replace("_", " "))
         )
         return self._next(

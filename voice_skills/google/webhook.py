@@ -1,6 +1,5 @@
-"""The two fulfillment endpoints: check the header, read the request, record
-it once (and the caller's zone, if it came) and commit, answer the turn,
-record the answer with what the turn did, commit."""
+"""The two fulfillment endpoints: check the header, read the request, and
+answer it as one voice turn (``records.run_turn``)."""
 
 from __future__ import annotations
 
@@ -12,12 +11,12 @@ from flask import current_app, jsonify, request
 from backend.api.errors import error_response
 from backend.extensions import db
 from backend.models import Channel
-from backend.services import customers, inbound
-from backend.services.errors import DomainError
+from backend.services.inbound import Received
 from voice_skills import records
-from voice_skills.google import google_bp
+from voice_skills.google.blueprint import google_bp
 from voice_skills.google.conversation import Answer, Dialog
 from voice_skills.google.dialogflow import EDITIONS, BadRequest, Call
+from voice_skills.records import Heard, Said
 from voice_skills.speech import say
 from voice_skills.web import desk_for
 
@@ -58,59 +57,37 @@ def fulfil(edition: str):
         call = read(request.get_json(silent=True))
     except BadRequest as exc:
         return error_response(400, "bad_request", str(exc))
-    session = db.session
-    try:
-        received = records.receive(
-            session,
-            Channel.GOOGLE,
-            call.user_id,
-            call.turn.heard or call.turn.operation,
-            request_id=call.request_id,
-            locale=call.locale,
-            details=call.details,
-        )
-        if received.duplicate:
-            earlier = records.earlier_response(received)
-            session.rollback()
-            if earlier is None:  # the first delivery is still being answered
-                earlier = shape(call, _sorry(call))
-            return jsonify(earlier)
-        if call.zone:
-            customers.set_timezone(session, received.customer.id, call.zone)
-        # the request is kept first, in a transaction of its own: the turn's
-        # reads (matching) then hold no write lock, and a failed turn loses
-        # only its own work
-        session.commit()
-    except DomainError as exc:  # e.g. an id longer than we keep
-        session.rollback()
-        return error_response(400, "bad_request", exc.message)
-    except Exception:
-        session.rollback()
-        log.exception("Dialogflow %s request %s not kept", edition, call.request_id)
-        return jsonify(shape(call, _sorry(call)))
-    message_id = received.message.id
-    try:
-        dialog = Dialog(desk_for(Channel.GOOGLE), received.customer, call.locale)
-        answer = dialog.handle(call.turn)
-    except Exception:
-        session.rollback()
-        log.exception("Dialogflow %s request %s failed", edition, call.request_id)
-        answer = _sorry(call)
-    response = shape(call, answer)
-    try:
-        records.answer(
-            session,
-            inbound.received_by_id(session, message_id, call.user_id),
+
+    def turn(received: Received) -> Said:
+        try:
+            dialog = Dialog(desk_for(Channel.GOOGLE), received.customer, call.locale)
+            answer, failed = dialog.handle(call.turn), False
+        except Exception:
+            log.exception("Dialogflow %s request %s failed", edition, call.request_id)
+            answer, failed = _sorry(call), True
+        return Said(
+            shape(call, answer),
             spoken=answer.text,
             intent=answer.operation,
-            response=response,
             end=answer.end,
+            failed=failed,
         )
-        session.commit()
-    except Exception:
-        session.rollback()
-        log.exception(
-            "Dialogflow %s request %s: answer not kept", edition, call.request_id
+
+    heard = Heard(
+        Channel.GOOGLE,
+        call.user_id,
+        call.turn.heard or call.turn.operation,
+        request_id=call.request_id,
+        locale=call.locale,
+        details=call.details,
+        zone=call.zone,
+    )
+    try:
+        response = records.run_turn(
+            db.session, heard, turn, sorry=lambda: shape(call, _sorry(call))
         )
-        return jsonify(shape(call, _sorry(call)))
+    except records.Refused as exc:
+        return error_response(400, "bad_request", exc.message)
+    except records.InProgress:  # the first delivery is still being answered
+        response = shape(call, _sorry(call))
     return jsonify(response)

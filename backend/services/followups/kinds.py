@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from backend.models import (
+    LIVE_BOOKING_STATUSES,
     Booking,
     BookingStatus,
     CategoryKind,
@@ -16,7 +17,7 @@ from backend.models import (
 S = BookingStatus
 F = FollowUpState
 CUSTOMER, PROVIDER = "customer", "provider"
-LIVE = frozenset({S.HELD, S.CONFIRMED, S.IN_PROGRESS})
+LIVE = frozenset(LIVE_BOOKING_STATUSES)
 UPCOMING = frozenset({S.CONFIRMED})
 
 
