@@ -55,8 +55,7 @@ def create_app(config: Config | None = None) -> Flask:
 
     app.register_blueprint(alexa_bp)
 
-    from voice_skills.google import webhook  # noqa: F401 - registers the routes
-    from voice_skills.google.blueprint import google_bp
+    from voice_skills.google import google_bp
 
     app.register_blueprint(google_bp)
 

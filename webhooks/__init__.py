@@ -1,28 +1,13 @@
-"""Inbound channel webhooks: each verifies its request, then calls services."""
+"""Inbound channel webhooks: each verifies its request, parses it into one
+``backend.conversation.Inbound`` and hands it to the conversation layer."""
 
-from flask import Blueprint
-from pydantic import ValidationError
-from werkzeug.exceptions import HTTPException
-
-from backend.api.errors import (
-    handle_domain_error,
-    handle_http_error,
-    handle_validation_error,
-)
-from backend.services.errors import DomainError
-
-webhooks_bp = Blueprint(
-    "webhooks", __name__, url_prefix="/webhooks", template_folder="templates"
-)
-# bad input is a clear 4xx in the API's one error shape, never a 500
-webhooks_bp.register_error_handler(DomainError, handle_domain_error)
-webhooks_bp.register_error_handler(ValidationError, handle_validation_error)
-webhooks_bp.register_error_handler(HTTPException, handle_http_error)  # 405, 429...
-
-from webhooks import (  # noqa: E402,F401 - registers the routes
+from webhooks import (  # noqa: F401 - registers the routes
     messenger,
     telegram,
     twilio,
     voice,
     webchat,
 )
+from webhooks.blueprint import webhooks_bp
+
+__all__ = ["webhooks_bp"]

@@ -23,7 +23,7 @@ from backend.models import Channel
 from backend.services.errors import Invalid
 from backend.shapes import as_dict, as_list, as_str
 from backend.tasks import queue_answer
-from webhooks import webhooks_bp
+from webhooks.blueprint import webhooks_bp
 
 log = logging.getLogger(__name__)
 ACKNOWLEDGED = ("EVENT_RECEIVED", 200, {"Content-Type": "text/plain"})

@@ -19,7 +19,7 @@ from backend.conversation.outbox import note_delivery_status
 from backend.conversation.turn import converse
 from backend.models import Channel
 from backend.services import inbound
-from webhooks import webhooks_bp
+from webhooks.blueprint import webhooks_bp
 from webhooks.render import sms_bodies
 
 

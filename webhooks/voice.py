@@ -31,7 +31,7 @@ from backend.extensions import db
 from backend.models import Category, Channel, Customer
 from backend.services import inbound
 from backend.services.phones import is_e164
-from webhooks import webhooks_bp
+from webhooks.blueprint import webhooks_bp
 from webhooks.render import as_speech
 from webhooks.twilio import twilio_signed, twiml
 

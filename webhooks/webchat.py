@@ -32,7 +32,7 @@ from backend.conversation.turn import converse
 from backend.extensions import limiter
 from backend.models import Channel
 from backend.services import inbound
-from webhooks import webhooks_bp
+from webhooks.blueprint import webhooks_bp
 
 TOKEN_DAYS = 30
 MAX_TEXT = 2000

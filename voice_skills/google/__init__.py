@@ -7,3 +7,8 @@ answer only a request carrying the configured header
 credential as set in the agent's fulfillment settings). Without that setting
 the endpoints answer 503: they are never open.
 """
+
+from voice_skills.google import webhook  # noqa: F401 - registers the routes
+from voice_skills.google.blueprint import google_bp
+
+__all__ = ["google_bp"]
