@@ -106,7 +106,7 @@ def send_console_reply(message_id: int) -> str:
         return message.status
     channel = message.channel
     tag = (
-        messenger_tag(session, message.conversation_id, now=utcnow())
+        messenger_tag(session, message.conversation.customer_id, now=utcnow())
         if channel == Channel.MESSENGER
         else None
     )

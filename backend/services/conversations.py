@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.db import utcnow
@@ -224,26 +224,31 @@ def reply_address(session: Session, message: Message) -> str | None:
 MESSENGER_WINDOW = timedelta(hours=24)
 #: A person answering from the console may write for 7 days with this tag.
 HUMAN_AGENT_TAG = "HUMAN_AGENT"
+#: A message about a booking the person made may go out later with this tag.
+EVENT_UPDATE_TAG = "CONFIRMED_EVENT_UPDATE"
 
 
 def messenger_tag(
     session: Session,
-    conversation_id: int,
+    customer_id: int | None,
     *,
     now: datetime | None = None,
     tag: str = HUMAN_AGENT_TAG,
 ) -> str | None:
-    """The message tag a Messenger message in this conversation needs: None
-    inside the 24-hour window (the person wrote within a day), else ``tag``."""
-    last_in = session.scalar(
-        select(Message.created_at)
-        .where(
-            Message.conversation_id == conversation_id,
-            Message.direction == Direction.IN,
+    """The message tag a Messenger message to this customer needs: None inside
+    Meta's 24-hour window (they wrote to the page within a day, in any of
+    their Messenger conversations), else ``tag``."""
+    last_in = None
+    if customer_id is not None:
+        last_in = session.scalar(
+            select(func.max(Message.created_at))
+            .join(Conversation, Conversation.id == Message.conversation_id)
+            .where(
+                Conversation.customer_id == customer_id,
+                Conversation.channel == Channel.MESSENGER,
+                Message.direction == Direction.IN,
+            )
         )
-        .order_by(Message.id.desc())
-        .limit(1)
-    )
     if last_in is None or (now or utcnow()) - last_in > MESSENGER_WINDOW:
         return tag
     return None

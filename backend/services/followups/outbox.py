@@ -6,10 +6,10 @@ from __future__ import annotations
 import random
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from backend.db import utcnow
@@ -22,7 +22,7 @@ from backend.models import (
     FollowUpState,
     Message,
 )
-from backend.services import texts
+from backend.services import leases, texts
 from backend.services.conversations import conversation_of
 from backend.services.customers import set_opt_out
 from backend.services.errors import Conflict, NotFound
@@ -39,6 +39,9 @@ from backend.services.followups.recipients import recipient_of
 from backend.services.followups.rendering import context_of
 from backend.services.rules import BookingRules, FollowUpRules
 
+#: Where a follow-up keeps its claim: state CLAIMED since ``claimed_at``.
+LEASE = leases.Lease(FollowUp.id, FollowUp.state, FollowUp.claimed_at)
+
 
 def claim_due(
     session: Session, rules: FollowUpRules, *, now: datetime | None = None
@@ -49,15 +52,12 @@ def claim_due(
     attempt must present. Two sweeps never claim one row.
     """
     now = now or utcnow()
-    stale = now - timedelta(seconds=rules.lease_seconds)
+    takeable = LEASE.takeable(
+        F.PENDING, F.CLAIMED, lease_seconds=rules.lease_seconds, now=now
+    )
     due = (
         select(FollowUp.id)
-        .where(
-            or_(
-                and_(FollowUp.state == F.PENDING, FollowUp.due_at <= now),
-                and_(FollowUp.state == F.CLAIMED, FollowUp.claimed_at < stale),
-            )
-        )
+        .where(takeable, or_(FollowUp.state != F.PENDING, FollowUp.due_at <= now))
         .order_by(FollowUp.due_at, FollowUp.id)
         .limit(rules.sweep_batch)
         .with_for_update(skip_locked=True)
@@ -67,32 +67,20 @@ def claim_due(
         return []
     claimed = session.execute(
         update(FollowUp)
-        .where(
-            FollowUp.id.in_(ids),
-            or_(
-                FollowUp.state == F.PENDING,
-                and_(FollowUp.state == F.CLAIMED, FollowUp.claimed_at < stale),
-            ),
-        )
+        .where(FollowUp.id.in_(ids), takeable)
         .values(state=F.CLAIMED, claimed_at=now)
         .returning(FollowUp.id)
         .execution_options(synchronize_session=False)
     )
-    token = lease_token(now)
-    return [(row_id, token) for row_id in sorted(claimed.scalars())]
+    return [(row_id, leases.token(now)) for row_id in sorted(claimed.scalars())]
 
 
-def lease_token(claimed_at: datetime) -> str:
-    """A claim's token: its time, in one spelling whatever the zone."""
-    return claimed_at.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def claimed(session: Session, follow_up_id: int, token: str) -> FollowUp | None:
-    """The follow-up, locked, if it is still claimed under ``token``."""
+def claimed(session: Session, follow_up_id: int, claim: str) -> FollowUp | None:
+    """The follow-up, locked, if it is still claimed under ``claim``."""
     row = session.get(FollowUp, follow_up_id, with_for_update=True)
     if row is None or row.state != F.CLAIMED or row.claimed_at is None:
         return None
-    return row if lease_token(row.claimed_at) == token else None
+    return row if leases.token(row.claimed_at) == claim else None
 
 
 @dataclass(frozen=True)
@@ -168,7 +156,7 @@ def begin_attempt(
     row.last_error = None
     return Attempt(
         follow_up_id=row.id,
-        token=lease_token(now),
+        token=leases.token(now),
         channel=channel,
         to=address,
         body=body,

@@ -3,28 +3,23 @@ its address, their clock and language, and Messenger's tag outside its window.""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from backend.models import (
     SKIP_OPTED_OUT,
     SKIP_UNREACHABLE,
     Channel,
-    Conversation,
     Customer,
-    Direction,
     FollowUp,
-    Message,
     Provider,
 )
+from backend.services.conversations import EVENT_UPDATE_TAG, messenger_tag
 from backend.services.followups.kinds import PROVIDER, Kind, Skip
 
 #: Channels a message can be pushed on, in the order tried for a customer.
 PUSH_CHANNELS = (Channel.SMS, Channel.WHATSAPP, Channel.MESSENGER, Channel.TELEGRAM)
-MESSENGER_WINDOW = timedelta(hours=24)
-MESSENGER_TAG = "CONFIRMED_EVENT_UPDATE"
 
 
 def recipient_of(
@@ -53,12 +48,10 @@ def recipient_of(
             continue
         tag = None
         if channel == Channel.MESSENGER:
-            last_in = last_inbound(session, customer.id, Channel.MESSENGER)
-            if last_in is None or now - last_in > MESSENGER_WINDOW:
-                if not kind.booking_update:
-                    reasons.append("outside Messenger's 24-hour window")
-                    continue
-                tag = MESSENGER_TAG
+            tag = messenger_tag(session, customer.id, now=now, tag=EVENT_UPDATE_TAG)
+            if tag is not None and not kind.booking_update:
+                reasons.append("outside Messenger's 24-hour window")
+                continue
         return channel, addresses[channel], customer.timezone, customer.locale, tag
     return Skip(code, "; ".join(reasons) or "no channel to reach the customer on")
 
@@ -73,17 +66,3 @@ def customer_addresses(customer: Customer) -> dict[Channel, str]:
     if Channel.WHATSAPP in out and not out[Channel.WHATSAPP].startswith("whatsapp:"):
         out[Channel.WHATSAPP] = "whatsapp:" + out[Channel.WHATSAPP]
     return out
-
-
-def last_inbound(
-    session: Session, customer_id: int, channel: Channel
-) -> datetime | None:
-    return session.scalar(
-        select(func.max(Message.created_at))
-        .join(Conversation, Conversation.id == Message.conversation_id)
-        .where(
-            Conversation.customer_id == customer_id,
-            Conversation.channel == channel,
-            Message.direction == Direction.IN,
-        )
-    )
