@@ -593,6 +593,12 @@ class Message(Base):
     #: failed (→ read), as the channel reports it; "logged" when only logged.
     status: Mapped[str] = mapped_column(String(20), default="received")
     error_code: Mapped[str | None] = mapped_column(String(20))
+    #: times the message was taken to be answered (in) or sent (out)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: parts of an outbound reply already sent, where a channel splits it
+    parts_sent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    #: why an inbound message waits for a person (``inbound.HOLD_REASONS``)
+    held_reason: Mapped[str | None] = mapped_column(String(40))
     #: The follow-up this message delivered: at most one message per follow-up.
     follow_up_id: Mapped[int | None] = mapped_column(
         ForeignKey("follow_ups.id", ondelete="SET NULL"), unique=True

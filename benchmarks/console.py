@@ -334,9 +334,8 @@ def seed_traffic(
                     "text": rng.choice(TEXTS),
                     "intent": "find_provider",
                     "status": "held" if conv.flagged else "answered",
-                    "payload": {"held": "assistant_unreachable"}
-                    if conv.flagged
-                    else {},
+                    "payload": {},
+                    "held_reason": "assistant_unreachable" if conv.flagged else None,
                     "created_at": at - timedelta(minutes=1),
                 },
                 {

@@ -55,7 +55,7 @@ def send_replies(received: Received) -> int:
             continue
         buttons = (row.payload or {}).get("buttons") or []
         parts = notifier.parts(message.channel, row.text) or [""]
-        done = int((row.payload or {}).get("parts_sent", 0))
+        done = row.parts_sent
         try:
             for j in range(done, len(parts)):
                 receipt = notifier.send(
@@ -123,7 +123,7 @@ def send_console_reply(message_id: int) -> str:
     session.commit()
     if token is None:
         return message.status
-    retried = int((message.payload or {}).get("attempts", 1)) > 1
+    retried = message.attempts > 1
     try:
         # an earlier attempt may have got through before its worker died
         receipt = (retried and notifier.find_sent(outgoing)) or notifier.send(outgoing)

@@ -212,7 +212,7 @@ def settled_answer(received: Received) -> Answer:
     return Answer(
         received.earlier_replies,
         inbound.replies_of(session, message),
-        held=(message.payload or {}).get("held"),
+        held=message.held_reason,
     )
 
 

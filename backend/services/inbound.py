@@ -196,8 +196,8 @@ def receive(
         payload={
             **clean(payload or {}),
             "sender": sender,
-            **({"attempts": 1} if claim else {}),
         },
+        attempts=1 if claim else 0,
         status=ANSWERING if claim else RECEIVED,
         status_at=now if claim else None,
         created_at=now,
@@ -246,7 +246,7 @@ def received_by_id(session: Session, message_id: int, sender: str = "") -> Recei
 # ---------------------------------------------------------------- claiming
 
 #: Where a message keeps its claim: its status and when it was set.
-LEASE = Lease(Message.id, Message.status, Message.status_at)
+LEASE = Lease(Message.id, Message.status, Message.status_at, takes=Message.attempts)
 
 
 def _take(
@@ -260,8 +260,8 @@ def _take(
     now: datetime,
 ) -> Message | None:
     """Move a message from ``waiting`` (or ``busy`` past the lease: its taker
-    died) to ``busy`` (:meth:`Lease.take`), counting the attempt in its
-    payload; the message, or None when it is not there to take."""
+    died) to ``busy`` (:meth:`Lease.take`), counting the attempt; the
+    message, or None when it is not there to take."""
     taken = LEASE.take(
         session,
         message_id,
@@ -273,13 +273,7 @@ def _take(
     )
     if not taken:
         return None
-    message = session.get(Message, message_id, populate_existing=True)
-    message.payload = {**(message.payload or {}), "attempts": _attempts(message) + 1}
-    return message
-
-
-def _attempts(message: Message) -> int:
-    return int((message.payload or {}).get("attempts", 0))
+    return session.get(Message, message_id, populate_existing=True)
 
 
 def claim(
@@ -307,7 +301,7 @@ def claim(
     )
     if message is None:
         return None
-    if _attempts(message) > MAX_ANSWER_ATTEMPTS:
+    if message.attempts > MAX_ANSWER_ATTEMPTS:
         hold(session, _received(session, message, duplicate=False, sender=""), "failed")
         return None
     return leases.token(now)
@@ -472,7 +466,7 @@ def outbox(
 def hold(session: Session, received: Received, reason: str) -> None:
     """Keep a message for a person in the console: flagged, nothing lost."""
     received.message.status, received.message.status_at = HELD, utcnow()
-    received.message.payload = {**(received.message.payload or {}), "held": reason}
+    received.message.held_reason = reason
     if reason != "taken_over":
         received.conversation.flagged = True
 
@@ -549,7 +543,7 @@ def claim_reply(
     )
     if reply is None:
         return None
-    if _attempts(reply) > MAX_SEND_ATTEMPTS:
+    if reply.attempts > MAX_SEND_ATTEMPTS:
         reply.status, reply.error_code = "failed", "attempts"
         return None
     return leases.token(now)
@@ -571,7 +565,7 @@ def record_delivery(
     if not LEASE.holds(session, reply.id, "sending", token):
         return False
     if parts_sent is not None:
-        reply.payload = {**(reply.payload or {}), "parts_sent": parts_sent}
+        reply.parts_sent = parts_sent
     if external_id:
         reply.external_id = external_id[:MAX_MESSAGE_ID]
     if error_code:

@@ -33,6 +33,8 @@ class Lease:
     id: InstrumentedAttribute[Any]
     state: InstrumentedAttribute[Any]
     since: InstrumentedAttribute[Any]
+    #: a counter of takes, raised by the same UPDATE that takes the row
+    takes: InstrumentedAttribute[Any] | None = None
 
     def takeable(
         self, waiting: Any, busy: Any, *, lease_seconds: float, now: datetime
@@ -61,7 +63,10 @@ class Lease:
                 *where,
                 self.takeable(waiting, busy, lease_seconds=lease_seconds, now=now),
             )
-            .values({self.state.key: busy, self.since.key: now})
+            .values(
+                {self.state.key: busy, self.since.key: now}
+                | ({self.takes.key: self.takes + 1} if self.takes is not None else {})
+            )
             .execution_options(synchronize_session=False)
         ).rowcount
         return bool(taken)

@@ -123,7 +123,7 @@ def _a_live_conversation(session) -> None:
                 text=text,
                 intent=intent,
                 status=status,
-                payload={"held": "assistant_unreachable"} if status == "held" else {},
+                held_reason="assistant_unreachable" if status == "held" else None,
             )
         )
     session.commit()

@@ -1,8 +1,12 @@
 """The migrations build exactly the schema the models describe."""
 
+import json
+import os
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, text
 
 from backend.db import Base
 from backend.migrate import current
@@ -39,3 +43,85 @@ def test_downgrade_and_upgrade_again(tmp_path):
     assert current(url) is None
     upgrade(url)
     assert current(url) == _head()
+
+
+def _backend_url(kind: str, tmp_path) -> tuple[str, callable]:
+    """An empty database of ``kind`` and a function that removes it."""
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path / 'data.sqlite3'}", lambda: None
+    from tests.conftest import _drop_postgres_database, _fresh_postgres_database
+
+    name = f"beckon_migration_{os.getpid()}"
+    return _fresh_postgres_database(name), lambda: _drop_postgres_database(name)
+
+
+@pytest.mark.parametrize(
+    "kind", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_message_work_state_moves_out_of_the_payload_and_back(kind, tmp_path):
+    """0007 moves attempts, parts sent and the hold reason from the payload
+    into columns, keeping every other key; its downgrade puts them back."""
+    from alembic import command
+
+    from backend.migrate import alembic_config
+
+    url, drop = _backend_url(kind, tmp_path)
+    try:
+        command.upgrade(alembic_config(url), "0006")
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO conversations (id, channel, status, flagged,"
+                    " last_message_at, created_at) VALUES (1, 'sms', 'bot',"
+                    " false, '2026-12-01 10:00:00', '2026-12-01 10:00:00')"
+                )
+            )
+            for id_, payload in (
+                (1, {"attempts": 3, "held": "assistant_unreachable", "sender": "+1"}),
+                (2, {"parts_sent": 2, "attempts": 1, "reply_to": 1}),
+                (3, {"sender": "+2"}),
+            ):
+                conn.execute(
+                    text(
+                        "INSERT INTO messages (id, conversation_id, direction,"
+                        " channel, text, payload, status, created_at) VALUES"
+                        " (:id, 1, 'in', 'sms', 'hi', :payload, 'received',"
+                        " '2026-12-01 10:00:00')"
+                    ),
+                    {"id": id_, "payload": json.dumps(payload)},
+                )
+        command.upgrade(alembic_config(url), "0007")
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT id, attempts, parts_sent, held_reason, payload"
+                    " FROM messages ORDER BY id"
+                )
+            ).all()
+        moved = [(r[0], r[1], r[2], r[3], _json(r[4])) for r in rows]
+        assert moved == [
+            (1, 3, 0, "assistant_unreachable", {"sender": "+1"}),
+            (2, 1, 2, None, {"reply_to": 1}),
+            (3, 0, 0, None, {"sender": "+2"}),
+        ]
+        command.downgrade(alembic_config(url), "0006")
+        with engine.connect() as conn:
+            payloads = [
+                _json(p)
+                for (p,) in conn.execute(
+                    text("SELECT payload FROM messages ORDER BY id")
+                )
+            ]
+        assert payloads == [
+            {"attempts": 3, "held": "assistant_unreachable", "sender": "+1"},
+            {"parts_sent": 2, "attempts": 1, "reply_to": 1},
+            {"sender": "+2"},
+        ]
+        engine.dispose()
+    finally:
+        drop()
+
+
+def _json(value):
+    return json.loads(value) if isinstance(value, str) else value

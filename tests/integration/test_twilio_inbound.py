@@ -462,7 +462,7 @@ def test_with_the_assistant_down_the_person_is_told_and_the_message_kept(
     assert _bodies(response) == [_say("holding")]
     message = _in(db)
     assert message.status == "held" and message.text == "I need an electrician"
-    assert message.payload["held"] == "assistant_unreachable"
+    assert message.held_reason == "assistant_unreachable"
     assert db.scalars(select(Conversation)).one().flagged is True
 
 
@@ -492,7 +492,7 @@ def test_a_conversation_taken_over_by_a_person_is_held_for_them(client, db, rasa
     assert _bodies(response) == []
     assert len(rasa.received) == 1
     held = db.scalars(select(Message).where(Message.text == "are you there?")).one()
-    assert held.status == "held" and held.payload["held"] == "taken_over"
+    assert held.status == "held" and held.held_reason == "taken_over"
 
 
 def test_a_long_reply_is_split_at_the_sms_limit(client, rasa):

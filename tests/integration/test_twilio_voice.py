@@ -182,7 +182,7 @@ def test_an_assistant_that_cannot_answer_ends_the_call_politely(
     assert root.find("Hangup") is not None and root.find("Gather") is None
     db.rollback()
     held = db.scalars(select(Message).where(Message.direction == Direction.IN)).one()
-    assert held.status == "held" and held.payload["held"] == "assistant_unreachable"
+    assert held.status == "held" and held.held_reason == "assistant_unreachable"
     assert db.scalars(select(Conversation)).one().flagged is True
 
 
@@ -206,7 +206,7 @@ def test_a_call_taken_over_by_a_person_ends_politely_instead_of_looping(
     held = db.scalars(
         select(Message).where(Message.text == "are you still there")
     ).one()
-    assert held.status == "held" and held.payload["held"] == "taken_over"
+    assert held.status == "held" and held.held_reason == "taken_over"
 
 
 @pytest.mark.parametrize(
