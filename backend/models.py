@@ -589,9 +589,13 @@ class Message(Base):
     text: Mapped[str] = mapped_column(Text, default="")
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     intent: Mapped[str | None] = mapped_column(String(80))
-    #: in: received; out: queued → sending → sent → delivered | undelivered |
-    #: failed (→ read), as the channel reports it; "logged" when only logged.
+    #: Our work on it (the lease's states): in: received → answering →
+    #: answered | held; out: queued → sending → sent | failed.
     status: Mapped[str] = mapped_column(String(20), default="received")
+    #: What its channel reports of an outbound message once sent (Twilio's
+    #: queued → sent → delivered | undelivered | failed → read; "logged" when
+    #: only logged; "delivered" when a web chat fetched it); never backwards.
+    delivery_status: Mapped[str | None] = mapped_column(String(20))
     error_code: Mapped[str | None] = mapped_column(String(20))
     #: times the message was taken to be answered (in) or sent (out)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

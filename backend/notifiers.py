@@ -43,9 +43,15 @@ TWILIO_OPT_OUT_CODES = frozenset({21610})
 #: Twilio error codes that no retry can fix (bad number, not a mobile, ...).
 TWILIO_PERMANENT_CODES = frozenset({21211, 21408, 21612, 21614, 63003, 63016})
 TIMEOUT_SECONDS = 10
-#: The most characters one message may have on a channel, where a notifier
-#: sends it (an SMS answered in TwiML is cut by the webhook, at Twilio's 1600).
-TEXT_LIMITS = {Channel.MESSENGER: 2000, Channel.TELEGRAM: 4096}
+#: The most characters one message body may have on a channel: Twilio takes
+#: 1600 (SMS and WhatsApp, sent by a notifier or answered in TwiML alike).
+SMS_LIMIT = 1600
+TEXT_LIMITS = {
+    Channel.SMS: SMS_LIMIT,
+    Channel.WHATSAPP: SMS_LIMIT,
+    Channel.MESSENGER: 2000,
+    Channel.TELEGRAM: 4096,
+}
 DEFAULT_TEXT_LIMIT = 4096
 
 

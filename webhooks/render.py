@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import re
 
-from backend.notifiers import split
+from backend.notifiers import SMS_LIMIT, split
 from backend.services.inbound import Reply
-
-SMS_LIMIT = 1600  # characters Twilio accepts in one message body
 
 
 def button_titles(reply: Reply) -> list[str]:

@@ -81,29 +81,36 @@ def send_replies(received: Received) -> int:
             row,
             token,
             external_id=receipt.external_id,
-            status=receipt.status,
+            status="sent",
+            channel_status=receipt.status,
         )
         session.commit()
         sent += 1
     return sent
 
 
+def _status_of(message: Message) -> str:
+    """What became of an outbound message: its channel's word once sent."""
+    return message.delivery_status or message.status
+
+
 def send_console_reply(message_id: int) -> str:
     """Send a reply an admin wrote in the console on its conversation's
-    channel; returns the message's status. Sent once: only a "queued" message
-    is sent, under a claim and a key of its own. A web chat's waits in the
-    visitor's outbox (the page fetches it) and stays "queued" until then."""
+    channel; returns what became of it (:func:`_status_of`). Sent once: only
+    a "queued" message is sent, under a claim and a key of its own. A web
+    chat's waits in the visitor's outbox (the page fetches it) and stays
+    "queued" until then."""
     session = db.session
     message = session.get(Message, message_id)
     if message is None or message.direction != Direction.OUT:
         return "missing"
     if message.status != "queued" or message.channel == Channel.WEBCHAT:
-        return message.status
+        return _status_of(message)
     to = reply_address(session, message)
     if not to:
         message.status, message.error_code = "failed", "no_address"
         session.commit()
-        return message.status
+        return _status_of(message)
     channel = message.channel
     tag = (
         messenger_tag(session, message.conversation.customer_id, now=utcnow())
@@ -122,7 +129,7 @@ def send_console_reply(message_id: int) -> str:
     token = inbound.claim_reply(session, message.id, lease_seconds=lease_seconds())
     session.commit()
     if token is None:
-        return message.status
+        return _status_of(message)
     retried = message.attempts > 1
     try:
         # an earlier attempt may have got through before its worker died
@@ -130,16 +137,17 @@ def send_console_reply(message_id: int) -> str:
     except DeliveryError as exc:
         fallback = "failed" if exc.permanent else "queued"
         _send_failed(message, token, exc, exc.code or fallback)
-        return message.status
+        return _status_of(message)
     inbound.record_delivery(
         session,
         message,
         token,
         external_id=receipt.external_id,
-        status=receipt.status,
+        status="sent",
+        channel_status=receipt.status,
     )
     session.commit()
-    return message.status
+    return _status_of(message)
 
 
 def fetch_outbox(channel: Channel, sender: str, *, after: int = 0) -> list[Message]:

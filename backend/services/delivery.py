@@ -4,12 +4,9 @@ a status never moves backwards and a failure is final."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from backend.db import utcnow
 from backend.models import Direction, Message
 from backend.services.errors import Invalid
 
@@ -39,11 +36,10 @@ def apply_delivery_status(
     *,
     error_code: str | None = None,
     message_id: int | None = None,
-    now: datetime | None = None,
 ) -> Message | None:
-    """Move an outbound message to the status its channel reports, never
-    backwards (a late "sent" after "delivered" changes nothing). None if the
-    message is not ours.
+    """Move an outbound message's delivery status to the one its channel
+    reports, never backwards (a late "sent" after "delivered" changes
+    nothing). None if the message is not ours.
 
     ``message_id``: our id for it, when the channel learns its own id only
     now (a reply carried in TwiML, whose ``<Message action>`` names ours).
@@ -67,15 +63,24 @@ def apply_delivery_status(
         message.external_id = external_id[:128]
     if message is None:
         return None
-    current = message.status
-    if (
-        status in INBOUND_STATUSES
-        or current in FINAL_FAILURES
-        or STATUS_ORDER.get(current, -1) >= STATUS_ORDER[status]
+    if status not in INBOUND_STATUSES:
+        advance(message, status, error_code=error_code)
+    return message
+
+
+def advance(message: Message, status: str, *, error_code: str | None = None) -> bool:
+    """Note what a channel says of an outbound message (a send's receipt, a
+    status callback): never backwards (a late "sent" after "delivered"
+    changes nothing) and never past a failure; whether it moved. A word
+    outside Twilio's order ("logged") is kept only as the first one."""
+    status = status.lower()[:20]
+    current = message.delivery_status
+    if current in FINAL_FAILURES or (
+        current is not None
+        and STATUS_ORDER.get(current, -1) >= STATUS_ORDER.get(status, -1)
     ):
-        return message  # never backwards; a failure is final
-    message.status = status
-    message.status_at = now or utcnow()
+        return False
+    message.delivery_status = status
     if error_code:
         message.error_code = error_code[:20]
-    return message
+    return True

@@ -37,7 +37,7 @@ from backend.models import (
     Message,
 )
 from backend.schemas import IdentityInput
-from backend.services import leases, texts
+from backend.services import delivery, leases, texts
 from backend.services.conversations import conversation_of
 from backend.services.customers import find_or_create_by_identity, set_opt_out
 from backend.services.errors import Invalid
@@ -447,7 +447,7 @@ def outbox(
             Conversation.channel == channel,
             Message.direction == Direction.OUT,
             Message.id > after,
-            Message.status.in_(("queued", "delivered")),
+            or_(Message.status == "queued", Message.delivery_status == "delivered"),
         )
         .order_by(Message.id)
         .limit(limit)
@@ -456,7 +456,8 @@ def outbox(
     waiting = []
     for message in found:
         if message.status == "queued":
-            message.status, message.status_at = "delivered", now
+            message.status, message.status_at = "sent", now
+            message.delivery_status = "delivered"
             message.payload = {**(message.payload or {}), "via": "outbox"}
         if (message.payload or {}).get("via") == "outbox":
             waiting.append(message)
@@ -557,11 +558,13 @@ def record_delivery(
     parts_sent: int | None = None,
     external_id: str | None = None,
     status: str | None = None,
+    channel_status: str | None = None,
     error_code: str | None = None,
 ) -> bool:
     """Note how far the sending of a claimed reply got: parts sent so far,
-    or its end (``status``: the channel's, "failed", or "queued" to try
-    again later). False if the claim is no longer ours."""
+    or its end (``status``: "sent", "failed", or "queued" to try again
+    later; ``channel_status``: what the channel said of it, e.g. Twilio's
+    "queued"). False if the claim is no longer ours."""
     if not LEASE.holds(session, reply.id, "sending", token):
         return False
     if parts_sent is not None:
@@ -570,6 +573,8 @@ def record_delivery(
         reply.external_id = external_id[:MAX_MESSAGE_ID]
     if error_code:
         reply.error_code = error_code[:20]
+    if channel_status:
+        delivery.advance(reply, channel_status)
     if status:
         reply.status, reply.status_at = status, utcnow()
     return True

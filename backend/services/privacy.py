@@ -143,6 +143,7 @@ def export_customer(session: Session, customer_id: int) -> dict[str, Any]:
                         "text": m.text,
                         "intent": m.intent,
                         "status": m.status,
+                        "delivery_status": m.delivery_status,
                         "payload": m.payload or {},
                         "at": _iso(m.created_at),
                     }

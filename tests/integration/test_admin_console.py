@@ -863,7 +863,8 @@ def test_a_console_reply_reaches_the_channel_s_api(
             assert message["from"] == (
                 SMS_FROM if channel == Channel.SMS else WHATSAPP_FROM
             )
-            assert sent.external_id == message["sid"] and sent.status == "queued"
+            assert sent.external_id == message["sid"] and sent.status == "sent"
+            assert sent.delivery_status == "queued"  # Twilio's word
     finally:
         twilio.stop()
         graph.server.shutdown()
@@ -959,7 +960,8 @@ def test_a_provider_s_conversation_is_named_and_offers_no_takeover(console, db):
             direction=Direction.OUT,
             channel=Channel.SMS,
             text="New booking 7: plumbing for a customer on Thu, Dec 3, 8:00 AM.",
-            status="logged",
+            status="sent",
+            delivery_status="logged",
         )
     )
     db.commit()

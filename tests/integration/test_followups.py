@@ -385,7 +385,7 @@ def test_delivery_status_never_moves_backwards(app, db, parties):
         delivery.apply_delivery_status(db, sid, status)
         db.commit()
         db.expire_all()
-        assert db.get(Message, message.id).status == expected
+        assert db.get(Message, message.id).delivery_status == expected
     assert delivery.apply_delivery_status(db, "SMnotours", "delivered") is None
     assert booking.id
 

@@ -125,3 +125,70 @@ def test_message_work_state_moves_out_of_the_payload_and_back(kind, tmp_path):
 
 def _json(value):
     return json.loads(value) if isinstance(value, str) else value
+
+
+@pytest.mark.parametrize(
+    "kind", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_delivery_status_moves_apart_from_the_work_state_and_back(kind, tmp_path):
+    """0008 moves what a channel said of an outbound message into
+    delivery_status (the message itself becomes "sent"); our own states and
+    inbound messages stay; its downgrade puts the channel's word back."""
+    from alembic import command
+
+    from backend.migrate import alembic_config
+
+    url, drop = _backend_url(kind, tmp_path)
+    before = [
+        (1, "in", "held"),
+        (2, "out", "delivered"),
+        (3, "out", "queued"),
+        (4, "out", "sending"),
+        (5, "out", "failed"),
+        (6, "out", "logged"),
+        (7, "out", "undelivered"),
+    ]
+    try:
+        command.upgrade(alembic_config(url), "0007")
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO conversations (id, channel, status, flagged,"
+                    " last_message_at, created_at) VALUES (1, 'sms', 'bot',"
+                    " false, '2026-12-01 10:00:00', '2026-12-01 10:00:00')"
+                )
+            )
+            for id_, direction, status in before:
+                conn.execute(
+                    text(
+                        "INSERT INTO messages (id, conversation_id, direction,"
+                        " channel, text, payload, status, created_at) VALUES"
+                        " (:id, 1, :direction, 'sms', 'hi', '{}', :status,"
+                        " '2026-12-01 10:00:00')"
+                    ),
+                    {"id": id_, "direction": direction, "status": status},
+                )
+        command.upgrade(alembic_config(url), "0008")
+        with engine.connect() as conn:
+            after = conn.execute(
+                text("SELECT id, status, delivery_status FROM messages ORDER BY id")
+            ).all()
+        assert [tuple(r) for r in after] == [
+            (1, "held", None),
+            (2, "sent", "delivered"),
+            (3, "queued", None),
+            (4, "sending", None),
+            (5, "failed", None),
+            (6, "sent", "logged"),
+            (7, "sent", "undelivered"),
+        ]
+        command.downgrade(alembic_config(url), "0007")
+        with engine.connect() as conn:
+            back = conn.execute(
+                text("SELECT id, direction, status FROM messages ORDER BY id")
+            ).all()
+        assert [tuple(r) for r in back] == before
+        engine.dispose()
+    finally:
+        drop()

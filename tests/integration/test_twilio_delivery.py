@@ -114,7 +114,8 @@ def test_sent_through_twilio_once(app, db, celery, booking, fake_twilio, monkeyp
         for m in db.scalars(select(Message).where(Message.direction == Direction.OUT))
     }
     assert set(stored) == {m["sid"] for m in fake_twilio.messages}
-    assert {m.status for m in stored.values()} == {"queued"}
+    assert {m.status for m in stored.values()} == {"sent"}
+    assert {m.delivery_status for m in stored.values()} == {"queued"}
 
 
 def test_an_unsubscribed_number_is_remembered_and_not_retried(
@@ -206,7 +207,7 @@ def test_signed_status_callbacks_update_the_message(
     late = {**params, "MessageStatus": "sent", "SmsStatus": "sent"}
     assert _status(client, late).status_code == 204
     message = db.scalars(select(Message).where(Message.external_id == sid)).one()
-    assert message.status == "delivered"  # a late "sent" does not undo it
+    assert message.delivery_status == "delivered"  # a late "sent" does not undo it
 
     failed = {**params, "MessageStatus": "failed", "ErrorCode": "30008"}
     tampered = _status(client, {**failed, "To": "+15555550100"}, signature=_sig(failed))
@@ -214,7 +215,7 @@ def test_signed_status_callbacks_update_the_message(
     unsigned = client.post("/webhooks/twilio/status", data=failed)
     assert unsigned.status_code == 403
     db.expire_all()
-    assert db.get(Message, message.id).status == "delivered"
+    assert db.get(Message, message.id).delivery_status == "delivered"
     missing = {k: v for k, v in params.items() if k != "MessageStatus"}
     assert _status(client, missing).status_code == 400
     bogus = {**params, "MessageStatus": "teleported"}
@@ -258,4 +259,4 @@ def test_every_twilio_status_is_taken_in_its_order(
     db.rollback()
     db.expire_all()
     message = db.scalars(select(Message).where(Message.external_id == sid)).one()
-    assert message.status == becomes
+    assert message.delivery_status == becomes

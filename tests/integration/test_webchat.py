@@ -251,7 +251,7 @@ def test_a_person_who_took_over_reaches_the_page_through_its_outbox(
     ]
     db.rollback()
     db.expire_all()
-    assert db.get(Message, reply.id).status == "delivered"
+    assert db.get(Message, reply.id).delivery_status == "delivered"
     assert _outbox(client, token, after=reply.id) == []
     # a poll whose answer was lost asks again from where it was: shown again
     assert [m["id"] for m in _outbox(client, token)] == [reply.id]

@@ -28,7 +28,10 @@ def test_each_channel_has_its_own_limit_whoever_sends_it():
         parts = notifier.parts(Channel.MESSENGER, text)
         assert max(map(len, parts)) <= 2000 and len(parts) == 3
     assert len(LogNotifier().parts(Channel.TELEGRAM, text)) == 2
-    assert len(LogNotifier().parts(Channel.SMS, text)) == 2  # the default 4096
+    for channel in (Channel.SMS, Channel.WHATSAPP):  # Twilio takes 1600 a body
+        parts = LogNotifier().parts(channel, text)
+        assert max(map(len, parts)) <= 1600 and len(parts) == 4
+    assert len(LogNotifier().parts(Channel.WEBCHAT, text)) == 2  # the default 4096
 
 
 class _Telegram(TelegramNotifier):

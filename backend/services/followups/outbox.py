@@ -22,7 +22,7 @@ from backend.models import (
     FollowUpState,
     Message,
 )
-from backend.services import leases, texts
+from backend.services import delivery, leases, texts
 from backend.services.conversations import conversation_of
 from backend.services.customers import set_opt_out
 from backend.services.errors import Conflict, NotFound
@@ -211,19 +211,20 @@ def record_sent(
         provider_id=row.provider_id if row.recipient == PROVIDER else None,
         now=now,
     )
-    session.add(
-        Message(
-            conversation=conversation,
-            direction=Direction.OUT,
-            channel=attempt.channel,
-            external_id=external_id or None,
-            text=attempt.body,
-            payload={"to": attempt.to, "kind": row.kind, "send_key": row.send_key},
-            status=status,
-            status_at=now,
-            follow_up_id=row.id,
-        )
+    message = Message(
+        conversation=conversation,
+        direction=Direction.OUT,
+        channel=attempt.channel,
+        external_id=external_id or None,
+        text=attempt.body,
+        payload={"to": attempt.to, "kind": row.kind, "send_key": row.send_key},
+        status="sent",
+        status_at=now,
+        follow_up_id=row.id,
     )
+    if status:
+        delivery.advance(message, status)
+    session.add(message)
     return True
 
 
