@@ -15,7 +15,7 @@ from backend.conversation.context import lease_seconds, notifier_for
 from backend.db import utcnow
 from backend.extensions import db
 from backend.models import Channel, Direction, Message
-from backend.notifiers import DeliveryError, Outgoing
+from backend.notifiers import DeliveryError, Outgoing, Receipt
 from backend.services import delivery, inbound
 from backend.services.conversations import messenger_tag, reply_address
 from backend.services.inbound import Received
@@ -36,6 +36,19 @@ def _send_failed(
     db.session.commit()
     if not exc.permanent:
         raise ConnectionError(str(exc)) from exc
+
+
+def _sent(reply: Message, token: str, receipt: Receipt) -> None:
+    """Note a claimed reply's send and what its channel said of it (committed)."""
+    inbound.record_delivery(
+        db.session,
+        reply,
+        token,
+        external_id=receipt.external_id,
+        status="sent",
+        channel_status=receipt.status,
+    )
+    db.session.commit()
 
 
 def send_replies(received: Received) -> int:
@@ -76,15 +89,7 @@ def send_replies(received: Received) -> int:
             log.warning("reply %s to message %s: %s", i, message.id, exc)
             _send_failed(row, token, exc, exc.code)
             continue
-        inbound.record_delivery(
-            session,
-            row,
-            token,
-            external_id=receipt.external_id,
-            status="sent",
-            channel_status=receipt.status,
-        )
-        session.commit()
+        _sent(row, token, receipt)
         sent += 1
     return sent
 
@@ -138,15 +143,7 @@ def send_console_reply(message_id: int) -> str:
         fallback = "failed" if exc.permanent else "queued"
         _send_failed(message, token, exc, exc.code or fallback)
         return _status_of(message)
-    inbound.record_delivery(
-        session,
-        message,
-        token,
-        external_id=receipt.external_id,
-        status="sent",
-        channel_status=receipt.status,
-    )
-    session.commit()
+    _sent(message, token, receipt)
     return _status_of(message)
 
 

@@ -70,13 +70,7 @@ def test_message_work_state_moves_out_of_the_payload_and_back(kind, tmp_path):
         command.upgrade(alembic_config(url), "0006")
         engine = create_engine(url)
         with engine.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO conversations (id, channel, status, flagged,"
-                    " last_message_at, created_at) VALUES (1, 'sms', 'bot',"
-                    " false, '2026-12-01 10:00:00', '2026-12-01 10:00:00')"
-                )
-            )
+            _one_conversation(conn)
             for id_, payload in (
                 (1, {"attempts": 3, "held": "assistant_unreachable", "sender": "+1"}),
                 (2, {"parts_sent": 2, "attempts": 1, "reply_to": 1}),
@@ -123,6 +117,16 @@ def test_message_work_state_moves_out_of_the_payload_and_back(kind, tmp_path):
         drop()
 
 
+def _one_conversation(conn) -> None:
+    conn.execute(
+        text(
+            "INSERT INTO conversations (id, channel, status, flagged,"
+            " last_message_at, created_at) VALUES (1, 'sms', 'bot',"
+            " false, '2026-12-01 10:00:00', '2026-12-01 10:00:00')"
+        )
+    )
+
+
 def _json(value):
     return json.loads(value) if isinstance(value, str) else value
 
@@ -152,13 +156,7 @@ def test_delivery_status_moves_apart_from_the_work_state_and_back(kind, tmp_path
         command.upgrade(alembic_config(url), "0007")
         engine = create_engine(url)
         with engine.begin() as conn:
-            conn.execute(
-                text(
-                    "INSERT INTO conversations (id, channel, status, flagged,"
-                    " last_message_at, created_at) VALUES (1, 'sms', 'bot',"
-                    " false, '2026-12-01 10:00:00', '2026-12-01 10:00:00')"
-                )
-            )
+            _one_conversation(conn)
             for id_, direction, status in before:
                 conn.execute(
                     text(

@@ -14,15 +14,17 @@ CHECK_IN_STEPS = {
     "done": ["done", "finished", "completed", "all done"],
 }
 
+#: What a search names: the service, where and when.
+SEARCH_SLOTS = {
+    "service": SERVICE_TYPE,
+    "city": "AMAZON.US_CITY",
+    "date": "AMAZON.DATE",
+    "time": "AMAZON.TIME",
+}
 #: Our intents: name -> slots (name -> type) and sample utterances.
 INTENTS: dict[str, dict[str, Any]] = {
     "FindProviderIntent": {
-        "slots": {
-            "service": SERVICE_TYPE,
-            "city": "AMAZON.US_CITY",
-            "date": "AMAZON.DATE",
-            "time": "AMAZON.TIME",
-        },
+        "slots": SEARCH_SLOTS,
         "samples": [
             "find a {service}",
             "find a {service} in {city}",
@@ -35,12 +37,7 @@ INTENTS: dict[str, dict[str, Any]] = {
         ],
     },
     "BookServiceIntent": {
-        "slots": {
-            "service": SERVICE_TYPE,
-            "city": "AMAZON.US_CITY",
-            "date": "AMAZON.DATE",
-            "time": "AMAZON.TIME",
-        },
+        "slots": SEARCH_SLOTS,
         "samples": [
             "book a {service}",
             "book a {service} in {city}",
