@@ -986,8 +986,7 @@ def _customer_with_history(app, db, monkeypatch):
     """Dana: a booking done and reviewed, one ahead (for a job at her
     address) and one she cancelled, requests, follow-ups sent to her and to
     the provider (which name her), one failed, conversations on two channels."""
-    from backend import tasks
-    from backend.conversation import Inbound
+    from backend.conversation import Inbound, follow_ups
     from backend.conversation.turn import converse
     from backend.schemas import JobCreate
     from backend.services import followups, jobs
@@ -1060,8 +1059,9 @@ def _customer_with_history(app, db, monkeypatch):
     claimed = followups.claim_due(db, rules, now=midday)
     db.commit()
     monkeypatch.setattr(followups.outbox, "utcnow", lambda: midday)
-    for follow_up_id, token in claimed:
-        tasks.send_follow_up(follow_up_id, token)
+    with app.app_context():
+        for follow_up_id, token in claimed:
+            follow_ups.send_one(follow_up_id, token)
     monkeypatch.undo()
     db.rollback()
     reminder = db.scalars(

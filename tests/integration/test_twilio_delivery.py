@@ -92,16 +92,17 @@ def _confirmation_to_customer(db, booking) -> FollowUp:
     return row
 
 
-def _run_sends(celery, claimed, monkeypatch, now=MIDDAY):
+def _run_sends(app, claimed, monkeypatch, now=MIDDAY):
     """Run each claimed send as the worker would (the task's own code)."""
-    from backend import tasks
+    from backend.conversation import follow_ups
 
     monkeypatch.setattr(followups.outbox, "utcnow", lambda: now)
-    return {row_id: tasks.send_follow_up(row_id, token) for row_id, token in claimed}
+    with app.app_context():
+        return {row_id: follow_ups.send_one(row_id, token) for row_id, token in claimed}
 
 
 def test_sent_through_twilio_once(app, db, celery, booking, fake_twilio, monkeypatch):
-    results = _run_sends(celery, _claim(app), monkeypatch)
+    results = _run_sends(app, _claim(app), monkeypatch)
     assert sorted(results.values()) == ["sent", "sent"]
     assert _claim(app) == []
     assert sorted(m["to"] for m in fake_twilio.messages) == [
@@ -123,7 +124,7 @@ def test_an_unsubscribed_number_is_remembered_and_not_retried(
 ):
     fake_twilio.unsubscribed.add("+13125550199")
     row = _confirmation_to_customer(db, booking)
-    results = _run_sends(celery, _claim(app), monkeypatch)
+    results = _run_sends(app, _claim(app), monkeypatch)
     assert results[row.id] == "skipped"
     db.expire_all()
     assert db.get(FollowUp, row.id).state == FollowUpState.SKIPPED
@@ -138,14 +139,14 @@ def test_a_server_error_is_retried_later(
     app, db, celery, booking, fake_twilio, monkeypatch
 ):
     fake_twilio.fail_next = 2  # both confirmations meet a 500
-    results = _run_sends(celery, _claim(app), monkeypatch)
+    results = _run_sends(app, _claim(app), monkeypatch)
     assert sorted(results.values()) == ["pending", "pending"]
     row = _confirmation_to_customer(db, booking)
     assert row.attempts == 1 and "500" in row.last_error
     assert row.due_at > MIDDAY  # backed off, not hammered
     assert _claim(app) == []
     later = MIDDAY + timedelta(hours=2)
-    results = _run_sends(celery, _claim(app, later), monkeypatch, later)
+    results = _run_sends(app, _claim(app, later), monkeypatch, later)
     assert sorted(results.values()) == ["sent", "sent"]
     assert len(fake_twilio.messages) == 2
 
@@ -171,7 +172,7 @@ def test_a_lost_outcome_is_found_not_sent_again(
         )  # ...and then the process was killed
     assert len(fake_twilio.messages) == 1
     after_lease = MIDDAY + timedelta(seconds=FU.lease_seconds + 5)
-    results = _run_sends(celery, _claim(app, after_lease), monkeypatch, after_lease)
+    results = _run_sends(app, _claim(app, after_lease), monkeypatch, after_lease)
     assert results[row.id] == "sent"
     to_customer = [m for m in fake_twilio.messages if m["to"] == "+13125550199"]
     assert len(to_customer) == 1  # found, not sent again
@@ -191,7 +192,7 @@ def _status(client, params, signature=None, url=PUBLIC + "/webhooks/twilio/statu
 def test_signed_status_callbacks_update_the_message(
     app, db, client, celery, booking, fake_twilio, monkeypatch
 ):
-    _run_sends(celery, _claim(app), monkeypatch)
+    _run_sends(app, _claim(app), monkeypatch)
     sid = fake_twilio.messages[0]["sid"]
     params = {
         "MessageSid": sid,
@@ -242,7 +243,7 @@ def _sig(params):
 def test_every_twilio_status_is_taken_in_its_order(
     app, db, client, celery, booking, fake_twilio, monkeypatch, reported, becomes
 ):
-    _run_sends(celery, _claim(app), monkeypatch)
+    _run_sends(app, _claim(app), monkeypatch)
     sid = fake_twilio.messages[0]["sid"]
     for status in reported:
         params = {
