@@ -7,22 +7,19 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Column, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from backend.db import utcnow
+from backend.db import Base, utcnow
 from backend.models import (
     PHONE_CHANNELS,
-    Booking,
     Channel,
     ChannelIdentity,
-    Conversation,
     Customer,
-    Job,
     PhoneVerification,
-    Review,
 )
 from backend.schemas import IdentityInput, is_time_zone
 from backend.services import texts
@@ -272,29 +269,31 @@ def _ensure_identity(
         exists.verified_at = now
 
 
+def references_to_customers() -> list[Column[Any]]:
+    """Every column that names a customer (a foreign key to ``customers.id``),
+    read from the models, so a table added later is counted too."""
+    return [
+        fk.parent
+        for table in Base.metadata.sorted_tables
+        for fk in table.foreign_keys
+        if fk.column is Customer.__table__.c.id
+    ]
+
+
 def merge_customers(session: Session, *, source: Customer, target: Customer) -> None:
-    """Move everything of ``source`` to ``target`` and delete ``source``."""
-    for model in (Booking, Job, Conversation, Review):
+    """Move everything of ``source`` to ``target`` and delete ``source``: every
+    row that names it (bookings, follow-ups, match logs, identities...), and
+    its opt-outs (a STOP said on either stays said)."""
+    for column in references_to_customers():
         session.execute(
-            update(model)
-            .where(model.customer_id == source.id)
-            .values(customer_id=target.id)
+            update(column.table)
+            .where(column == source.id)
+            .values({column.name: target.id})
             .execution_options(synchronize_session=False)
         )
-    session.execute(
-        update(ChannelIdentity)
-        .where(ChannelIdentity.customer_id == source.id)
-        .values(customer_id=target.id)
-        .execution_options(synchronize_session=False)
-    )
-    session.execute(
-        update(PhoneVerification)
-        .where(PhoneVerification.customer_id == source.id)
-        .values(customer_id=target.id)
-        .execution_options(synchronize_session=False)
-    )
     target.display_name = target.display_name or source.display_name
     target.email = target.email or source.email
+    target.opt_outs = sorted(set(target.opt_outs or []) | set(source.opt_outs or []))
     session.flush()
     session.expire(source)
     session.delete(source)
