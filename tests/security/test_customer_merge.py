@@ -1,7 +1,8 @@
-"""Merging two customers (a phone linked that another customer already has)
-moves every row that names the first to the second: nothing is deleted by a
-cascade or orphaned by a SET NULL. The rows are listed from the models'
-foreign keys, so a table added later fails here until it is covered."""
+"""Issue 18, item 2: merging two customers (a phone linked that another
+customer already has) moves every row that names the first to the second:
+nothing is deleted by a cascade or orphaned by a SET NULL. The rows are
+listed from the models' foreign keys, so a table added later fails here until
+it is covered."""
 
 from __future__ import annotations
 
