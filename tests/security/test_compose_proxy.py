@@ -22,3 +22,16 @@ def test_only_the_proxy_is_published_and_its_hop_is_the_one_trusted() -> None:
     assert "trusted_proxies" not in caddyfile
     for name in APP_SERVICES:
         assert _environment(services[name])["BECKON_TRUSTED_PROXIES"] == "1", name
+
+
+def test_rasa_http_api_needs_its_token_and_is_not_published() -> None:
+    """Issue 18, item 11: without --auth-token, anything on the network could
+    rewrite trackers or post messages as a provider."""
+    services = _load_compose()["services"]
+    command = services["rasa"]["command"]
+    assert "--enable-api" in command
+    token = command[command.index("--auth-token") + 1]
+    assert token.startswith("${BECKON_RASA_TOKEN:?"), token
+    assert not services["rasa"].get("ports")
+    for name in APP_SERVICES:  # the app calls it, and reads trackers, with it
+        assert _environment(services[name])["BECKON_RASA_TOKEN"] == token, name
