@@ -211,12 +211,14 @@ def reply_address(session: Session, message: Message) -> str | None:
         external_id = session.scalar(
             select(Customer.phone).where(Customer.id == conversation.customer_id)
         )
-    if (
-        external_id
-        and conversation.channel == Channel.WHATSAPP
-        and not external_id.startswith("whatsapp:")
-    ):
-        external_id = "whatsapp:" + external_id
+    return address_on(conversation.channel, external_id) if external_id else None
+
+
+def address_on(channel: Channel, external_id: str) -> str:
+    """A channel identity as its channel is sent to: WhatsApp's numbers go to
+    Twilio as ``whatsapp:+1...``."""
+    if channel == Channel.WHATSAPP and not external_id.startswith("whatsapp:"):
+        return "whatsapp:" + external_id
     return external_id
 
 

@@ -15,7 +15,11 @@ from backend.models import (
     FollowUp,
     Provider,
 )
-from backend.services.conversations import EVENT_UPDATE_TAG, messenger_tag
+from backend.services.conversations import (
+    EVENT_UPDATE_TAG,
+    address_on,
+    messenger_tag,
+)
 from backend.services.followups.kinds import PROVIDER, Kind, Skip
 
 #: Channels a message can be pushed on, in the order tried for a customer.
@@ -63,6 +67,4 @@ def customer_addresses(customer: Customer) -> dict[Channel, str]:
     for identity in customer.identities:
         if identity.channel in PUSH_CHANNELS:
             out.setdefault(identity.channel, identity.external_id)
-    if Channel.WHATSAPP in out and not out[Channel.WHATSAPP].startswith("whatsapp:"):
-        out[Channel.WHATSAPP] = "whatsapp:" + out[Channel.WHATSAPP]
-    return out
+    return {channel: address_on(channel, address) for channel, address in out.items()}
