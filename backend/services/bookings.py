@@ -6,6 +6,16 @@ Two live bookings of one provider never overlap: this module checks under a
 per-provider lock, and the database refuses it anyway (an exclusion constraint
 on PostgreSQL, a trigger on SQLite). Each change plans its follow-ups in the
 same transaction (:mod:`backend.services.followups`).
+
+A booking changes one transaction at a time: every change reads it with
+:func:`get_booking` ``for_update`` (``SELECT ... FOR UPDATE`` on PostgreSQL,
+read afresh; SQLite's writers hold its write lock from their first
+statement), so of a cancel and a confirm at once the second decides on the
+state the first left, and is refused if it no longer may happen. A change
+that takes both locks takes the provider's schedule first, then bookings (a
+reschedule; a new booking expiring stale holds); a review locks its finished
+booking, then the provider's row for the rating: no other change locks a
+finished booking, so no two wait on each other.
 """
 
 from __future__ import annotations
@@ -54,8 +64,18 @@ TRANSITIONS: dict[str, tuple[frozenset[BookingStatus], BookingStatus | None]] = 
 EXPIRED_HOLD_REASON = "hold expired"
 
 
-def get_booking(session: Session, booking_id: int) -> Booking:
-    booking = session.get(Booking, booking_id)
+def get_booking(
+    session: Session, booking_id: int, *, for_update: bool = False
+) -> Booking:
+    """The booking; ``for_update``: locked until the transaction ends and read
+    afresh, for a change that decides on its state (see the module's note)."""
+    booking = session.get(
+        Booking,
+        booking_id,
+        # OF bookings: its eager joins (the provider, a service) stay unlocked
+        with_for_update={"of": Booking} if for_update else None,
+        populate_existing=for_update,
+    )
     if booking is None:
         raise NotFound(f"booking {booking_id} not found")
     return booking
@@ -76,13 +96,17 @@ def _lock_schedule(session: Session, provider_id: int) -> None:
 
 
 def _expire_holds(session: Session, provider_id: int, now: datetime) -> None:
-    """Cancel this provider's holds whose time ran out, so they stop blocking."""
+    """Cancel this provider's holds whose time ran out, so they stop blocking
+    (each locked and read afresh: one confirmed or cancelled meanwhile is left)."""
     stale = session.scalars(
-        select(Booking).where(
+        select(Booking)
+        .where(
             Booking.provider_id == provider_id,
             Booking.status == S.HELD,
             Booking.hold_expires_at <= now,
         )
+        .with_for_update(of=Booking)
+        .execution_options(populate_existing=True)
     )
     for booking in stale:
         record_event(
@@ -275,7 +299,7 @@ def transition(
     if action not in TRANSITIONS or action in ("reschedule", "review"):
         raise Invalid(f"unknown booking action '{action}'", field="action")
     now = now or utcnow()
-    booking = get_booking(session, booking_id)
+    booking = get_booking(session, booking_id, for_update=True)
     target = guard_transition(booking, action)
     if (
         action == "confirm"
@@ -333,15 +357,19 @@ def reschedule(
     now = now or utcnow()
     booking = get_booking(session, booking_id)
     guard_transition(booking, "reschedule")
+    # the provider's schedule first, then the booking (the one order of locks),
+    # read again under its lock: it may have changed since
+    _lock_schedule(session, booking.provider_id)
+    _expire_holds(session, booking.provider_id, now)
+    booking = get_booking(session, booking_id, for_update=True)
+    if booking.status == S.CANCELLED and booking.cancel_reason == EXPIRED_HOLD_REASON:
+        raise Conflict(f"the hold on booking {booking.id} expired", code="hold_expired")
+    guard_transition(booking, "reschedule")
     end = end or start + (booking.ends_at - booking.starts_at)
     if end <= start:
         raise Invalid("end must be after start", field="end")
     if (start, end) == (booking.starts_at, booking.ends_at):
         raise Invalid("the new time is the booking's current time", field="start")
-    _lock_schedule(session, booking.provider_id)
-    _expire_holds(session, booking.provider_id, now)
-    if booking.status == S.CANCELLED:  # its own hold just expired
-        raise Conflict(f"the hold on booking {booking.id} expired", code="hold_expired")
     _check_slot(session, booking.provider, start, end, rules, now, booking.id)
     old = (booking.starts_at, booking.ends_at)
     booking.starts_at, booking.ends_at = start, end

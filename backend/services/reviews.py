@@ -1,11 +1,17 @@
-"""Reviews: stars and words after a completed booking, and the provider's rating."""
+"""Reviews: stars and words after a completed booking, and the provider's rating.
+
+The rating moves by one review at a time in a single UPDATE of the
+provider's row, computed by the database from the row as it is (a lost update
+of two reviews at once is not possible); the booking and the review are read
+locked (``for_update``), so a review or a moderation happens once.
+"""
 
 from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Numeric, case, cast, func, select, update
 from sqlalchemy.orm import Session
 
 from backend.db import utcnow
@@ -25,13 +31,26 @@ from backend.services.errors import Conflict, Invalid, NotFound
 from backend.services.rules import FollowUpRules
 
 
-def _add_to_rating(provider: Provider, stars: int, sign: int) -> None:
-    """Move the running average by one review in (``sign`` 1) or out (-1)."""
-    total = provider.rating * provider.review_count + sign * stars
-    provider.review_count = max(provider.review_count + sign, 0)
-    provider.rating = (
-        round(total / provider.review_count, 3) if provider.review_count else 0.0
+def _add_to_rating(session: Session, provider_id: int, stars: int, sign: int) -> None:
+    """Move the running average by one review in (``sign`` 1) or out (-1):
+    one UPDATE, whose arithmetic reads the row under its lock, never a value
+    read earlier (the provider's loaded rating is expired, to be read again)."""
+    count = Provider.review_count + sign
+    total = Provider.rating * Provider.review_count + sign * stars
+    session.execute(
+        update(Provider)
+        .where(Provider.id == provider_id)
+        .values(
+            review_count=case((count > 0, count), else_=0),
+            rating=case(
+                (count > 0, func.round(cast(total / count, Numeric), 3)), else_=0.0
+            ),
+        )
+        .execution_options(synchronize_session=False)
     )
+    provider = session.get(Provider, provider_id)
+    if provider is not None:
+        session.expire(provider, ["rating", "review_count"])
 
 
 def leave_review(
@@ -43,7 +62,7 @@ def leave_review(
     now: datetime | None = None,
 ) -> Review:
     """Record the customer's review of a completed booking (one per booking)."""
-    booking = get_booking(session, booking_id)
+    booking = get_booking(session, booking_id, for_update=True)
     if customer_id is not None and booking.customer_id != customer_id:
         raise Invalid("only the booking's customer can review it", field="customer_id")
     if booking.review is not None:
@@ -62,7 +81,7 @@ def leave_review(
     if now is not None:
         review.created_at = now
     session.add(review)
-    _add_to_rating(booking.provider, data.stars, +1)
+    _add_to_rating(session, booking.provider_id, data.stars, +1)
     record_event(booking, "review", BookingStatus.REVIEWED, actor="customer")
     session.flush()
     followups.plan(session, booking, "review", FollowUpRules(), now=now)
@@ -73,14 +92,16 @@ def moderate_review(
     session: Session, review_id: int, state: ModerationState, reason: str = ""
 ) -> Review:
     """Publish or hide a review; hidden reviews do not count towards the rating."""
-    review = session.get(Review, review_id)
+    # locked and read afresh: two moderations at once count it in or out once
+    review = session.get(
+        Review, review_id, with_for_update=True, populate_existing=True
+    )
     if review is None:
         raise NotFound(f"review {review_id} not found")
-    provider = session.get(Provider, review.provider_id)
     was_counted = review.moderation == ModerationState.PUBLISHED
     counts = state == ModerationState.PUBLISHED
-    if provider is not None and was_counted != counts:
-        _add_to_rating(provider, review.stars, +1 if counts else -1)
+    if was_counted != counts:
+        _add_to_rating(session, review.provider_id, review.stars, +1 if counts else -1)
     review.moderation = state
     review.moderation_reason = reason or None
     session.flush()
