@@ -86,6 +86,11 @@ def celery_settings(config: Config) -> dict[str, Any]:
                 "schedule": 15 * 60,
                 "options": {"expires": 600},
             },
+            "forget-idempotency-keys": {
+                "task": "beckon.forget_idempotency_keys",
+                "schedule": 60 * 60,
+                "options": {"expires": 600},
+            },
         },
     }
 

@@ -129,6 +129,10 @@ class Config:
     RASA_TIMEOUT: float = 8.0
     #: Rasa's HTTP API token (``rasa run --auth-token``), if it has one.
     RASA_TOKEN: str = ""
+    #: Hours an API request's Idempotency-Key and its response are kept (a
+    #: repeat within them is answered, not carried out again); at least 1,
+    #: longer than a message can be answered again (retries, the sweep).
+    IDEMPOTENCY_KEY_HOURS: int = 24
     #: Proxies in front of the web app whose X-Forwarded-* headers are trusted.
     TRUSTED_PROXIES: int = 0
     #: Where the console's login rate limit counts tries (Flask-Limiter
@@ -219,6 +223,7 @@ class Config:
             ).rstrip("/"),
             RASA_TIMEOUT=_env_number("BECKON_RASA_TIMEOUT", 8.0, float),
             RASA_TOKEN=os.environ.get("BECKON_RASA_TOKEN", ""),
+            IDEMPOTENCY_KEY_HOURS=_env_number("BECKON_IDEMPOTENCY_KEY_HOURS", 24),
             TRUSTED_PROXIES=_env_number("BECKON_TRUSTED_PROXIES", 0),
             RATELIMIT_STORAGE_URI=os.environ.get(
                 "BECKON_RATELIMIT_STORAGE_URI", "memory://"
@@ -281,6 +286,11 @@ class Config:
             raise ConfigError(
                 "BECKON_FOLLOWUP_LEASE_SECONDS must exceed BECKON_TASK_TIME_LIMIT: "
                 "a claim may be taken again only once its task cannot still run"
+            )
+        if self.IDEMPOTENCY_KEY_HOURS < 1:
+            raise ConfigError(
+                "BECKON_IDEMPOTENCY_KEY_HOURS must be 1 or more: a message answered "
+                "again after a crash must find its requests' keys"
             )
         if not self.CELERY_RESULT_BACKEND:
             self.CELERY_RESULT_BACKEND = (

@@ -647,6 +647,34 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class IdempotencyKey(Base):
+    """A side-effecting API request named by its caller's ``Idempotency-Key``,
+    with the response it got: a repeat is answered with that response, not
+    carried out again (``backend.services.idempotency``). Written in the
+    request's own transaction, so kept exactly when its work was."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (
+        UniqueConstraint("api_key_id", "key"),
+        # the keys past their time, forgotten by beat
+        Index("ix_idempotency_keys_created_at", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: the caller: keys are theirs, one caller's cannot answer another's
+    api_key_id: Mapped[int] = mapped_column(
+        ForeignKey("api_keys.id", ondelete="CASCADE")
+    )
+    key: Mapped[str] = mapped_column(String(255))
+    #: a SHA-256 of the request (method, path, query, body)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    #: the response: its status, JSON body and kept headers (Location)
+    status: Mapped[int | None] = mapped_column(Integer)
+    body: Mapped[Any] = mapped_column(JSON, nullable=True)
+    headers: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 # ---------------------------------------------------------------- dashboard rollup
 
 

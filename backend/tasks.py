@@ -103,6 +103,13 @@ def note_intents() -> int:
     return upkeep.note_intents()
 
 
+@shared_task(name="beckon.forget_idempotency_keys", **TASK_RETRY)
+def forget_idempotency_keys() -> int:
+    """Forget the API's Idempotency-Keys past their time
+    (``upkeep.forget_idempotency_keys``); returns how many."""
+    return upkeep.forget_idempotency_keys()
+
+
 @shared_task(name="beckon.send_console_reply", **TASK_RETRY)
 def send_console_reply(message_id: int) -> str:
     """Send a reply an admin wrote in the console (``outbox.send_console_reply``);

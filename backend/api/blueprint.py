@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app, g, request
 from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -32,6 +32,7 @@ def require_api_key():
             401, "unauthorized", "send an API key as 'Authorization: Bearer <key>'"
         )
     key = authenticate_api_key(db.session, token.strip())
+    g.api_key_id = key.id  # the caller, whose Idempotency-Keys are its own
     if db.session.is_modified(key):
         db.session.commit()  # last_used_at, in its own short transaction
     return None

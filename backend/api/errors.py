@@ -17,6 +17,14 @@ from backend.services.errors import (
     Unauthorized,
 )
 
+
+class BadRequest(DomainError):
+    """A request the API cannot read at all (a body that is not a JSON
+    object, a malformed header): 400, where a bad field is 422."""
+
+    code = "bad_request"
+
+
 STATUS_OF: dict[type[DomainError], int] = {
     NotFound: 404,
     Conflict: 409,

@@ -11,15 +11,10 @@ from typing import Any
 from flask import Blueprint, current_app, request
 from pydantic import BaseModel, ValidationError
 
-from backend.api.errors import ERROR_SCHEMA, validation_details
+from backend.api import idempotency
+from backend.api.errors import ERROR_SCHEMA, BadRequest, validation_details
 from backend.schemas import reading
-from backend.services.errors import DomainError, Invalid
-
-
-class BadRequest(DomainError):
-    """A body that is not a JSON object at all: 400, where a bad field is 422."""
-
-    code = "bad_request"
+from backend.services.errors import Invalid
 
 
 @dataclass
@@ -34,6 +29,12 @@ class Route:
     auth: bool = True
     tag: str = "general"
     responses: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def idempotent(self) -> bool:
+        """Whether it takes an ``Idempotency-Key``: every authenticated
+        route but a GET (``backend.api.idempotency``)."""
+        return self.auth and self.method != "GET"
 
 
 ROUTES: list[Route] = []
@@ -85,16 +86,23 @@ def endpoint(
 ):
     """Register a view on ``bp`` and describe it for the OpenAPI document.
 
-    The view receives ``body=`` and/or ``query=`` as validated models.
+    The view receives ``body=`` and/or ``query=`` as validated models. A
+    request with an ``Idempotency-Key`` to an idempotent route
+    (:attr:`Route.idempotent`) is carried out once.
     """
+
+    idempotent = auth and method != "GET"  # as Route.idempotent says
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
         def wrapper(**kwargs: Any) -> Any:
+            key = idempotency.key_of_request() if idempotent else None
             if body is not None:
                 kwargs["body"] = parse_body(body)
             if query is not None:
                 kwargs["query"] = parse_query(query)
+            if key is not None:
+                return idempotency.carry_out(key, view, kwargs)
             return view(**kwargs)
 
         wrapper.beckon_auth = auth  # type: ignore[attr-defined]
@@ -117,6 +125,23 @@ def endpoint(
 
     return decorate
 
+
+IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
+    "name": idempotency.HEADER,
+    "in": "header",
+    "required": False,
+    "description": (
+        "Carry the request out once: a repeat with the same key and request "
+        "gets the first response again (with Idempotent-Replayed: true); the "
+        "same key with another request is 422. Keys are the caller's own and "
+        "kept for a day at least."
+    ),
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255},
+}
+IDEMPOTENCY_ERRORS = {
+    400: "a malformed Idempotency-Key",
+    422: "the Idempotency-Key was used for another request",
+}
 
 _CONVERTER = re.compile(r"<(?:(\w+):)?(\w+)>")
 
@@ -162,6 +187,8 @@ def openapi_document(prefix: str, title: str, version: str) -> dict[str, Any]:
         ]
         if route.query is not None:
             params += _query_parameters(route.query)
+        if route.idempotent:
+            params.append(IDEMPOTENCY_KEY_PARAMETER)
         if params:
             operation["parameters"] = params
         if route.body is not None:
@@ -185,6 +212,11 @@ def openapi_document(prefix: str, title: str, version: str) -> dict[str, Any]:
             error_codes[400] = "the body is not a JSON object"
         if route.body is not None or route.query is not None:
             error_codes[422] = "a field is invalid"
+        if route.idempotent:
+            for code, why in IDEMPOTENCY_ERRORS.items():
+                error_codes[code] = (
+                    f"{error_codes[code]}; {why}" if code in error_codes else why
+                )
         error_codes.update(route.responses)
         for code, description in error_codes.items():
             operation["responses"][str(code)] = {

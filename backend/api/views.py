@@ -7,6 +7,7 @@ from typing import Any
 from flask import current_app, jsonify, url_for
 from pydantic import BaseModel, ConfigDict, Field
 
+from backend.api import idempotency
 from backend.api.blueprint import PREFIX, api_bp
 from backend.api.registry import endpoint, openapi_document
 from backend.api.serializers import (
@@ -76,7 +77,9 @@ def created(payload: dict[str, Any], location: str | None = None):
 
 
 def commit() -> None:
-    db.session.commit()
+    """The view's work is done (in a request with an Idempotency-Key, it is
+    committed with its response: ``idempotency.commit``)."""
+    idempotency.commit()
 
 
 # ---------------------------------------------------------------- meta

@@ -1,12 +1,15 @@
 """What beat does for the conversations: take back the work a dead process
-left undone, and note what the assistant understood. Each function commits."""
+left undone, note what the assistant understood, and forget the keys its
+actions' API calls were made once by. Each function commits."""
 
 from __future__ import annotations
 
-from backend.conversation.context import assistant, lease_seconds
-from backend.db import unit_of_work
+from datetime import timedelta
+
+from backend.conversation.context import assistant, config, lease_seconds
+from backend.db import unit_of_work, utcnow
 from backend.extensions import db
-from backend.services import inbound
+from backend.services import idempotency, inbound
 from backend.services.inbound import Stale
 
 
@@ -29,3 +32,11 @@ def note_intents() -> int:
         intents |= assistant().intents_of(sender, set(ids))
     with unit_of_work(db.session_factory) as session:
         return inbound.set_intents(session, intents)
+
+
+def forget_idempotency_keys() -> int:
+    """Forget the API's Idempotency-Keys (and the responses kept with them)
+    older than ``IDEMPOTENCY_KEY_HOURS``; returns how many (committed)."""
+    older_than = utcnow() - timedelta(hours=config().IDEMPOTENCY_KEY_HOURS)
+    with unit_of_work(db.session_factory) as session:
+        return idempotency.forget_expired(session, older_than=older_than)

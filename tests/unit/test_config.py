@@ -30,6 +30,20 @@ def test_bad_numbers_and_unknown_overrides_are_errors(monkeypatch):
         Config.from_env(NOPE=1)
 
 
+def test_idempotency_keys_are_kept_an_hour_at_least(monkeypatch):
+    monkeypatch.delenv("BECKON_IDEMPOTENCY_KEY_HOURS", raising=False)
+    assert Config.from_env().IDEMPOTENCY_KEY_HOURS == 24
+    monkeypatch.setenv("BECKON_IDEMPOTENCY_KEY_HOURS", "2")
+    assert Config.from_env().IDEMPOTENCY_KEY_HOURS == 2
+    for bad in ("0", "-5"):
+        monkeypatch.setenv("BECKON_IDEMPOTENCY_KEY_HOURS", bad)
+        with pytest.raises(ConfigError, match="BECKON_IDEMPOTENCY_KEY_HOURS must be"):
+            Config.from_env()
+    monkeypatch.setenv("BECKON_IDEMPOTENCY_KEY_HOURS", "a day")
+    with pytest.raises(ConfigError, match="must be an integer"):
+        Config.from_env()
+
+
 def test_the_default_region_reads_national_phone_numbers(monkeypatch):
     monkeypatch.delenv("BECKON_DEFAULT_REGION", raising=False)
     assert Config.from_env().DEFAULT_REGION == "US"
