@@ -5,6 +5,14 @@ sentence a person can be told (:attr:`BackendError.say`): the backend being
 down, slow or refusing never reaches a customer as a stack trace or silence.
 Nothing connects at import time; settings come from the environment
 (``BECKON_API_URL``, ``BECKON_API_KEY``, ``BECKON_API_TIMEOUT``).
+
+A call that changes something takes the ``key`` of the message that caused it
+(:func:`message_key`) and sends it as an ``Idempotency-Key``, one per call
+(the key, the method and the path): the same message processed twice (its
+first answer lost to a crash, or still finishing after the holding reply)
+books, cancels or texts a code once; the API answers the repeat with the first
+response. Finding a customer (``identify``) and a search (``matches``) carry
+none: they are safe to repeat, and what they answer must be current.
 """
 
 from __future__ import annotations
@@ -17,6 +25,19 @@ import requests
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 DEFAULT_TIMEOUT = 8.0
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def message_key(metadata: Any) -> str | None:
+    """The key of the calls one inbound message causes: Beckon's id of the
+    message (``beckon_id``, in the metadata the conversation layer sends with
+    it); None for a message that did not come through Beckon (``rasa shell``)."""
+    beckon_id = metadata.get("beckon_id") if isinstance(metadata, dict) else None
+    if isinstance(beckon_id, bool) or not isinstance(beckon_id, (int, str)):
+        return None
+    if not str(beckon_id).isdigit():
+        return None
+    return f"beckon-message-{int(beckon_id)}"
 
 
 class BackendError(Exception):
@@ -85,15 +106,26 @@ class Backend:
     session: requests.Session = field(default_factory=requests.Session)
 
     def _call(
-        self, method: str, path: str, body: dict | None = None, params=None
+        self,
+        method: str,
+        path: str,
+        body: dict | None = None,
+        params=None,
+        *,
+        key: str | None = None,
     ) -> Any:
+        """The API's answer; ``key``: the message's (:func:`message_key`), sent
+        as this call's Idempotency-Key."""
+        headers = {"Authorization": f"Bearer {self.key}"}
+        if key:
+            headers[IDEMPOTENCY_HEADER] = f"{key}:{method}:{path}"
         try:
             response = self.session.request(
                 method,
                 f"{self.url.rstrip('/')}/api/v1{path}",
                 json=body,
                 params=params,
-                headers={"Authorization": f"Bearer {self.key}"},
+                headers=headers,
                 timeout=self.timeout,
             )
         except requests.RequestException as exc:
@@ -131,26 +163,39 @@ class Backend:
     def customer(self, customer_id: int) -> dict:
         return self._call("GET", f"/customers/{customer_id}")
 
-    def start_phone_link(self, customer_id: int, phone: str) -> dict:
+    def start_phone_link(
+        self, customer_id: int, phone: str, *, key: str | None = None
+    ) -> dict:
         """Text a one-time code to ``phone``."""
         return self._call(
-            "POST", f"/customers/{customer_id}/phone-link", {"phone": phone}
+            "POST", f"/customers/{customer_id}/phone-link", {"phone": phone}, key=key
         )
 
-    def confirm_phone_link(self, customer_id: int, phone: str, code: str) -> dict:
+    def confirm_phone_link(
+        self, customer_id: int, phone: str, code: str, *, key: str | None = None
+    ) -> dict:
         """The customer, now joined with the phone's customer."""
         return self._call(
             "POST",
             f"/customers/{customer_id}/phone-link/confirm",
             {"phone": phone, "code": code},
+            key=key,
         )
 
-    def handoff(self, customer_id: int, channel: str, reason: str = "") -> dict:
+    def handoff(
+        self,
+        customer_id: int,
+        channel: str,
+        reason: str = "",
+        *,
+        key: str | None = None,
+    ) -> dict:
         """Flag the conversation for a person in the console."""
         return self._call(
             "POST",
             f"/customers/{customer_id}/handoff",
             {"channel": channel, "reason": reason},
+            key=key,
         )
 
     def bookings_of(self, customer_id: int, status: str | None = None) -> list[dict]:
@@ -211,6 +256,7 @@ class Backend:
         *,
         channel: str = "api",
         confirm: bool = True,
+        key: str | None = None,
     ) -> dict:
         return self._call(
             "POST",
@@ -222,29 +268,45 @@ class Backend:
                 "confirm": confirm,
                 "channel": channel,
             },
+            key=key,
         )
 
     def booking(self, booking_id: int) -> dict:
         return self._call("GET", f"/bookings/{booking_id}")
 
     def act(
-        self, booking_id: int, action: str, *, actor: str, reason: str = ""
+        self,
+        booking_id: int,
+        action: str,
+        *,
+        actor: str,
+        reason: str = "",
+        key: str | None = None,
     ) -> dict:
         """confirm, cancel, check-in, complete or no-show."""
         return self._call(
             "POST",
             f"/bookings/{booking_id}/{action}",
             {"actor": actor, "reason": reason},
+            key=key,
         )
 
-    def reschedule(self, booking_id: int, start: str, *, actor: str) -> dict:
+    def reschedule(
+        self, booking_id: int, start: str, *, actor: str, key: str | None = None
+    ) -> dict:
         return self._call(
             "POST",
             f"/bookings/{booking_id}/reschedule",
             {"start": start, "actor": actor},
+            key=key,
         )
 
-    def review(self, booking_id: int, stars: int, text: str = "") -> dict:
+    def review(
+        self, booking_id: int, stars: int, text: str = "", *, key: str | None = None
+    ) -> dict:
         return self._call(
-            "POST", f"/bookings/{booking_id}/review", {"stars": stars, "text": text}
+            "POST",
+            f"/bookings/{booking_id}/review",
+            {"stars": stars, "text": text},
+            key=key,
         )

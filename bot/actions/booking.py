@@ -27,6 +27,7 @@ from actions.common import (
     chosen_index,
     customer_of,
     entity_values,
+    key_of,
     latest_intent,
     latest_text,
     local_time,
@@ -555,6 +556,7 @@ class BookProvider(Action):
                 customer["id"],
                 offer["start"],
                 channel=channel_of(tracker),
+                key=key_of(tracker),
             )
         except Conflict:
             dispatcher.utter_message(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from actions.beckon_api import BackendError
-from actions.common import backend, booking_line, tell
+from actions.common import backend, booking_line, key_of, tell
 from actions.picking import (
     AskChangeConfirmed,
     BookingPicker,
@@ -34,7 +34,13 @@ class CancelBooking(ChangeBooking):
 
     def change(self, dispatcher, tracker, number: int) -> None:
         try:
-            backend().act(number, "cancel", actor="customer", reason="asked in chat")
+            backend().act(
+                number,
+                "cancel",
+                actor="customer",
+                reason="asked in chat",
+                key=key_of(tracker),
+            )
         except BackendError as error:
             tell(dispatcher, error)
             return

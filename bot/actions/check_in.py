@@ -13,7 +13,14 @@ from rasa_sdk import Action
 from rasa_sdk.events import EventType, SlotSet
 
 from actions.beckon_api import BackendError, Conflict, NotFound
-from actions.common import backend, booking_ref_of, entity_values, latest_text, tell
+from actions.common import (
+    backend,
+    booking_ref_of,
+    entity_values,
+    key_of,
+    latest_text,
+    tell,
+)
 from actions.forms import BeckonForm, stopped_reply
 
 DONE = re.compile(r"\b(done|finished|complete[d]?|all set|wrapped up|ended)\b", re.I)
@@ -84,7 +91,12 @@ class CheckIn(Action):
         number = booking_ref_of(tracker.get_slot("booking_ref"))
         step = tracker.get_slot("check_in_step") or "check-in"
         try:
-            backend().act(number, step, actor=f"provider:{sender_phone(tracker)}")
+            backend().act(
+                number,
+                step,
+                actor=f"provider:{sender_phone(tracker)}",
+                key=key_of(tracker),
+            )
         except Conflict as error:
             dispatcher.utter_message(text=error.say)
             return reset

@@ -11,7 +11,7 @@ from typing import Any
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.beckon_api import Backend, BackendError
+from actions.beckon_api import Backend, BackendError, message_key
 from actions.when import time_words
 
 CHANNELS = {
@@ -46,6 +46,12 @@ def channel_of(tracker: Tracker) -> str:
     metadata = (tracker.latest_message or {}).get("metadata") or {}
     channel = str(metadata.get("channel") or DEFAULT_CHANNEL).lower()
     return channel if channel in CHANNELS else DEFAULT_CHANNEL
+
+
+def key_of(tracker: Tracker) -> str | None:
+    """The key a side-effecting call made for the latest message carries (its
+    Beckon id), so the message processed twice changes things once."""
+    return message_key((tracker.latest_message or {}).get("metadata"))
 
 
 def customer_of(tracker: Tracker) -> dict:

@@ -6,7 +6,14 @@ from rasa_sdk import Action
 from rasa_sdk.events import EventType
 
 from actions.beckon_api import BackendError
-from actions.common import backend, channel_of, customer_of, latest_text, tell
+from actions.common import (
+    backend,
+    channel_of,
+    customer_of,
+    key_of,
+    latest_text,
+    tell,
+)
 
 
 class HandOff(Action):
@@ -17,7 +24,10 @@ class HandOff(Action):
         try:
             customer = customer_of(tracker)
             backend().handoff(
-                customer["id"], channel_of(tracker), latest_text(tracker)[:300]
+                customer["id"],
+                channel_of(tracker),
+                latest_text(tracker)[:300],
+                key=key_of(tracker),
             )
         except BackendError as error:
             tell(dispatcher, error)

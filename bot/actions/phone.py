@@ -8,7 +8,14 @@ from rasa_sdk import Action
 from rasa_sdk.events import EventType, SlotSet
 
 from actions.beckon_api import BackendError, Invalid
-from actions.common import backend, customer_of, entity_values, latest_text, tell
+from actions.common import (
+    backend,
+    customer_of,
+    entity_values,
+    key_of,
+    latest_text,
+    tell,
+)
 from actions.forms import BeckonForm, stopped_reply
 
 CODE = re.compile(r"\b(\d{6})\b")
@@ -41,7 +48,7 @@ class ValidateLinkPhoneForm(BeckonForm):
     def validate_phone(self, value, dispatcher, tracker, domain):
         try:
             customer = customer_of(tracker)
-            backend().start_phone_link(customer["id"], str(value))
+            backend().start_phone_link(customer["id"], str(value), key=key_of(tracker))
         except Invalid as error:
             reasons = [
                 d.get("message") for d in error.details or [] if isinstance(d, dict)
@@ -60,7 +67,10 @@ class ValidateLinkPhoneForm(BeckonForm):
         try:
             customer = customer_of(tracker)
             backend().confirm_phone_link(
-                customer["id"], tracker.get_slot("phone"), str(value)
+                customer["id"],
+                tracker.get_slot("phone"),
+                str(value),
+                key=key_of(tracker),
             )
         except Invalid as error:
             said = error.message[:1].upper() + error.message[1:]

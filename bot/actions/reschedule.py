@@ -12,6 +12,7 @@ from actions.common import (
     booking_ref_of,
     booking_time,
     customer_of,
+    key_of,
     local_time,
     now,
     tell,
@@ -141,7 +142,10 @@ class RescheduleBooking(ChangeBooking):
     def change(self, dispatcher, tracker, number: int) -> None:
         try:
             booking = backend().reschedule(
-                number, tracker.get_slot("new_start"), actor="customer"
+                number,
+                tracker.get_slot("new_start"),
+                actor="customer",
+                key=key_of(tracker),
             )
         except (Conflict, Invalid) as error:
             dispatcher.utter_message(

@@ -8,7 +8,14 @@ from rasa_sdk import Action
 from rasa_sdk.events import EventType
 
 from actions.beckon_api import BackendError, Conflict
-from actions.common import backend, booking_ref_of, entity_values, latest_text, tell
+from actions.common import (
+    backend,
+    booking_ref_of,
+    entity_values,
+    key_of,
+    latest_text,
+    tell,
+)
 from actions.forms import stopped_reply
 from actions.picking import BookingPicker, reset_change
 
@@ -75,7 +82,12 @@ class LeaveReview(Action):
         number = booking_ref_of(tracker.get_slot("booking_ref"))
         stars = int(tracker.get_slot("stars"))
         try:
-            backend().review(number, stars, tracker.get_slot("review_text") or "")
+            backend().review(
+                number,
+                stars,
+                tracker.get_slot("review_text") or "",
+                key=key_of(tracker),
+            )
         except Conflict as error:
             dispatcher.utter_message(text=error.say)
             return reset_change()

@@ -4,6 +4,9 @@ Answers ``POST /webhooks/rest/webhook`` in the shape of
 tests/fixtures/rasa/rest_channel.json (``recipient_id`` always present,
 ``buttons`` when given), from replies queued by the test; records what it
 was sent. ``down()`` makes it answer 503, ``slow(seconds)`` makes it late.
+``core``, when set, stands in for Rasa's dialogue core: called with each
+message's body, it answers with the replies (e.g. what an action of the real
+action server said, run on a tracker it builds).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
@@ -30,6 +34,8 @@ class FakeRasa:
         self.events: dict[str, list[dict]] = {}
         #: trackers replaced with PUT /conversations/<id>/tracker/events
         self.replaced: dict[str, list] = {}
+        #: what answers a message instead of the queued replies (see above)
+        self.core: Callable[[dict], list[dict]] | None = None
         self._server = None
 
     def start(self) -> FakeRasa:
@@ -104,7 +110,10 @@ class FakeRasa:
                 "metadata": metadata,
             }
         )
-        replies = self.replies.popleft() if self.replies else self.default
+        if self.core is not None:
+            replies = self.core(body)
+        else:
+            replies = self.replies.popleft() if self.replies else self.default
         out = [{"recipient_id": body["sender"], **r} for r in replies]
         return Response(json.dumps(out), mimetype="application/json")(
             environ, start_response

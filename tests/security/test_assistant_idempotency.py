@@ -1,5 +1,5 @@
 """Issue 18, item 9: a message that reaches the assistant twice changes
-things once (here: the API's side).
+things once.
 
 The inbound message's id travels to Rasa in the message's metadata
 (``beckon_id``) and from every action's side-effecting API call as an
@@ -19,18 +19,27 @@ Rasa still finishes: one booking, and the customer told once.
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
 import threading
-from datetime import timedelta
+import time
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import pytest
+import requests
 from sqlalchemy import func, select, update
+from werkzeug.serving import make_server
 
 from backend.db import utcnow
 from backend.models import (
     Booking,
     BookingStatus,
+    Direction,
+    FollowUp,
     IdempotencyKey,
+    Message,
     PhoneVerification,
 )
 from tests.fakes.rasa_rest import FakeRasa
@@ -38,6 +47,9 @@ from tests.helpers import config_for_test, days_ahead, local, make_provider
 from tests.integration.test_twilio_inbound import (
     PUBLIC,
     TOKEN,
+    _bodies,
+    _inbound,
+    _post,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -317,3 +329,243 @@ def test_the_openapi_document_describes_the_key(client):
     assert "another request" in book["responses"]["422"]["description"]
     listing = spec["paths"]["/api/v1/bookings/{booking_id}"]["get"]
     assert all(p["in"] != "header" for p in listing.get("parameters", []))
+
+
+# ---------------------------------------------------------------- the conversation
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def live(app):
+    """The API on a real port, as the action server reaches it."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture
+def action_server(live, api_token, tmp_path):
+    """The assistant's real action server (rasa_sdk, in the bot's own
+    environment), calling the live API with a key of its own."""
+    if not BOT_PYTHON.exists():
+        pytest.skip("the bot's environment: make bot-install")
+    port = _free_port()
+    log = tmp_path / "actions.log"
+    env = os.environ | {
+        "BECKON_API_URL": live,
+        "BECKON_API_KEY": api_token,
+        "BECKON_API_TIMEOUT": "20",
+        "PYTHONPATH": str(REPO / "bot"),
+        "SANIC_HOST": "127.0.0.1",
+    }
+    with open(log, "w") as out:
+        proc = subprocess.Popen(
+            [str(BOT_PYTHON), "-m", "rasa_sdk", "--actions", "actions"]
+            + ["--port", str(port)],
+            cwd=REPO / "bot",
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                pytest.fail(f"the action server stopped:\n{log.read_text()[-3000:]}")
+            try:
+                if requests.get(f"{url}/health", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                pytest.fail(f"the action server did not start:\n{log.read_text()}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+class BookingCore:
+    """Rasa's dialogue core at the point where the customer said "yes" to
+    the offer read back to them: it runs ``action_book_provider`` on the
+    action server with the message's metadata in the tracker, and answers
+    with what the action said. ``hold`` makes the n-th run wait (after the
+    action ran, or before it) until told to go on."""
+
+    def __init__(self, url: str, provider, *, day: int = 3) -> None:
+        start = local(days_ahead(day), 10)
+        self.url = url
+        self.offer = {
+            "provider_id": provider.id,
+            "name": provider.name,
+            "start": start.astimezone(UTC).isoformat(),
+            "local_start": start.isoformat(),
+            "remote": False,
+        }
+        self.runs = 0
+        self.acted = threading.Event()  # an action has run and written
+        self.go_on = threading.Event()
+        self.hold: tuple[int, str] | None = None  # (which run, "before"/"after")
+        self.said: list[list[dict]] = []
+
+    def __call__(self, body: dict) -> list[dict]:
+        self.runs += 1
+        run = self.runs
+        if self.hold == (run, "before"):
+            self.go_on.wait(timeout=30)
+        tracker = {
+            "sender_id": body["sender"],
+            "slots": {
+                "offers": [self.offer],
+                "provider_choice": self.offer["provider_id"],
+                "booking_confirmed": True,
+                "place": "Chicago",
+            },
+            "latest_message": {
+                "text": body["message"],
+                "intent": {"name": "affirm", "confidence": 0.99},
+                "entities": [],
+                "metadata": body.get("metadata") or {},
+            },
+            "events": [],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "booking_form",
+        }
+        answer = requests.post(
+            f"{self.url}/webhook",
+            json={
+                "next_action": "action_book_provider",
+                "sender_id": body["sender"],
+                "tracker": tracker,
+                "domain": {},
+                "version": "3.6.20",
+            },
+            timeout=30,
+        )
+        answer.raise_for_status()
+        replies = [
+            {"text": r["text"]} for r in answer.json()["responses"] if r.get("text")
+        ]
+        self.said.append(replies)
+        self.acted.set()
+        if self.hold == (run, "after"):
+            self.go_on.wait(timeout=30)
+        return replies
+
+
+def _sms_to(app, phone: str) -> list[str]:
+    return [
+        m["body"]
+        for m in app.extensions["beckon.notifiers"].log.sent
+        if m["to"] == phone
+    ]
+
+
+def test_a_message_answered_again_after_a_crash_books_once_and_is_answered_once(
+    app, config, db, rasa, action_server
+):
+    """(a) The first attempt's assistant booked, then its process was as
+    good as dead (held up past its lease, the sweep took the message back):
+    nothing of its answer is recorded. The message is answered again: the
+    action books again under the same key, so the API answers with the first
+    booking, and the customer is told once that it is booked."""
+    from backend.conversation import Inbound, turn
+    from backend.extensions import db as database
+    from backend.models import Channel
+    from backend.services import inbound
+
+    provider = make_provider(db)
+    core = rasa.core = BookingCore(action_server, provider)
+    core.hold = (1, "after")
+    with app.test_request_context():
+        received = turn.take(
+            Inbound(Channel.SMS, PHONE, "yes", message_id="SM" + "1" * 32)
+        )
+        message_id = received.message.id
+
+    def first_attempt() -> None:
+        with app.app_context():
+            turn.answer_later(message_id, PHONE)
+
+    first = threading.Thread(target=first_attempt)
+    first.start()
+    assert core.acted.wait(timeout=60), "the first attempt never reached the action"
+    assert _count(db, Booking) == 1  # its actions wrote; its answer is not recorded
+    later = utcnow() + timedelta(seconds=config.FOLLOW_UPS.lease_seconds + 1)
+    with app.app_context():  # beat's sweep, a lease later
+        session = database.session
+        stale = inbound.take_stale(
+            session, lease_seconds=config.FOLLOW_UPS.lease_seconds, now=later
+        )
+        session.commit()
+        assert [s.message_id for s in stale] == [message_id]
+        assert turn.answer_later(message_id, PHONE) == 1  # answered again, sent
+    core.go_on.set()  # the first attempt wakes: its claim is gone
+    first.join(timeout=60)
+    assert core.runs == 2 and len(rasa.received) == 2
+    assert [m["metadata"]["beckon_id"] for m in rasa.received] == [message_id] * 2
+    _fresh(db)
+    [booking] = db.scalars(select(Booking)).all()
+    assert booking.status == BookingStatus.CONFIRMED
+    told = _sms_to(app, PHONE)
+    assert len(told) == 1, told
+    assert told[0].startswith(f"Booked! #{booking.id}: Reyes Plumbing")
+    replies = db.scalars(
+        select(Message).where(Message.direction == Direction.OUT)
+    ).all()
+    assert [r.text for r in replies] == told
+    # the call was named by the message
+    assert db.scalars(select(IdempotencyKey.key)).all() == [
+        f"beckon-message-{message_id}:POST:/bookings"
+    ]
+
+
+def test_a_booking_finished_after_the_holding_reply_is_made_once_and_told_once(
+    app, client, config, db, rasa, action_server
+):
+    """(b) Rasa outlives the webhook's wait: the person gets the holding reply
+    and the message is held; Rasa's action then books (under the message's
+    key). One booking; the customer hears of it once, by its confirmation
+    (Rasa's late reply reaches no one); a redelivery of the message gets the
+    holding reply again without asking Rasa again."""
+    from backend.conversation import follow_ups
+
+    provider = make_provider(db)
+    core = rasa.core = BookingCore(action_server, provider)
+    core.hold = (1, "before")
+    params = _inbound(Body="yes", MessageSid="SM" + "2" * 32)
+    holding = _bodies(_post(client, params))
+    assert len(holding) == 1 and "can't answer right now" in holding[0]
+    core.go_on.set()  # ...and Rasa goes on, past the webhook's wait
+    assert core.acted.wait(timeout=60), "the late action never ran"
+    assert core.said[0][0]["text"].startswith("Booked! #")
+    _fresh(db)
+    [booking] = db.scalars(select(Booking)).all()
+    [message] = db.scalars(select(Message).where(Message.direction == Direction.IN))
+    assert (message.status, message.held_reason) == ("held", "assistant_unreachable")
+    assert db.scalars(select(IdempotencyKey.key)).all() == [
+        f"beckon-message-{message.id}:POST:/bookings"
+    ]
+    # a redelivery: the same holding reply, Rasa not asked again
+    assert _bodies(_post(client, params)) == holding
+    assert core.runs == 1 and _count(db, Booking) == 1
+    # the customer is told of the booking once: its confirmation
+    with app.app_context():
+        follow_ups.send(follow_ups.claim_due())
+    told = _sms_to(app, PHONE)
+    assert len(told) == 1, told
+    assert f"Your booking number is {booking.id}." in told[0]
+    assert _count(db, FollowUp, FollowUp.kind == "confirmation") == 2  # and provider
+    # and the one reply recorded to the message is the holding one
+    replies = [Message.direction == Direction.OUT, Message.follow_up_id.is_(None)]
+    assert _count(db, Message, *replies) == 1

@@ -52,6 +52,8 @@ class FakeBeckonApi:
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, str, Any]] = []
+        #: each request's Idempotency-Key: (method, path, key or None)
+        self.keys: list[tuple[str, str, str | None]] = []
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -70,6 +72,7 @@ class FakeBeckonApi:
     def answer(self, request: BaseHTTPRequestHandler, method: str, body: Any) -> None:
         path = request.path.split("?")[0].removeprefix("/api/v1")
         self.requests.append((method, path, body))
+        self.keys.append((method, path, request.headers.get("Idempotency-Key")))
         if request.headers.get("Authorization") != "Bearer test-key":
             return send_json(request, 401, {"error": {"code": "unauthorized"}})
         if path == "/customers/identify":
@@ -84,6 +87,8 @@ class FakeBeckonApi:
             return send_json(request, 200, ANAS_BOOKING)
         if re.fullmatch(r"/customers/\d+/handoff", path):
             return send_json(request, 200, {"handoff": True})
+        if path == "/bookings/42/cancel":
+            return send_json(request, 200, ANAS_BOOKING | {"status": "cancelled"})
         error = {"code": "not_found", "message": f"no {path}", "details": None}
         return send_json(request, 404, {"error": error})
 
@@ -102,11 +107,12 @@ CASES = [
     ("actions.status.BookingStatus", "status_someone_elses_booking"),
     ("actions.status.BookingStatus", "status_backend_down"),
     ("actions.human.HandOff", "hand_off"),
+    ("actions.cancel.CancelBooking", "cancel_confirmed"),
 ]
 
 
 @pytest.fixture(scope="module")
-def ran() -> tuple[dict[tuple[str, str], dict], list]:
+def ran() -> tuple[dict[tuple[str, str], dict], list, list]:
     """Every case run in one start of the bot's Python (rasa_sdk takes a while
     to import), with what the API was asked."""
     with FakeBeckonApi() as api:
@@ -127,7 +133,11 @@ def ran() -> tuple[dict[tuple[str, str], dict], list]:
             timeout=120,
         )
     assert result.returncode == 0, result.stderr
-    return dict(zip(CASES, json.loads(result.stdout), strict=True)), api.requests
+    return (
+        dict(zip(CASES, json.loads(result.stdout), strict=True)),
+        api.requests,
+        api.keys,
+    )
 
 
 def said(ran, action: str, tracker: str) -> list[str]:
@@ -174,3 +184,27 @@ def test_hand_off_flags_the_conversation_on_its_channel(ran):
             {"channel": "whatsapp", "reason": "can I talk to a real person please"},
         )
     ]
+
+
+def test_a_change_carries_its_messages_key_so_a_second_run_changes_nothing(ran):
+    """Issue 18, item 9: the inbound message's id (``beckon_id`` in its
+    metadata) goes with each side-effecting call as an Idempotency-Key, one
+    per call; finding the customer and reading carry none."""
+    assert said(ran, "actions.cancel.CancelBooking", "cancel_confirmed") == [
+        "Booking #42 is cancelled. The provider has been told."
+    ]
+    keys = ran[2]
+    assert (
+        "POST",
+        "/bookings/42/cancel",
+        "beckon-message-314:POST:/bookings/42/cancel",
+    ) in keys
+    assert (
+        "POST",
+        "/customers/1/handoff",
+        "beckon-message-77:POST:/customers/1/handoff",
+    ) in keys
+    assert {key for method, path, key in keys if path == "/customers/identify"} == {
+        None
+    }
+    assert {key for method, _, key in keys if method == "GET"} == {None}
