@@ -9,7 +9,7 @@ from flask import Flask, jsonify
 from backend.config import Config
 from backend.conversation.assistant import assistant_for
 from backend.conversation.context import ASSISTANT
-from backend.extensions import db
+from backend.extensions import bound_route_numbers, db
 from backend.notifiers import Notifiers
 from backend.services import places
 from backend.services.matching import MatchingIndex
@@ -24,6 +24,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.config["DATABASE_URL"] = config.DATABASE_URL
     app.config["SECRET_KEY"] = config.SECRET_KEY
     app.config["BECKON"] = config
+    bound_route_numbers(app)
     app.json.sort_keys = False  # keep {"error": {code, message, details}} in order
     app.extensions["beckon.rules"] = config.RULES
     app.extensions["beckon.follow_up_rules"] = config.FOLLOW_UPS

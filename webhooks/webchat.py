@@ -29,6 +29,7 @@ from backend.api.errors import error_response
 from backend.conversation import Inbound
 from backend.conversation.outbox import fetch_outbox
 from backend.conversation.turn import converse
+from backend.db import MAX_INTEGER
 from backend.extensions import limiter
 from backend.models import Channel
 from backend.services import inbound
@@ -161,7 +162,7 @@ def webchat_outbox():
     if visitor is None:
         return _refused()
     after = _body().get("after", 0)
-    if type(after) is not int or after < 0:
+    if type(after) is not int or not 0 <= after <= MAX_INTEGER:
         return error_response(422, "bad_after", "after is a message id (>= 0)")
     waiting = fetch_outbox(Channel.WEBCHAT, visitor, after=after)
     return {

@@ -12,8 +12,10 @@ from flask import Blueprint, current_app, request
 from pydantic import BaseModel, ValidationError
 
 from backend.api.errors import ERROR_SCHEMA, validation_details
+from backend.db import MAX_INTEGER
 from backend.schemas import reading
 from backend.services.errors import DomainError, Invalid
+from backend.shapes import map_strings
 
 
 class BadRequest(DomainError):
@@ -53,11 +55,26 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
             raise BadRequest("the body must be JSON (Content-Type: application/json)")
     if not isinstance(payload, dict):
         raise BadRequest("the body must be a JSON object")
-    return model.model_validate(payload, context=_reading())
+    return model.model_validate(
+        map_strings(payload, _storable_text), context=_reading()
+    )
+
+
+def _storable_text(text: str) -> str:
+    """``text`` if a database can store it: NUL characters it cannot (a
+    webhook's message drops them, ``inbound.clean``; the API refuses them)."""
+    if "\x00" in text:
+        raise Invalid(
+            "text may not contain NUL characters (\\u0000)", code="validation_error"
+        )
+    return text
 
 
 def parse_query(model: type[BaseModel]) -> BaseModel:
-    args = {key: value for key, value in request.args.items()}
+    args = {
+        _storable_text(key): _storable_text(value)
+        for key, value in request.args.items()
+    }
     try:
         return model.model_validate(args, context=_reading())
     except ValidationError as exc:
@@ -156,7 +173,11 @@ def openapi_document(prefix: str, title: str, version: str) -> dict[str, Any]:
                 "name": name,
                 "in": "path",
                 "required": True,
-                "schema": {"type": "integer" if conv == "int" else "string"},
+                "schema": (
+                    {"type": "integer", "minimum": 0, "maximum": MAX_INTEGER}
+                    if conv == "int"
+                    else {"type": "string"}
+                ),
             }
             for conv, name in _CONVERTER.findall(route.rule)
         ]

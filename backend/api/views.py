@@ -122,7 +122,7 @@ class ProviderListQuery(BaseModel):
     active: bool | None = True
     min_rating: float | None = Field(None, ge=0, le=5)
     q: str | None = Field(None, max_length=200)
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=1_000_000)
     per_page: int = Field(50, ge=1, le=200)
 
 
