@@ -28,6 +28,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.json.sort_keys = False  # keep {"error": {code, message, details}} in order
     app.extensions["beckon.rules"] = config.RULES
     app.extensions["beckon.follow_up_rules"] = config.FOLLOW_UPS
+    app.extensions["beckon.text_rules"] = config.texts
     app.extensions["beckon.notifiers"] = Notifiers.from_config(config)
     app.extensions[ASSISTANT] = assistant_for(config)
     logging.basicConfig(

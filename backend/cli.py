@@ -370,6 +370,38 @@ def api_key_list() -> None:
 
 
 @main.group()
+def phone() -> None:
+    """Phone numbers whose linking is locked after too many wrong codes."""
+
+
+@phone.command("locks")
+def phone_locks() -> None:
+    """List the locked numbers (number, wrong codes in a row, since when)."""
+    from backend.services.texting import locked_numbers
+
+    with app_context():
+        for guard in locked_numbers(_session()):
+            click.echo(
+                f"{guard.phone}\t{guard.failures}\t{guard.locked_at:%Y-%m-%d %H:%M} UTC"
+            )
+
+
+@phone.command("unlock")
+@click.argument("number")
+@_fail_on_domain_error
+def phone_unlock(number: str) -> None:
+    """Let NUMBER be linked again (its count of wrong codes starts over)."""
+    from backend.services.phones import to_e164
+    from backend.services.texting import lift_lock
+
+    with app_context() as app:
+        e164 = to_e164(number, app.config["BECKON"].DEFAULT_REGION)
+        lift_lock(_session(), e164, by="cli")
+        _session().commit()
+    click.echo(f"{e164} may be linked again")
+
+
+@main.group()
 def admin() -> None:
     """Admin console users."""
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from backend.services.phones import is_region
-from backend.services.rules import BookingRules, FollowUpRules
+from backend.services.rules import BookingRules, FollowUpRules, TextRules
 
 PRODUCTION_SECRETS = ("SECRET_KEY", "DATABASE_URL")
 
@@ -57,6 +57,12 @@ def _env_json(name: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ConfigError(f"{name} must be a JSON object")
     return value
+
+
+def _env_regions(name: str) -> tuple[str, ...]:
+    """The variable ``name`` as region codes ("US, CA" -> ("US", "CA"))."""
+    raw = os.environ.get(name, "")
+    return tuple(code for code in raw.replace(",", " ").split() if code)
 
 
 def _env_path(name: str) -> Path | None:
@@ -140,6 +146,16 @@ class Config:
     #: Where a phone number written without a country code is from (ISO 3166
     #: alpha-2): "415-286-4371" is read as +14152864371 in the US.
     DEFAULT_REGION: str = "US"
+    #: Where a phone code may be texted (ISO 3166 alpha-2 regions, by the
+    #: number's country as libphonenumber reads it, e.g. "US CA"): anyone can
+    #: ask for one by naming a number, and we pay for each text, premium-rate
+    #: destinations too. Default: DEFAULT_REGION alone.
+    SMS_COUNTRIES: tuple[str, ...] = ()
+    #: Phone-code texts Beckon may send per clock hour (UTC), all together;
+    #: once spent, codes are refused until the next hour and the console says so.
+    SMS_HOURLY_BUDGET: int = 200
+    #: Phone-code texts per clock hour (UTC) to any one country.
+    SMS_COUNTRY_HOURLY_BUDGET: int = 100
     # ``beckon run``: where it serves (--host and --port default to these), and
     # the assistant it starts beside the web app
     HOST: str = "127.0.0.1"
@@ -225,6 +241,11 @@ class Config:
             ),
             RASA_TRACKER_DB_URL=os.environ.get("RASA_TRACKER_DB_URL", ""),
             DEFAULT_REGION=os.environ.get("BECKON_DEFAULT_REGION", "") or "US",
+            SMS_COUNTRIES=_env_regions("BECKON_SMS_COUNTRIES"),
+            SMS_HOURLY_BUDGET=_env_number("BECKON_SMS_HOURLY_BUDGET", 200),
+            SMS_COUNTRY_HOURLY_BUDGET=_env_number(
+                "BECKON_SMS_COUNTRY_HOURLY_BUDGET", 100
+            ),
             HOST=os.environ.get("BECKON_HOST", "127.0.0.1"),
             PORT=_env_number("BECKON_PORT", 8000),
             ASSISTANT=os.environ.get("BECKON_ASSISTANT", "1") != "0",
@@ -265,6 +286,7 @@ class Config:
                 f"that has phone numbers, like US or GB; got {self.DEFAULT_REGION!r}"
             )
         self.DEFAULT_REGION = region
+        self._check_texts()
         if not self.DATABASE_URL:
             self.DATABASE_URL = f"sqlite:///{self.DATA_DIR / 'beckon.sqlite3'}"
         if not self.SECRET_KEY:
@@ -286,6 +308,35 @@ class Config:
             self.CELERY_RESULT_BACKEND = (
                 f"db+sqlite:///{self.DATA_DIR / 'results.sqlite3'}"
             )
+
+    def _check_texts(self) -> None:
+        given = self.SMS_COUNTRIES
+        if isinstance(given, str):  # an override written as in the environment
+            given = tuple(given.replace(",", " ").split())
+        countries = tuple(c.strip().upper() for c in given if c.strip())
+        bad = [c for c in countries if not is_region(c)]
+        if bad:
+            raise ConfigError(
+                "BECKON_SMS_COUNTRIES must be ISO 3166 alpha-2 codes of regions that "
+                f"have phone numbers, like US CA; not {', '.join(bad)}"
+            )
+        self.SMS_COUNTRIES = tuple(dict.fromkeys(countries)) or (self.DEFAULT_REGION,)
+        for name in ("SMS_HOURLY_BUDGET", "SMS_COUNTRY_HOURLY_BUDGET"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(
+                    f"BECKON_{name} must be a whole number of texts, at least 1; "
+                    f"got {value!r}"
+                )
+
+    @property
+    def texts(self) -> TextRules:
+        """The phone-code texts' destinations and budgets, for the services."""
+        return TextRules(
+            countries=self.SMS_COUNTRIES,
+            hourly_budget=self.SMS_HOURLY_BUDGET,
+            country_hourly_budget=self.SMS_COUNTRY_HOURLY_BUDGET,
+        )
 
     @property
     def index_dir(self) -> Path:

@@ -198,6 +198,37 @@ class PhoneVerification(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class TextBudget(Base):
+    """Phone-code texts sent in one clock hour (UTC), to one country or to
+    all (``scope`` "*"): counted, atomically, before each send, so the
+    hourly budgets hold under concurrency (``backend.services.texting``)."""
+
+    __tablename__ = "text_budgets"
+
+    scope: Mapped[str] = mapped_column(String(3), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    sent: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PhoneGuard(Base):
+    """Wrong codes said in a row for one phone number, by whoever asked to
+    link it (the number's owner aside): at ``texting.MAX_CONSECUTIVE_FAILURES``
+    linking the number is locked until an operator lifts it."""
+
+    __tablename__ = "phone_guards"
+    # the console lists the locked numbers
+    __table_args__ = (Index("ix_phone_guards_locked_at", "locked_at"),)
+
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    #: consecutive wrong codes; a right one sets it back to 0
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_at: Mapped[datetime | None]
+    #: the last lift: when, and by whom ("admin:ops@example.com", "cli")
+    lifted_at: Mapped[datetime | None]
+    lifted_by: Mapped[str | None] = mapped_column(String(254))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 # ---------------------------------------------------------------- catalogue
 
 provider_categories = Table(

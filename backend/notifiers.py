@@ -32,9 +32,10 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client as TwilioClient
 
 from backend.models import Channel
+from backend.services.errors import Unavailable
 
 if TYPE_CHECKING:
-    from backend.services.customers import PhoneLink
+    from backend.services.customers import PhoneLink, PhoneNotice
 
 log = logging.getLogger("beckon.notify")
 
@@ -484,3 +485,42 @@ def send_phone_code(notifiers: Notifiers, link: PhoneLink) -> None:
             since=link.verification.created_at,
         )
     )
+
+
+def code_not_sent(link: PhoneLink, error: DeliveryError) -> Unavailable:
+    """What to answer when the text of a phone code failed (once
+    ``customers.phone_code_not_sent`` has undone the code): 502 if the SMS
+    provider refused the number, 503 (try again) if it was out of reach."""
+    log.warning("phone code %s to %s not sent: %s", link.key, link.phone, error)
+    if error.permanent:
+        return Unavailable(
+            f"the code could not be texted to {link.phone}: the SMS provider "
+            "refused the number; check it, or give another",
+            permanent=True,
+            code="code_not_sent",
+        )
+    return Unavailable(
+        "the code could not be texted just now; nothing was kept: ask for a "
+        "new one in a minute",
+        code="code_not_sent",
+    )
+
+
+def send_phone_notice(notifiers: Notifiers, notice: PhoneNotice) -> bool:
+    """Text a number's owner that its linking was locked
+    (``customers.WrongCode.notice``); a failure is logged, never raised (the
+    lock holds either way). Whether it went."""
+    try:
+        notifiers.for_channel(Channel.SMS).send(
+            Outgoing(
+                channel=Channel.SMS,
+                to=notice.phone,
+                body=notice.text,
+                key=notice.key,
+                since=datetime.now().astimezone(),
+            )
+        )
+    except DeliveryError as exc:
+        log.warning("lock notice %s to %s not sent: %s", notice.key, notice.phone, exc)
+        return False
+    return True

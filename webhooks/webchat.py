@@ -8,7 +8,9 @@ token is the visitor's identity, so a reload keeps the conversation. Each
 answer brings the token renewed (``X-Visitor-Token``), so an active visitor's
 never expires; a page whose token did expire gets a new one from
 ``POST /webhooks/webchat/token``. Minting tokens and posting are
-rate-limited per address, so a script cannot make customers without end.
+rate-limited per address, so a script cannot make customers without end, and
+posting per visitor too: counted on the visitor the token names, which every
+renewal keeps, not on the token itself.
 
 Replies that do not come in a post's answer (a person's, from the console,
 when they have taken the conversation over; one the sweep answered after a
@@ -107,9 +109,19 @@ def webchat_token():
     return {"token": visitor_token()}
 
 
+def _visitor_key() -> str:
+    """What the per-visitor limit counts on: the visitor the token names,
+    not the token (each answer re-signs it, so a new token every second); a
+    post with no live token counts on its address."""
+    visitor = visitor_of(_sender())
+    if visitor is None:
+        return "no-visitor:" + (get_remote_address() or "")
+    return "visitor:" + visitor
+
+
 @webhooks_bp.post("/webchat")
 @limiter.limit(POSTS_PER_ADDRESS, key_func=get_remote_address)
-@limiter.limit(POSTS_PER_VISITOR, key_func=lambda: "visitor:" + _sender()[:200])
+@limiter.limit(POSTS_PER_VISITOR, key_func=_visitor_key)
 def webchat_message():
     body = request.get_json(silent=True)
     if not isinstance(body, dict):

@@ -15,6 +15,7 @@ from backend.services.errors import (
     Invalid,
     NotFound,
     Unauthorized,
+    Unavailable,
 )
 
 STATUS_OF: dict[type[DomainError], int] = {
@@ -22,7 +23,10 @@ STATUS_OF: dict[type[DomainError], int] = {
     Conflict: 409,
     Invalid: 422,
     Unauthorized: 401,
+    Unavailable: 503,
 }
+#: Seconds a client is asked to wait after a 503 (the SMS provider's outage).
+RETRY_AFTER_SECONDS = 60
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -65,7 +69,12 @@ def handle_domain_error(exc: DomainError):
     status = next(
         (code for cls, code in STATUS_OF.items() if isinstance(exc, cls)), 400
     )
-    return error_response(status, exc.code, exc.message, exc.details)
+    if isinstance(exc, Unavailable) and exc.permanent:
+        status = 502  # the provider refused it: waiting will not help
+    response = error_response(status, exc.code, exc.message, exc.details)
+    if status == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def handle_validation_error(exc: ValidationError):

@@ -23,7 +23,12 @@ from backend.api.serializers import (
 )
 from backend.extensions import db
 from backend.models import Category, Channel, Service
-from backend.notifiers import send_phone_code
+from backend.notifiers import (
+    DeliveryError,
+    code_not_sent,
+    send_phone_code,
+    send_phone_notice,
+)
 from backend.schemas import (
     AreaAvailabilityQuery,
     AvailabilityQuery,
@@ -53,7 +58,7 @@ from backend.services import (
 )
 from backend.services.errors import Invalid
 from backend.services.places import place_from
-from backend.services.rules import BookingRules, FollowUpRules
+from backend.services.rules import BookingRules, FollowUpRules, TextRules
 
 NOT_FOUND = {404: "not found"}
 CONFLICT = {404: "not found", 409: "conflicts with the current state"}
@@ -65,6 +70,10 @@ def rules() -> BookingRules:
 
 def follow_up_rules() -> FollowUpRules:
     return current_app.extensions["beckon.follow_up_rules"]
+
+
+def text_rules() -> TextRules:
+    return current_app.extensions["beckon.text_rules"]
 
 
 def created(payload: dict[str, Any], location: str | None = None):
@@ -353,14 +362,32 @@ def get_customer(customer_id: int):
     body=PhoneLinkStart,
     status=202,
     tag="customers",
-    responses={**NOT_FOUND, 409: "too many codes asked for lately"},
+    responses={
+        **NOT_FOUND,
+        409: "too many codes asked for lately (too_many_codes), this hour's "
+        "texts spent (texts_budget_spent), or the number locked after too many "
+        "wrong codes (phone_locked)",
+        422: "not a phone number, or one of a country codes are not texted to "
+        "(phone_country_not_served)",
+        502: "the SMS provider refused the number (code_not_sent)",
+        503: "the SMS provider is out of reach: ask again later (code_not_sent)",
+    },
 )
 def start_phone_link(customer_id: int, body: PhoneLinkStart):
     link = customers.start_phone_link(
-        db.session, customer_id, body.phone, code_minutes=rules().phone_code_minutes
+        db.session,
+        customer_id,
+        body.phone,
+        code_minutes=rules().phone_code_minutes,
+        text_rules=text_rules(),
     )
     commit()
-    send_phone_code(current_app.extensions["beckon.notifiers"], link)
+    try:
+        send_phone_code(current_app.extensions["beckon.notifiers"], link)
+    except DeliveryError as exc:
+        customers.phone_code_not_sent(db.session, link.verification.id)
+        commit()
+        raise code_not_sent(link, exc) from exc
     response = jsonify(
         status="code_sent", expires_at=link.verification.expires_at.isoformat()
     )
@@ -375,15 +402,22 @@ def start_phone_link(customer_id: int, body: PhoneLinkStart):
     "Confirm a phone code; identities join the phone's customer",
     body=PhoneLinkConfirm,
     tag="customers",
-    responses=CONFLICT,
+    responses={
+        **CONFLICT,
+        409: "no code waiting (code_expired), too many wrong tries of this code "
+        "(too_many_attempts), or the number locked (phone_locked)",
+        422: "the code is not right",
+    },
 )
 def confirm_phone_link(customer_id: int, body: PhoneLinkConfirm):
     try:
         customer = customers.confirm_phone_link(
             db.session, customer_id, body.phone, body.code
         )
-    except Invalid:
+    except customers.WrongCode as wrong:
         commit()  # keep the counted wrong attempt
+        if wrong.notice is not None:
+            send_phone_notice(current_app.extensions["beckon.notifiers"], wrong.notice)
         raise
     commit()
     return jsonify(customer_json(customer))

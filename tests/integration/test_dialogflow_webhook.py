@@ -34,6 +34,7 @@ from backend.models import (
     Direction,
     Message,
 )
+from backend.services.rules import TextRules
 from tests.helpers import (
     CHICAGO,
     FIXTURES,
@@ -512,6 +513,13 @@ def test_es_a_spoken_phone_is_read_in_the_marketplace_s_region(
     assert heard == "That doesn't sound like a phone number. Say it with the area code."
     assert not config.NOTIFY_LOG.exists()
     monkeypatch.setattr(config, "DEFAULT_REGION", "GB")
+    # a British marketplace texts its codes to British numbers
+    # (BECKON_SMS_COUNTRIES defaults to the region the app started with)
+    monkeypatch.setitem(
+        client.application.extensions,
+        "beckon.text_rules",
+        TextRules(countries=("GB",)),
+    )
     _link(caller, config, "020 7946 0958", "+442079460958")
     db.rollback()
     assert db.scalar(select(Customer.phone).where(Customer.phone.isnot(None))) == (

@@ -84,3 +84,32 @@ def test_run_gunicorn_and_assistant_settings_are_read_with_their_defaults(
     monkeypatch.setenv("BECKON_WORKER_TIMEOUT", "two minutes")
     with pytest.raises(ConfigError, match="BECKON_WORKER_TIMEOUT"):
         Config.from_env()
+
+
+def test_phone_code_texts_go_to_the_operator_s_region_unless_told(monkeypatch):
+    for name in (
+        "BECKON_SMS_COUNTRIES",
+        "BECKON_SMS_HOURLY_BUDGET",
+        "BECKON_SMS_COUNTRY_HOURLY_BUDGET",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("BECKON_DEFAULT_REGION", "GB")
+    config = Config.from_env()
+    assert config.SMS_COUNTRIES == ("GB",)
+    assert (config.texts.hourly_budget, config.texts.country_hourly_budget) == (
+        200,
+        100,
+    )
+    monkeypatch.setenv("BECKON_SMS_COUNTRIES", "gb, ie  GB")
+    assert Config.from_env().texts.countries == ("GB", "IE")
+    monkeypatch.setenv("BECKON_SMS_COUNTRIES", "GB Narnia")
+    with pytest.raises(ConfigError, match="BECKON_SMS_COUNTRIES .* not NARNIA"):
+        Config.from_env()
+    monkeypatch.delenv("BECKON_SMS_COUNTRIES")
+    for bad in ("0", "-5"):
+        monkeypatch.setenv("BECKON_SMS_HOURLY_BUDGET", bad)
+        with pytest.raises(ConfigError, match="BECKON_SMS_HOURLY_BUDGET must be"):
+            Config.from_env()
+    monkeypatch.setenv("BECKON_SMS_HOURLY_BUDGET", "lots")
+    with pytest.raises(ConfigError, match="BECKON_SMS_HOURLY_BUDGET must be an int"):
+        Config.from_env()
