@@ -110,9 +110,11 @@ def take_text(
 ) -> None:
     """Count one phone-code text in this hour's budgets (all countries, and
     ``region``'s), before it is sent; :class:`Conflict` ``texts_budget_spent``
-    if either is spent, and nothing counted."""
+    if either is spent, and nothing counted. Hours past ``BUDGET_ROWS_KEPT``
+    are dropped here, where the table is written anyway (the console only reads)."""
     now = now or utcnow()
     hour = hour_of(now)
+    session.execute(delete(TextBudget).where(TextBudget.hour < now - BUDGET_ROWS_KEPT))
     insert = _insert(session)
     with session.begin_nested():  # both taken, or neither
         for scope in (ALL, region):
@@ -166,9 +168,8 @@ def spent_budgets(
     now: datetime | None = None,
 ) -> list[SpentBudget]:
     """The budgets that ran out in the last ``since``, newest first (for the
-    console's alert); old rows are dropped on the way."""
+    console's alert)."""
     now = now or utcnow()
-    session.execute(delete(TextBudget).where(TextBudget.hour < now - BUDGET_ROWS_KEPT))
     rows = session.scalars(
         select(TextBudget)
         .where(TextBudget.hour >= hour_of(now - since))
