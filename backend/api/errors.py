@@ -12,6 +12,7 @@ from backend.schemas import error_message
 from backend.services.errors import (
     Conflict,
     DomainError,
+    Forbidden,
     Invalid,
     NotFound,
     Unauthorized,
@@ -22,6 +23,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     Conflict: 409,
     Invalid: 422,
     Unauthorized: 401,
+    Forbidden: 403,
 }
 
 ERROR_SCHEMA = {

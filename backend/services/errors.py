@@ -41,3 +41,9 @@ class Invalid(DomainError):
 
 class Unauthorized(DomainError):
     code = "unauthorized"
+
+
+class Forbidden(DomainError):
+    """The caller is known but may not do this (an API key without the scope)."""
+
+    code = "forbidden"
