@@ -328,17 +328,30 @@ def api_key() -> None:
 
 @api_key.command("create")
 @click.argument("name")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    metavar="SCOPE",
+    help="what the key may do (repeat it, or separate with commas): read (the "
+    "catalogue, providers, availability, matches, records by id), book "
+    "(customers' requests and bookings), admin (add, change, verify providers), "
+    "assistant (the assistant's actions only, each for the person it answers)",
+)
 @_fail_on_domain_error
-def api_key_create(name: str) -> None:
-    """Create a key called NAME and print it (shown only this once)."""
+def api_key_create(name: str, scopes: tuple[str, ...]) -> None:
+    """Create a key called NAME with its scopes and print it (shown only this
+    once). The assistant's action server needs `--scope assistant` alone."""
     from backend.services.access import create_api_key
 
     with app_context():
-        key, token = create_api_key(_session(), name)
+        key, token = create_api_key(_session(), name, scopes)
         _session().commit()
     click.echo(token)
     click.echo(
-        f"key {key.id} '{key.name}' created; store it now, it is not shown again",
+        f"key {key.id} '{key.name}' ({', '.join(key.scopes)}) created; "
+        "store it now, it is not shown again",
         err=True,
     )
 
@@ -366,7 +379,8 @@ def api_key_list() -> None:
     with app_context():
         for key in _session().scalars(select(ApiKey).order_by(ApiKey.id)):
             state = "revoked" if key.revoked_at else "active"
-            click.echo(f"{key.id}\t{key.prefix}\t{state}\t{key.name}")
+            scopes = ",".join(key.scopes or [])
+            click.echo(f"{key.id}\t{key.prefix}\t{state}\t{scopes}\t{key.name}")
 
 
 @main.group()

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from limits import parse_many
+
 from backend.services.phones import is_region
 from backend.services.rules import BookingRules, FollowUpRules, TextRules
 
@@ -140,6 +142,10 @@ class Config:
     #: Where the console's login rate limit counts tries (Flask-Limiter
     #: storage URI); several web processes need a shared one (redis://...).
     RATELIMIT_STORAGE_URI: str = "memory://"
+    #: Requests each API key may make, counted on the key's id wherever they
+    #: come from (a Flask-Limiter rate: "600 per minute", "50/second"); the
+    #: assistant's key makes a few for every message it answers.
+    API_KEY_RATE_LIMIT: str = "600 per minute"
     #: Rasa's SQL tracker store (SQLAlchemy URL), if it has one: erasing a
     #: customer deletes their events there (Rasa's API only appends to it).
     RASA_TRACKER_DB_URL: str = ""
@@ -239,6 +245,8 @@ class Config:
             RATELIMIT_STORAGE_URI=os.environ.get(
                 "BECKON_RATELIMIT_STORAGE_URI", "memory://"
             ),
+            API_KEY_RATE_LIMIT=os.environ.get("BECKON_API_KEY_RATE_LIMIT", "").strip()
+            or "600 per minute",
             RASA_TRACKER_DB_URL=os.environ.get("RASA_TRACKER_DB_URL", ""),
             DEFAULT_REGION=os.environ.get("BECKON_DEFAULT_REGION", "") or "US",
             SMS_COUNTRIES=_env_regions("BECKON_SMS_COUNTRIES"),
@@ -287,6 +295,15 @@ class Config:
             )
         self.DEFAULT_REGION = region
         self._check_texts()
+        try:
+            rates = parse_many(self.API_KEY_RATE_LIMIT)
+        except ValueError:
+            rates = []
+        if len(rates) != 1 or rates[0].amount < 1:
+            raise ConfigError(
+                "BECKON_API_KEY_RATE_LIMIT must be a rate like '600 per minute' or "
+                f"'50/second'; got {self.API_KEY_RATE_LIMIT!r}"
+            )
         if not self.DATABASE_URL:
             self.DATABASE_URL = f"sqlite:///{self.DATA_DIR / 'beckon.sqlite3'}"
         if not self.SECRET_KEY:

@@ -664,6 +664,20 @@ class AdminUser(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ApiScope(enum.StrEnum):
+    """What an API key may do; each route of ``/api/v1`` names the one it needs."""
+
+    #: the catalogue, providers, availability, matches, and any record by id
+    READ = "read"
+    #: customers' requests: identify, phone links, jobs, bookings and their changes
+    BOOK = "book"
+    #: the marketplace itself: adding, changing, verifying, removing providers
+    ADMIN = "admin"
+    #: the assistant's actions: only what they call, each for the one person
+    #: whose message they answer (``backend.api.acting``)
+    ASSISTANT = "assistant"
+
+
 class ApiKey(Base):
     """An API key; only a SHA-256 of its secret is stored."""
 
@@ -673,6 +687,8 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(String(120))
     prefix: Mapped[str] = mapped_column(String(16), unique=True)
     key_hash: Mapped[str] = mapped_column(String(64))
+    #: the :class:`ApiScope` values it has, in that order
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

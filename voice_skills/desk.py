@@ -41,6 +41,7 @@ from backend.notifiers import (
 )
 from backend.schemas import BookingCreate, IdentityInput, ReviewCreate
 from backend.services import bookings, customers, matchlog, phones, reviews
+from backend.services.access import speaks_for_provider
 from backend.services.availability import provider_free_slots
 from backend.services.errors import Conflict, Invalid, NotFound
 from backend.services.matching import (
@@ -392,7 +393,7 @@ class VoiceDesk:
         if booking is None:
             raise NotFound(f"job {job_number} not found")
         provider: Provider = booking.provider
-        if not caller.phone or caller.phone != provider.phone:
+        if not speaks_for_provider(caller, provider):
             raise Conflict(
                 "only the job's provider can check in to it", code="not_the_provider"
             )

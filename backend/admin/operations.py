@@ -218,7 +218,7 @@ def api_key_create():
     if not form.validate_on_submit():
         return _keys_page(form, status=400)
     try:
-        key, token = access.create_api_key(db.session, form.name.data)
+        key, token = access.create_api_key(db.session, form.name.data, form.scopes.data)
         db.session.commit()
     except DomainError as exc:
         fail(form, exc)

@@ -12,6 +12,7 @@ from backend.schemas import error_message
 from backend.services.errors import (
     Conflict,
     DomainError,
+    Forbidden,
     Invalid,
     NotFound,
     Unauthorized,
@@ -24,6 +25,7 @@ STATUS_OF: dict[type[DomainError], int] = {
     Invalid: 422,
     Unauthorized: 401,
     Unavailable: 503,
+    Forbidden: 403,
 }
 #: Seconds a client is asked to wait after a 503 (the SMS provider's outage).
 RETRY_AFTER_SECONDS = 60

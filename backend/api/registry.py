@@ -8,11 +8,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app, g, request
 from pydantic import BaseModel, ValidationError
 
+from backend.api.acting import IDENTITY_HEADER, Rule, anyone
 from backend.api.errors import ERROR_SCHEMA, validation_details
 from backend.db import MAX_INTEGER
+from backend.models import ApiScope
 from backend.schemas import reading
 from backend.services.errors import DomainError, Invalid
 from backend.shapes import map_strings
@@ -36,6 +38,8 @@ class Route:
     auth: bool = True
     tag: str = "general"
     responses: dict[int, str] = field(default_factory=dict)
+    scope: ApiScope | None = None
+    assistant: Rule | None = None
 
 
 ROUTES: list[Route] = []
@@ -99,11 +103,18 @@ def endpoint(
     auth: bool = True,
     tag: str = "general",
     responses: dict[int, str] | None = None,
+    scope: ApiScope | None = None,
+    assistant: Rule | None = None,
 ):
     """Register a view on ``bp`` and describe it for the OpenAPI document.
 
     The view receives ``body=`` and/or ``query=`` as validated models.
+    A route with ``auth`` needs a key with ``scope``; with an ``assistant``
+    rule (``backend.api.acting``) a key with the assistant scope may call it
+    too, for the person it names, when the rule lets it.
     """
+    if auth and scope is None:
+        raise TypeError(f"{method} {rule} needs a key: declare its scope")
 
     def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
@@ -112,9 +123,14 @@ def endpoint(
                 kwargs["body"] = parse_body(body)
             if query is not None:
                 kwargs["query"] = parse_query(query)
+            acting = g.get("beckon_acting")
+            if acting is not None and assistant is not None:
+                assistant(acting, kwargs)  # the key is here by its assistant scope
             return view(**kwargs)
 
         wrapper.beckon_auth = auth  # type: ignore[attr-defined]
+        wrapper.beckon_scope = scope  # type: ignore[attr-defined]
+        wrapper.beckon_assistant = assistant  # type: ignore[attr-defined]
         bp.add_url_rule(rule, view.__name__, wrapper, methods=[method])
         ROUTES.append(
             Route(
@@ -128,6 +144,8 @@ def endpoint(
                 auth,
                 tag,
                 responses or {},
+                scope,
+                assistant,
             )
         )
         return wrapper
@@ -183,6 +201,17 @@ def openapi_document(prefix: str, title: str, version: str) -> dict[str, Any]:
         ]
         if route.query is not None:
             params += _query_parameters(route.query)
+        if route.assistant is not None and route.assistant is not anyone:
+            params.append(
+                {
+                    "name": IDENTITY_HEADER,
+                    "in": "header",
+                    "required": False,
+                    "description": "with a key of the assistant scope (and only "
+                    "then), the person it acts for: '<channel>:<sender id>'",
+                    "schema": {"type": "string", "maxLength": 300},
+                }
+            )
         if params:
             operation["parameters"] = params
         if route.body is not None:
@@ -201,7 +230,15 @@ def openapi_document(prefix: str, title: str, version: str) -> dict[str, Any]:
                     }
                 },
             }
-        error_codes = {401: "missing or bad API key"} if route.auth else {}
+        error_codes = (
+            {
+                401: "missing or bad API key",
+                403: "the key lacks the scope",
+                429: "the key's rate limit is spent",
+            }
+            if route.auth
+            else {}
+        )
         if route.body is not None:
             error_codes[400] = "the body is not a JSON object"
         if route.body is not None or route.query is not None:
@@ -216,8 +253,13 @@ def openapi_document(prefix: str, title: str, version: str) -> dict[str, Any]:
                     }
                 },
             }
-        if route.auth:
-            operation["security"] = [{"bearer": []}]
+        if route.auth and route.scope is not None:
+            # a key with any one of these scopes may call it
+            operation["security"] = [{"bearer": [route.scope.value]}]
+            if route.assistant is not None:
+                operation["security"].append({"bearer": [ApiScope.ASSISTANT.value]})
+                doc = (route.assistant.__doc__ or "").strip().splitlines()[0]
+                operation["description"] = f"The assistant's key: {doc}"
         paths.setdefault(path, {})[route.method.lower()] = operation
     return {
         "openapi": "3.1.0",
@@ -225,6 +267,13 @@ def openapi_document(prefix: str, title: str, version: str) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": schemas,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "an API key; each operation names the scopes "
+                    "that may call it: " + ", ".join(scope.value for scope in ApiScope),
+                }
+            },
         },
     }

@@ -53,3 +53,9 @@ class Unavailable(DomainError):
     def __init__(self, message: str, *, permanent: bool = False, **kwargs: Any):
         super().__init__(message, **kwargs)
         self.permanent = permanent
+
+
+class Forbidden(DomainError):
+    """The caller is known but may not do this (an API key without the scope)."""
+
+    code = "forbidden"

@@ -5,10 +5,16 @@ sentence a person can be told (:attr:`BackendError.say`): the backend being
 down, slow or refusing never reaches a customer as a stack trace or silence.
 Nothing connects at import time; settings come from the environment
 (``BECKON_API_URL``, ``BECKON_API_KEY``, ``BECKON_API_TIMEOUT``).
+
+The key is the assistant's (its ``assistant`` scope): it may call only what
+the actions call, for the person whose message they answer, so a client
+acting for someone (:meth:`Backend.acting_for`) names them in every call's
+:data:`IDENTITY_HEADER`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +23,8 @@ import requests
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 DEFAULT_TIMEOUT = 8.0
+#: The header naming the person the assistant acts for: "<channel>:<sender id>".
+IDENTITY_HEADER = "Beckon-Identity"
 
 
 class BackendError(Exception):
@@ -83,6 +91,13 @@ class Backend:
         )
     )
     session: requests.Session = field(default_factory=requests.Session)
+    #: the person this client acts for ("<channel>:<sender id>"), if anyone
+    identity: str = ""
+
+    def acting_for(self, channel: str, sender_id: str) -> Backend:
+        """This client (its settings and connections) acting for the person
+        who writes on ``channel`` as ``sender_id``."""
+        return dataclasses.replace(self, identity=f"{channel}:{sender_id}")
 
     def _call(
         self, method: str, path: str, body: dict | None = None, params=None
@@ -93,7 +108,7 @@ class Backend:
                 f"{self.url.rstrip('/')}/api/v1{path}",
                 json=body,
                 params=params,
-                headers={"Authorization": f"Bearer {self.key}"},
+                headers=self._headers(),
                 timeout=self.timeout,
             )
         except requests.RequestException as exc:
@@ -118,6 +133,12 @@ class Backend:
             )
         return payload
 
+    def _headers(self) -> dict[str, str]:
+        headers = {"Authorization": f"Bearer {self.key}"}
+        if self.identity:
+            headers[IDENTITY_HEADER] = self.identity
+        return headers
+
     # ------------------------------------------------------------ customers
 
     def identify(self, channel: str, external_id: str, **extra: Any) -> dict:
@@ -127,9 +148,6 @@ class Backend:
             "/customers/identify",
             {"channel": channel, "external_id": external_id, **extra},
         )
-
-    def customer(self, customer_id: int) -> dict:
-        return self._call("GET", f"/customers/{customer_id}")
 
     def start_phone_link(self, customer_id: int, phone: str) -> dict:
         """Text a one-time code to ``phone``."""

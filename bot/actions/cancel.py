@@ -34,7 +34,9 @@ class CancelBooking(ChangeBooking):
 
     def change(self, dispatcher, tracker, number: int) -> None:
         try:
-            backend().act(number, "cancel", actor="customer", reason="asked in chat")
+            backend(tracker).act(
+                number, "cancel", actor="customer", reason="asked in chat"
+            )
         except BackendError as error:
             tell(dispatcher, error)
             return

@@ -52,7 +52,7 @@ class ValidateCheckInForm(BeckonForm):
         number = booking_ref_of(value)
         phone = sender_phone(tracker)
         try:
-            booking = backend().booking(number)
+            booking = backend(tracker).booking(number)
             provider = backend().provider(booking["provider_id"])
         except NotFound:
             dispatcher.utter_message(
@@ -84,7 +84,9 @@ class CheckIn(Action):
         number = booking_ref_of(tracker.get_slot("booking_ref"))
         step = tracker.get_slot("check_in_step") or "check-in"
         try:
-            backend().act(number, step, actor=f"provider:{sender_phone(tracker)}")
+            backend(tracker).act(
+                number, step, actor=f"provider:{sender_phone(tracker)}"
+            )
         except Conflict as error:
             dispatcher.utter_message(text=error.say)
             return reset

@@ -75,7 +75,9 @@ class LeaveReview(Action):
         number = booking_ref_of(tracker.get_slot("booking_ref"))
         stars = int(tracker.get_slot("stars"))
         try:
-            backend().review(number, stars, tracker.get_slot("review_text") or "")
+            backend(tracker).review(
+                number, stars, tracker.get_slot("review_text") or ""
+            )
         except Conflict as error:
             dispatcher.utter_message(text=error.say)
             return reset_change()

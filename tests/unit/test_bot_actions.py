@@ -52,6 +52,8 @@ class FakeBeckonApi:
 
     def __init__(self) -> None:
         self.requests: list[tuple[str, str, Any]] = []
+        #: each call's path and the person it named (Beckon-Identity)
+        self.identities: list[tuple[str, str | None]] = []
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -70,6 +72,7 @@ class FakeBeckonApi:
     def answer(self, request: BaseHTTPRequestHandler, method: str, body: Any) -> None:
         path = request.path.split("?")[0].removeprefix("/api/v1")
         self.requests.append((method, path, body))
+        self.identities.append((path, request.headers.get("Beckon-Identity")))
         if request.headers.get("Authorization") != "Bearer test-key":
             return send_json(request, 401, {"error": {"code": "unauthorized"}})
         if path == "/customers/identify":
@@ -106,7 +109,7 @@ CASES = [
 
 
 @pytest.fixture(scope="module")
-def ran() -> tuple[dict[tuple[str, str], dict], list]:
+def ran() -> tuple[dict[tuple[str, str], dict], list, list]:
     """Every case run in one start of the bot's Python (rasa_sdk takes a while
     to import), with what the API was asked."""
     with FakeBeckonApi() as api:
@@ -127,7 +130,8 @@ def ran() -> tuple[dict[tuple[str, str], dict], list]:
             timeout=120,
         )
     assert result.returncode == 0, result.stderr
-    return dict(zip(CASES, json.loads(result.stdout), strict=True)), api.requests
+    results = dict(zip(CASES, json.loads(result.stdout), strict=True))
+    return results, api.requests, api.identities
 
 
 def said(ran, action: str, tracker: str) -> list[str]:
@@ -174,3 +178,13 @@ def test_hand_off_flags_the_conversation_on_its_channel(ran):
             {"channel": "whatsapp", "reason": "can I talk to a real person please"},
         )
     ]
+
+
+def test_every_call_names_the_person_it_is_for(ran):
+    """The assistant's key acts only for the person named in each call: the
+    channel and sender of the message being answered (every call these
+    actions make is about someone)."""
+    named = dict(ran[2])
+    assert named["/customers/1/handoff"] == "whatsapp:+13125550101"
+    assert named["/customers/1/bookings"] == "sms:+13125550101"
+    assert all(person for _, person in ran[2])

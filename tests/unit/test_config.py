@@ -44,6 +44,19 @@ def test_the_default_region_reads_national_phone_numbers(monkeypatch):
         Config.from_env(DEFAULT_REGION="ZZ")
 
 
+def test_each_api_keys_rate_limit_is_a_rate(monkeypatch):
+    monkeypatch.delenv("BECKON_API_KEY_RATE_LIMIT", raising=False)
+    assert Config.from_env().API_KEY_RATE_LIMIT == "600 per minute"
+    monkeypatch.setenv("BECKON_API_KEY_RATE_LIMIT", "50/second")
+    assert Config.from_env().API_KEY_RATE_LIMIT == "50/second"
+    monkeypatch.setenv("BECKON_API_KEY_RATE_LIMIT", "")
+    assert Config.from_env().API_KEY_RATE_LIMIT == "600 per minute"
+    for bad in ("lots", "0 per minute", "10 per minute; 5 per second"):
+        monkeypatch.setenv("BECKON_API_KEY_RATE_LIMIT", bad)
+        with pytest.raises(ConfigError, match="BECKON_API_KEY_RATE_LIMIT must be"):
+            Config.from_env()
+
+
 def test_run_gunicorn_and_assistant_settings_are_read_with_their_defaults(
     monkeypatch,
 ):
