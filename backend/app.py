@@ -14,6 +14,8 @@ from backend.notifiers import Notifiers
 from backend.services import places
 from backend.services.matching import MatchingIndex
 
+log = logging.getLogger("beckon.app")
+
 
 def create_app(config: Config | None = None) -> Flask:
     """Build the Beckon web app; ``config`` defaults to the environment's."""
@@ -27,11 +29,14 @@ def create_app(config: Config | None = None) -> Flask:
     app.json.sort_keys = False  # keep {"error": {code, message, details}} in order
     app.extensions["beckon.rules"] = config.RULES
     app.extensions["beckon.follow_up_rules"] = config.FOLLOW_UPS
-    app.extensions["beckon.notifiers"] = Notifiers.from_config(config)
+    notifiers = Notifiers.from_config(config)
+    app.extensions["beckon.notifiers"] = notifiers
     app.extensions[ASSISTANT] = assistant_for(config)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if (off := notifiers.describe_unavailable()) is not None:
+        log.warning(off)  # each process says it as it starts: web, worker, beat
 
     db.init_app(app)
     places.use_cache_dir(config.MODEL_CACHE_DIR)

@@ -92,7 +92,8 @@ class Config:
     #: Redis/SQS redeliver an unacknowledged task after this many seconds.
     BROKER_VISIBILITY_TIMEOUT: int = 3600
     WORKER_CONCURRENCY: int = 2
-    # outbound channels; with no credentials a channel's messages are only logged
+    # outbound channels; with no credentials a channel's messages are only
+    # logged in development, and fail (the channel is off) anywhere else
     TWILIO_ACCOUNT_SID: str = ""
     TWILIO_AUTH_TOKEN: str = ""
     TWILIO_SMS_FROM: str = ""  # a number or a messaging service SID (MG...)
@@ -122,6 +123,8 @@ class Config:
     DIALOGFLOW_AUTH_VALUE: str = ""
     #: The public address of this server, for delivery status callbacks.
     PUBLIC_URL: str = ""
+    #: Where development's log-only notifier records what it would have sent
+    #: (bodies and codes included; never written outside development).
     NOTIFY_LOG: Path | None = None  # default: DATA_DIR/notifications.jsonl
     #: The Rasa assistant every channel talks to (its REST channel).
     RASA_URL: str = "http://127.0.0.1:5005"
