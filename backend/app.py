@@ -6,6 +6,7 @@ import logging
 
 from flask import Flask, jsonify
 
+from backend import bodies
 from backend.config import Config
 from backend.conversation.assistant import assistant_for
 from backend.conversation.context import ASSISTANT
@@ -26,6 +27,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.config["DATABASE_URL"] = config.DATABASE_URL
     app.config["SECRET_KEY"] = config.SECRET_KEY
     app.config["BECKON"] = config
+    bodies.init_app(app)  # every body capped, every JSON body depth-checked
     app.json.sort_keys = False  # keep {"error": {code, message, details}} in order
     app.extensions["beckon.rules"] = config.RULES
     app.extensions["beckon.follow_up_rules"] = config.FOLLOW_UPS

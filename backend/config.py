@@ -132,6 +132,12 @@ class Config:
     RASA_TIMEOUT: float = 8.0
     #: Rasa's HTTP API token (``rasa run --auth-token``), if it has one.
     RASA_TOKEN: str = ""
+    #: The most bytes any request body may have (``BECKON_MAX_BODY_BYTES``;
+    #: Flask refuses a larger one with 413 before reading it).
+    MAX_CONTENT_LENGTH: int = 1024 * 1024
+    #: The most a channel's webhook body may have (``BECKON_MAX_WEBHOOK_BODY_BYTES``):
+    #: Twilio, Telegram, Alexa and Dialogflow send a few KB, Messenger batches.
+    MAX_WEBHOOK_CONTENT_LENGTH: int = 256 * 1024
     #: Proxies in front of the web app whose X-Forwarded-* headers are trusted.
     TRUSTED_PROXIES: int = 0
     #: Where the console's login rate limit counts tries (Flask-Limiter
@@ -222,6 +228,10 @@ class Config:
             ).rstrip("/"),
             RASA_TIMEOUT=_env_number("BECKON_RASA_TIMEOUT", 8.0, float),
             RASA_TOKEN=os.environ.get("BECKON_RASA_TOKEN", ""),
+            MAX_CONTENT_LENGTH=_env_number("BECKON_MAX_BODY_BYTES", 1024 * 1024),
+            MAX_WEBHOOK_CONTENT_LENGTH=_env_number(
+                "BECKON_MAX_WEBHOOK_BODY_BYTES", 256 * 1024
+            ),
             TRUSTED_PROXIES=_env_number("BECKON_TRUSTED_PROXIES", 0),
             RATELIMIT_STORAGE_URI=os.environ.get(
                 "BECKON_RATELIMIT_STORAGE_URI", "memory://"
@@ -260,6 +270,12 @@ class Config:
         ):
             raise ConfigError(
                 "Alexa request verification may be turned off only in development"
+            )
+        if not 1024 <= self.MAX_WEBHOOK_CONTENT_LENGTH <= self.MAX_CONTENT_LENGTH:
+            raise ConfigError(
+                "BECKON_MAX_WEBHOOK_BODY_BYTES must be at least 1024 and at most "
+                f"BECKON_MAX_BODY_BYTES ({self.MAX_CONTENT_LENGTH}); "
+                f"got {self.MAX_WEBHOOK_CONTENT_LENGTH}"
             )
         region = self.DEFAULT_REGION.strip().upper()
         if not is_region(region):

@@ -18,6 +18,7 @@ from flask_wtf.csrf import CSRFError
 
 from backend.admin.blueprint import admin_bp
 from backend.admin.forms import LoginForm
+from backend.bodies import too_large_message
 from backend.extensions import csrf, db, limiter, login_manager
 from backend.models import AdminRole, AdminUser
 from backend.services import access
@@ -133,6 +134,19 @@ def not_found(error: Any):
             message="That page or record does not exist (any more).",
         ),
         404,
+    )
+
+
+@admin_bp.errorhandler(413)
+def too_large(error: Any):
+    return (
+        render_template(
+            "error.html",
+            title="Too much at once",
+            message=too_large_message(request.max_content_length).capitalize()
+            + ". Send less and try again.",
+        ),
+        413,
     )
 
 
