@@ -246,6 +246,12 @@ def test_the_api_s_cap_is_the_global_one(client, db, api_token):
     before = _rows(db)
     response = _json_post(client, "/api/v1/jobs", _padded(GLOBAL_CAP + 1), auth)
     _refused(db, before, response, 413, "too_large")
+    # and the OpenAPI description says so of every route that takes a body
+    document = client.get("/api/v1/openapi.json").get_json()
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if "requestBody" in operation:
+                assert "413" in operation["responses"], (method, path)
 
 
 def test_the_web_chat_s_cap_is_its_own(client, db, visitor):
