@@ -394,6 +394,30 @@ def admin_create(email: str, password: str, role: str) -> None:
     click.echo(f"admin {user.email} ({user.role.value}) created")
 
 
+@admin.command("unlock")
+@click.argument("email")
+@_fail_on_domain_error
+def admin_unlock(email: str) -> None:
+    """Unlock a console account locked by failed logins (any admin can, in
+    the console's Admins page; this is for when no one can log in)."""
+    from sqlalchemy import select
+
+    from backend.models import AdminUser
+    from backend.services.access import unlock_admin
+    from backend.services.errors import NotFound
+
+    with app_context():
+        session = _session()
+        admin_id = session.scalar(
+            select(AdminUser.id).where(AdminUser.email == email.strip().lower())
+        )
+        if admin_id is None:
+            raise NotFound(f"no admin with email {email}")
+        user = unlock_admin(session, admin_id)
+        session.commit()
+    click.echo(f"admin {user.email} unlocked")
+
+
 # ---------------------------------------------------------------- google
 
 

@@ -25,6 +25,9 @@ from backend.services import access
 from backend.services.errors import Unauthorized
 
 #: Failed logins allowed per address in any 60 seconds; the next gets 429.
+#: Each account also counts its own (``access.note_failed_login``): after
+#: ``access.FAILED_LOGINS_BEFORE_LOCK`` in a row, from any addresses, it is
+#: locked for a while or until another admin unlocks it.
 FAILED_LOGINS_ALLOWED = 5
 LOGIN_WINDOW_SECONDS = 60
 #: Good logins an address may make in a window (a cap on the credit they give).
@@ -215,6 +218,9 @@ def login():
                 )
             except Unauthorized as exc:
                 db.session.rollback()
+                # the account's count, in a transaction of its own: kept
+                access.note_failed_login(db.session, form.email.data)
+                db.session.commit()
                 return render_template("login.html", form=form, error=exc.message), 401
             db.session.commit()
             throttle.succeeded()
