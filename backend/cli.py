@@ -440,6 +440,30 @@ def admin_create(email: str, password: str, role: str) -> None:
     click.echo(f"admin {user.email} ({user.role.value}) created")
 
 
+@admin.command("unlock")
+@click.argument("email")
+@_fail_on_domain_error
+def admin_unlock(email: str) -> None:
+    """Unlock a console account locked by failed logins (any admin can, in
+    the console's Admins page; this is for when no one can log in)."""
+    from sqlalchemy import select
+
+    from backend.models import AdminUser
+    from backend.services.access import unlock_admin
+    from backend.services.errors import NotFound
+
+    with app_context():
+        session = _session()
+        admin_id = session.scalar(
+            select(AdminUser.id).where(AdminUser.email == email.strip().lower())
+        )
+        if admin_id is None:
+            raise NotFound(f"no admin with email {email}")
+        user = unlock_admin(session, admin_id)
+        session.commit()
+    click.echo(f"admin {user.email} unlocked")
+
+
 # ---------------------------------------------------------------- google
 
 
@@ -553,6 +577,8 @@ def run(
     from backend.migrate import upgrade
 
     config = Config.from_env()
+    if (banner := development_banner(config)) is not None:
+        click.secho(banner, fg="yellow", bold=True, err=True)
     host = host or config.HOST
     port = config.PORT if port is None else port
     config.DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -592,6 +618,33 @@ def run(
             f"(model {model.name})"
         )
     sys.exit(_supervise(config, web, extra))
+
+
+def development_banner(config: Config) -> str | None:
+    """What ``beckon run`` says first when it serves in development (the
+    default ``BECKON_ENV``): what that means, and how to serve for real."""
+    if config.ENV != "development":
+        return None
+    secret = (
+        "SECRET_KEY is set"
+        if os.environ.get("SECRET_KEY")
+        else "SECRET_KEY is not set: a generated one signs sessions and visitor "
+        f"tokens (kept in {Path(config.DATA_DIR) / 'secret_key'} for the processes "
+        "`beckon run` starts; a process started on its own makes a random one, "
+        "and what it signed ends with it)"
+    )
+    lines = [
+        "BECKON_ENV=development: this is not a production setup.",
+        "  - the console's session cookie is not Secure: it is sent over plain HTTP",
+        f"  - {secret}",
+        "  - a channel without credentials only logs what it would send, message "
+        f"bodies and phone codes included ({config.NOTIFY_LOG})",
+        "  - Alexa's request checks may be turned off",
+        "Serve for real with BECKON_ENV=production (it refuses to start without "
+        "SECRET_KEY and DATABASE_URL).",
+    ]
+    rule = "=" * 78
+    return "\n".join([rule, *lines, rule])
 
 
 def _supervise(

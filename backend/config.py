@@ -100,7 +100,8 @@ class Config:
     #: Redis/SQS redeliver an unacknowledged task after this many seconds.
     BROKER_VISIBILITY_TIMEOUT: int = 3600
     WORKER_CONCURRENCY: int = 2
-    # outbound channels; with no credentials a channel's messages are only logged
+    # outbound channels; with no credentials a channel's messages are only
+    # logged in development, and fail (the channel is off) anywhere else
     TWILIO_ACCOUNT_SID: str = ""
     TWILIO_AUTH_TOKEN: str = ""
     TWILIO_SMS_FROM: str = ""  # a number or a messaging service SID (MG...)
@@ -130,6 +131,8 @@ class Config:
     DIALOGFLOW_AUTH_VALUE: str = ""
     #: The public address of this server, for delivery status callbacks.
     PUBLIC_URL: str = ""
+    #: Where development's log-only notifier records what it would have sent
+    #: (bodies and codes included; never written outside development).
     NOTIFY_LOG: Path | None = None  # default: DATA_DIR/notifications.jsonl
     #: The Rasa assistant every channel talks to (its REST channel).
     RASA_URL: str = "http://127.0.0.1:5005"
@@ -137,6 +140,12 @@ class Config:
     RASA_TIMEOUT: float = 8.0
     #: Rasa's HTTP API token (``rasa run --auth-token``), if it has one.
     RASA_TOKEN: str = ""
+    #: The most bytes any request body may have (``BECKON_MAX_BODY_BYTES``;
+    #: Flask refuses a larger one with 413 before reading it).
+    MAX_CONTENT_LENGTH: int = 1024 * 1024
+    #: The most a channel's webhook body may have (``BECKON_MAX_WEBHOOK_BODY_BYTES``):
+    #: Twilio, Telegram, Alexa and Dialogflow send a few KB, Messenger batches.
+    MAX_WEBHOOK_CONTENT_LENGTH: int = 256 * 1024
     #: Proxies in front of the web app whose X-Forwarded-* headers are trusted.
     TRUSTED_PROXIES: int = 0
     #: Where the console's login rate limit counts tries (Flask-Limiter
@@ -241,6 +250,10 @@ class Config:
             ).rstrip("/"),
             RASA_TIMEOUT=_env_number("BECKON_RASA_TIMEOUT", 8.0, float),
             RASA_TOKEN=os.environ.get("BECKON_RASA_TOKEN", ""),
+            MAX_CONTENT_LENGTH=_env_number("BECKON_MAX_BODY_BYTES", 1024 * 1024),
+            MAX_WEBHOOK_CONTENT_LENGTH=_env_number(
+                "BECKON_MAX_WEBHOOK_BODY_BYTES", 256 * 1024
+            ),
             TRUSTED_PROXIES=_env_number("BECKON_TRUSTED_PROXIES", 0),
             RATELIMIT_STORAGE_URI=os.environ.get(
                 "BECKON_RATELIMIT_STORAGE_URI", "memory://"
@@ -286,6 +299,12 @@ class Config:
         ):
             raise ConfigError(
                 "Alexa request verification may be turned off only in development"
+            )
+        if not 1024 <= self.MAX_WEBHOOK_CONTENT_LENGTH <= self.MAX_CONTENT_LENGTH:
+            raise ConfigError(
+                "BECKON_MAX_WEBHOOK_BODY_BYTES must be at least 1024 and at most "
+                f"BECKON_MAX_BODY_BYTES ({self.MAX_CONTENT_LENGTH}); "
+                f"got {self.MAX_WEBHOOK_CONTENT_LENGTH}"
             )
         region = self.DEFAULT_REGION.strip().upper()
         if not is_region(region):

@@ -661,6 +661,11 @@ class AdminUser(Base):
     #: Part of the console's session id: a new one on logout ends every
     #: session signed with the old (the cookie alone is not enough).
     session_token: Mapped[str | None] = mapped_column(String(64))
+    #: Failed logins since the last good one (or the last lock); at
+    #: ``access.FAILED_LOGINS_BEFORE_LOCK`` the account is locked until
+    #: ``locked_until`` (or until another admin unlocks it).
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -385,18 +385,21 @@ class VoiceDesk:
         """A provider reports a step of job ``job_number`` (a booking id).
 
         Only the job's provider may: the caller's voice account must be linked
-        to the phone number the provider is registered with.
+        to the phone number the provider is registered with. A job that does
+        not exist and one of another provider's get one answer (``NotFound``,
+        ``not_your_job``), so a caller learns nothing of others' jobs; a
+        caller with no linked phone is told to link one, whatever the job.
         """
         if step not in CHECK_IN_STEPS:
             raise Invalid("not a check-in step", field="step", code="bad_step")
-        booking = self.session.get(Booking, job_number)
-        if booking is None:
-            raise NotFound(f"job {job_number} not found")
-        provider: Provider = booking.provider
-        if not speaks_for_provider(caller, provider):
+        if not caller.phone:
             raise Conflict(
                 "only the job's provider can check in to it", code="not_the_provider"
             )
+        booking = self.session.get(Booking, job_number)
+        if booking is None or not speaks_for_provider(caller, booking.provider):
+            raise NotFound(f"no job {job_number} of yours", code="not_your_job")
+        provider: Provider = booking.provider
         action = CHECK_IN_STEPS[step]
         if action == "check_in" and booking.status == BookingStatus.IN_PROGRESS:
             return booking  # "started" after "arrived": already under way

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify
+from flask import jsonify, request
 from pydantic import ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from backend.bodies import too_large_message
 from backend.schemas import error_message
 from backend.services.errors import (
     Conflict,
@@ -88,5 +89,9 @@ def handle_validation_error(exc: ValidationError):
 
 
 def handle_http_error(exc: HTTPException):
+    if isinstance(exc, RequestEntityTooLarge):
+        return error_response(
+            413, "too_large", too_large_message(request.max_content_length)
+        )
     code = (exc.name or "error").lower().replace(" ", "_")
     return error_response(exc.code or 500, code, exc.description or exc.name)

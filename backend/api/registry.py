@@ -240,7 +240,8 @@ def openapi_document(prefix: str, title: str, version: str) -> dict[str, Any]:
             else {}
         )
         if route.body is not None:
-            error_codes[400] = "the body is not a JSON object"
+            error_codes[400] = "the body is not a JSON object (or is nested too deep)"
+            error_codes[413] = "the body is larger than the API takes"
         if route.body is not None or route.query is not None:
             error_codes[422] = "a field is invalid"
         error_codes.update(route.responses)

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -37,6 +37,17 @@ from backend.services.errors import (
 KEY_PREFIX = "bk"
 MIN_PASSWORD_LENGTH = 12
 LAST_USED_RESOLUTION = timedelta(minutes=5)
+#: Failed logins in a row an account may have: the last of them locks it.
+FAILED_LOGINS_BEFORE_LOCK = 10
+#: How long a locked account stays locked (another admin may unlock it sooner).
+LOCK_MINUTES = 15
+#: The one answer to a login that did not work, whatever the reason (unknown
+#: email, wrong password, inactive or locked account): it tells nobody which.
+LOGIN_REFUSED = (
+    "wrong email or password (after "
+    f"{FAILED_LOGINS_BEFORE_LOCK} failed tries in a row an account is locked "
+    f"for {LOCK_MINUTES} minutes, or until another admin unlocks it)"
+)
 
 
 def _hash_secret(secret: str) -> str:
@@ -237,22 +248,70 @@ def create_admin(
 _DUMMY_HASH = generate_password_hash("not a password of anyone", method="scrypt")
 
 
+def is_locked(user: AdminUser, now: datetime) -> bool:
+    return user.locked_until is not None and user.locked_until > now
+
+
 def authenticate_admin(
     session: Session, email: str, password: str, *, now: datetime | None = None
 ) -> AdminUser:
-    """The active admin with this email and password, or :class:`Unauthorized`
-    (one message for every reason). A session token is made if missing."""
+    """The active, unlocked admin with this email and password, or
+    :class:`Unauthorized` (one message for every reason; the caller counts
+    the failure with :func:`note_failed_login`). A session token is made if
+    missing."""
+    now = now or utcnow()
     user = session.scalar(
         select(AdminUser).where(AdminUser.email == email.strip().lower())
     )
-    if user is None:
+    if user is None or is_locked(user, now):
+        # as long as a wrong password takes, and the password is not tried
         check_password_hash(_DUMMY_HASH, password)
-        raise Unauthorized("wrong email or password")
+        raise Unauthorized(LOGIN_REFUSED)
     if not check_password_hash(user.password_hash, password) or not user.active:
-        raise Unauthorized("wrong email or password")
-    user.last_login_at = now or utcnow()
+        raise Unauthorized(LOGIN_REFUSED)
+    user.last_login_at = now
+    user.failed_logins, user.locked_until = 0, None
     if not user.session_token:
         user.session_token = secrets.token_urlsafe(24)
+    session.flush()
+    return user
+
+
+def note_failed_login(
+    session: Session, email: str, *, now: datetime | None = None
+) -> bool:
+    """Count a failed login of the account with ``email`` (none: nothing to
+    count), locking it at the limit; True if this failure locked it. Counted
+    in one UPDATE, so failures at once are all counted; a locked account's
+    are not (they cannot prolong the lock)."""
+    now = now or utcnow()
+    counted = session.execute(
+        update(AdminUser)
+        .where(
+            AdminUser.email == email.strip().lower(),
+            or_(AdminUser.locked_until.is_(None), AdminUser.locked_until <= now),
+        )
+        .values(failed_logins=AdminUser.failed_logins + 1)
+        .returning(AdminUser.id, AdminUser.failed_logins)
+        .execution_options(synchronize_session=False)
+    ).first()
+    if counted is None or counted.failed_logins < FAILED_LOGINS_BEFORE_LOCK:
+        return False
+    session.execute(
+        update(AdminUser)
+        .where(AdminUser.id == counted.id)
+        .values(failed_logins=0, locked_until=now + timedelta(minutes=LOCK_MINUTES))
+        .execution_options(synchronize_session=False)
+    )
+    return True
+
+
+def unlock_admin(session: Session, admin_id: int) -> AdminUser:
+    """Lift an account's lock (another admin's act), and forget its failures."""
+    user = session.get(AdminUser, admin_id)
+    if user is None:
+        raise NotFound(f"admin {admin_id} not found")
+    user.failed_logins, user.locked_until = 0, None
     session.flush()
     return user
 

@@ -575,8 +575,8 @@ class Dialog:
             )
         try:
             self.desk.check_in(self.customer, job, step)
-        except NotFound:
-            return self._next(turn, self.say("job_not_found", number=job))
+        except NotFound:  # no such job, or another provider's: one answer
+            return self._next(turn, self.say("check_in_not_yours", number=job))
         except Conflict as exc:
             if exc.code == "not_the_provider":
                 return self._next(turn, self.say("check_in_not_provider"))
