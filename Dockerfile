@@ -26,7 +26,11 @@ RUN useradd --create-home --uid 10001 beckon \
     && mkdir -p /data \
     && chown beckon:beckon /data
 USER beckon
-ENV BECKON_DATA_DIR=/data
+# the image serves for real: it refuses to start without SECRET_KEY and
+# DATABASE_URL, cookies are Secure, nothing is only logged (set
+# BECKON_ENV=development to try it without them)
+ENV BECKON_DATA_DIR=/data \
+    BECKON_ENV=production
 
 EXPOSE 8000
 CMD ["gunicorn", "--config", "python:backend.gunicorn_conf", "--bind", "0.0.0.0:8000", "--workers", "2"]

@@ -22,7 +22,7 @@ run: install bot-install
 	$(BIN)/beckon seed demo --if-empty
 	$(BIN)/beckon index build --if-missing
 	@mkdir -p $(DATA)
-	@test -s $(DATA)/demo-api-key || (umask 077 && $(BIN)/beckon api-key create local-demo > $(DATA)/demo-api-key)
+	@test -s $(DATA)/demo-api-key || (umask 077 && $(BIN)/beckon api-key create local-demo --scope read,book,admin > $(DATA)/demo-api-key)
 	@echo "API key for local use (also in $(DATA)/demo-api-key): $$(cat $(DATA)/demo-api-key)"
 	$(BIN)/beckon run
 

@@ -6,13 +6,16 @@ import logging
 
 from flask import Flask, jsonify
 
+from backend import bodies
 from backend.config import Config
 from backend.conversation.assistant import assistant_for
 from backend.conversation.context import ASSISTANT
-from backend.extensions import db
+from backend.extensions import bound_route_numbers, db
 from backend.notifiers import Notifiers
 from backend.services import places
 from backend.services.matching import MatchingIndex
+
+log = logging.getLogger("beckon.app")
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -24,14 +27,20 @@ def create_app(config: Config | None = None) -> Flask:
     app.config["DATABASE_URL"] = config.DATABASE_URL
     app.config["SECRET_KEY"] = config.SECRET_KEY
     app.config["BECKON"] = config
+    bound_route_numbers(app)
+    bodies.init_app(app)  # every body capped, every JSON body depth-checked
     app.json.sort_keys = False  # keep {"error": {code, message, details}} in order
     app.extensions["beckon.rules"] = config.RULES
     app.extensions["beckon.follow_up_rules"] = config.FOLLOW_UPS
-    app.extensions["beckon.notifiers"] = Notifiers.from_config(config)
+    app.extensions["beckon.text_rules"] = config.texts
+    notifiers = Notifiers.from_config(config)
+    app.extensions["beckon.notifiers"] = notifiers
     app.extensions[ASSISTANT] = assistant_for(config)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if (off := notifiers.describe_unavailable()) is not None:
+        log.warning(off)  # each process says it as it starts: web, worker, beat
 
     db.init_app(app)
     places.use_cache_dir(config.MODEL_CACHE_DIR)

@@ -54,11 +54,18 @@ def ensure_model() -> Path:
 
 
 def assistant_key(config: Config) -> str:
-    """The action server's API key, kept under the data dir (0600) and made
-    again when the database no longer knows it."""
+    """The action server's API key (the ``assistant`` scope alone), kept
+    under the data dir (0600) and made again when the database no longer
+    knows it as one with that scope."""
     from backend.app import create_app
     from backend.extensions import db
-    from backend.services.access import authenticate_api_key, create_api_key
+    from backend.models import ApiScope
+    from backend.services.access import (
+        authenticate_api_key,
+        create_api_key,
+        has_scope,
+        revoke_api_key,
+    )
     from backend.services.errors import Unauthorized
 
     key_file = Path(config.DATA_DIR) / "assistant-api-key"
@@ -67,12 +74,14 @@ def assistant_key(config: Config) -> str:
         if key_file.exists():
             token = key_file.read_text().strip()
             try:
-                authenticate_api_key(db.session, token)
-                db.session.commit()
-                return token
+                key = authenticate_api_key(db.session, token)
+                if has_scope(key, ApiScope.ASSISTANT):
+                    db.session.commit()
+                    return token
+                revoke_api_key(db.session, key.id)  # a key to more than it needs
             except Unauthorized:
                 pass
-        _, token = create_api_key(db.session, KEY_NAME)
+        _, token = create_api_key(db.session, KEY_NAME, [ApiScope.ASSISTANT])
         db.session.commit()
     key_file.write_text(token)
     key_file.chmod(0o600)

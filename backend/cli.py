@@ -328,17 +328,30 @@ def api_key() -> None:
 
 @api_key.command("create")
 @click.argument("name")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    metavar="SCOPE",
+    help="what the key may do (repeat it, or separate with commas): read (the "
+    "catalogue, providers, availability, matches, records by id), book "
+    "(customers' requests and bookings), admin (add, change, verify providers), "
+    "assistant (the assistant's actions only, each for the person it answers)",
+)
 @_fail_on_domain_error
-def api_key_create(name: str) -> None:
-    """Create a key called NAME and print it (shown only this once)."""
+def api_key_create(name: str, scopes: tuple[str, ...]) -> None:
+    """Create a key called NAME with its scopes and print it (shown only this
+    once). The assistant's action server needs `--scope assistant` alone."""
     from backend.services.access import create_api_key
 
     with app_context():
-        key, token = create_api_key(_session(), name)
+        key, token = create_api_key(_session(), name, scopes)
         _session().commit()
     click.echo(token)
     click.echo(
-        f"key {key.id} '{key.name}' created; store it now, it is not shown again",
+        f"key {key.id} '{key.name}' ({', '.join(key.scopes)}) created; "
+        "store it now, it is not shown again",
         err=True,
     )
 
@@ -366,7 +379,40 @@ def api_key_list() -> None:
     with app_context():
         for key in _session().scalars(select(ApiKey).order_by(ApiKey.id)):
             state = "revoked" if key.revoked_at else "active"
-            click.echo(f"{key.id}\t{key.prefix}\t{state}\t{key.name}")
+            scopes = ",".join(key.scopes or [])
+            click.echo(f"{key.id}\t{key.prefix}\t{state}\t{scopes}\t{key.name}")
+
+
+@main.group()
+def phone() -> None:
+    """Phone numbers whose linking is locked after too many wrong codes."""
+
+
+@phone.command("locks")
+def phone_locks() -> None:
+    """List the locked numbers (number, wrong codes in a row, since when)."""
+    from backend.services.texting import locked_numbers
+
+    with app_context():
+        for guard in locked_numbers(_session()):
+            click.echo(
+                f"{guard.phone}\t{guard.failures}\t{guard.locked_at:%Y-%m-%d %H:%M} UTC"
+            )
+
+
+@phone.command("unlock")
+@click.argument("number")
+@_fail_on_domain_error
+def phone_unlock(number: str) -> None:
+    """Let NUMBER be linked again (its count of wrong codes starts over)."""
+    from backend.services.phones import to_e164
+    from backend.services.texting import lift_lock
+
+    with app_context() as app:
+        e164 = to_e164(number, app.config["BECKON"].DEFAULT_REGION)
+        lift_lock(_session(), e164, by="cli")
+        _session().commit()
+    click.echo(f"{e164} may be linked again")
 
 
 @main.group()
@@ -392,6 +438,30 @@ def admin_create(email: str, password: str, role: str) -> None:
         user = create_admin(_session(), email, password, role)
         _session().commit()
     click.echo(f"admin {user.email} ({user.role.value}) created")
+
+
+@admin.command("unlock")
+@click.argument("email")
+@_fail_on_domain_error
+def admin_unlock(email: str) -> None:
+    """Unlock a console account locked by failed logins (any admin can, in
+    the console's Admins page; this is for when no one can log in)."""
+    from sqlalchemy import select
+
+    from backend.models import AdminUser
+    from backend.services.access import unlock_admin
+    from backend.services.errors import NotFound
+
+    with app_context():
+        session = _session()
+        admin_id = session.scalar(
+            select(AdminUser.id).where(AdminUser.email == email.strip().lower())
+        )
+        if admin_id is None:
+            raise NotFound(f"no admin with email {email}")
+        user = unlock_admin(session, admin_id)
+        session.commit()
+    click.echo(f"admin {user.email} unlocked")
 
 
 # ---------------------------------------------------------------- google
@@ -507,6 +577,8 @@ def run(
     from backend.migrate import upgrade
 
     config = Config.from_env()
+    if (banner := development_banner(config)) is not None:
+        click.secho(banner, fg="yellow", bold=True, err=True)
     host = host or config.HOST
     port = config.PORT if port is None else port
     config.DATA_DIR.mkdir(parents=True, exist_ok=True)
@@ -546,6 +618,33 @@ def run(
             f"(model {model.name})"
         )
     sys.exit(_supervise(config, web, extra))
+
+
+def development_banner(config: Config) -> str | None:
+    """What ``beckon run`` says first when it serves in development (the
+    default ``BECKON_ENV``): what that means, and how to serve for real."""
+    if config.ENV != "development":
+        return None
+    secret = (
+        "SECRET_KEY is set"
+        if os.environ.get("SECRET_KEY")
+        else "SECRET_KEY is not set: a generated one signs sessions and visitor "
+        f"tokens (kept in {Path(config.DATA_DIR) / 'secret_key'} for the processes "
+        "`beckon run` starts; a process started on its own makes a random one, "
+        "and what it signed ends with it)"
+    )
+    lines = [
+        "BECKON_ENV=development: this is not a production setup.",
+        "  - the console's session cookie is not Secure: it is sent over plain HTTP",
+        f"  - {secret}",
+        "  - a channel without credentials only logs what it would send, message "
+        f"bodies and phone codes included ({config.NOTIFY_LOG})",
+        "  - Alexa's request checks may be turned off",
+        "Serve for real with BECKON_ENV=production (it refuses to start without "
+        "SECRET_KEY and DATABASE_URL).",
+    ]
+    rule = "=" * 78
+    return "\n".join([rule, *lines, rule])
 
 
 def _supervise(

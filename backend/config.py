@@ -14,8 +14,10 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from limits import parse_many
+
 from backend.services.phones import is_region
-from backend.services.rules import BookingRules, FollowUpRules
+from backend.services.rules import BookingRules, FollowUpRules, TextRules
 
 PRODUCTION_SECRETS = ("SECRET_KEY", "DATABASE_URL")
 
@@ -59,6 +61,12 @@ def _env_json(name: str) -> dict[str, Any]:
     return value
 
 
+def _env_regions(name: str) -> tuple[str, ...]:
+    """The variable ``name`` as region codes ("US, CA" -> ("US", "CA"))."""
+    raw = os.environ.get(name, "")
+    return tuple(code for code in raw.replace(",", " ").split() if code)
+
+
 def _env_path(name: str) -> Path | None:
     raw = os.environ.get(name, "").strip()
     return Path(raw).resolve() if raw else None
@@ -92,7 +100,8 @@ class Config:
     #: Redis/SQS redeliver an unacknowledged task after this many seconds.
     BROKER_VISIBILITY_TIMEOUT: int = 3600
     WORKER_CONCURRENCY: int = 2
-    # outbound channels; with no credentials a channel's messages are only logged
+    # outbound channels; with no credentials a channel's messages are only
+    # logged in development, and fail (the channel is off) anywhere else
     TWILIO_ACCOUNT_SID: str = ""
     TWILIO_AUTH_TOKEN: str = ""
     TWILIO_SMS_FROM: str = ""  # a number or a messaging service SID (MG...)
@@ -122,6 +131,8 @@ class Config:
     DIALOGFLOW_AUTH_VALUE: str = ""
     #: The public address of this server, for delivery status callbacks.
     PUBLIC_URL: str = ""
+    #: Where development's log-only notifier records what it would have sent
+    #: (bodies and codes included; never written outside development).
     NOTIFY_LOG: Path | None = None  # default: DATA_DIR/notifications.jsonl
     #: The Rasa assistant every channel talks to (its REST channel).
     RASA_URL: str = "http://127.0.0.1:5005"
@@ -133,17 +144,37 @@ class Config:
     #: repeat within them is answered, not carried out again); at least 1,
     #: longer than a message can be answered again (retries, the sweep).
     IDEMPOTENCY_KEY_HOURS: int = 24
+    #: The most bytes any request body may have (``BECKON_MAX_BODY_BYTES``;
+    #: Flask refuses a larger one with 413 before reading it).
+    MAX_CONTENT_LENGTH: int = 1024 * 1024
+    #: The most a channel's webhook body may have (``BECKON_MAX_WEBHOOK_BODY_BYTES``):
+    #: Twilio, Telegram, Alexa and Dialogflow send a few KB, Messenger batches.
+    MAX_WEBHOOK_CONTENT_LENGTH: int = 256 * 1024
     #: Proxies in front of the web app whose X-Forwarded-* headers are trusted.
     TRUSTED_PROXIES: int = 0
     #: Where the console's login rate limit counts tries (Flask-Limiter
     #: storage URI); several web processes need a shared one (redis://...).
     RATELIMIT_STORAGE_URI: str = "memory://"
+    #: Requests each API key may make, counted on the key's id wherever they
+    #: come from (a Flask-Limiter rate: "600 per minute", "50/second"); the
+    #: assistant's key makes a few for every message it answers.
+    API_KEY_RATE_LIMIT: str = "600 per minute"
     #: Rasa's SQL tracker store (SQLAlchemy URL), if it has one: erasing a
     #: customer deletes their events there (Rasa's API only appends to it).
     RASA_TRACKER_DB_URL: str = ""
     #: Where a phone number written without a country code is from (ISO 3166
     #: alpha-2): "415-286-4371" is read as +14152864371 in the US.
     DEFAULT_REGION: str = "US"
+    #: Where a phone code may be texted (ISO 3166 alpha-2 regions, by the
+    #: number's country as libphonenumber reads it, e.g. "US CA"): anyone can
+    #: ask for one by naming a number, and we pay for each text, premium-rate
+    #: destinations too. Default: DEFAULT_REGION alone.
+    SMS_COUNTRIES: tuple[str, ...] = ()
+    #: Phone-code texts Beckon may send per clock hour (UTC), all together;
+    #: once spent, codes are refused until the next hour and the console says so.
+    SMS_HOURLY_BUDGET: int = 200
+    #: Phone-code texts per clock hour (UTC) to any one country.
+    SMS_COUNTRY_HOURLY_BUDGET: int = 100
     # ``beckon run``: where it serves (--host and --port default to these), and
     # the assistant it starts beside the web app
     HOST: str = "127.0.0.1"
@@ -224,12 +255,23 @@ class Config:
             RASA_TIMEOUT=_env_number("BECKON_RASA_TIMEOUT", 8.0, float),
             RASA_TOKEN=os.environ.get("BECKON_RASA_TOKEN", ""),
             IDEMPOTENCY_KEY_HOURS=_env_number("BECKON_IDEMPOTENCY_KEY_HOURS", 24),
+            MAX_CONTENT_LENGTH=_env_number("BECKON_MAX_BODY_BYTES", 1024 * 1024),
+            MAX_WEBHOOK_CONTENT_LENGTH=_env_number(
+                "BECKON_MAX_WEBHOOK_BODY_BYTES", 256 * 1024
+            ),
             TRUSTED_PROXIES=_env_number("BECKON_TRUSTED_PROXIES", 0),
             RATELIMIT_STORAGE_URI=os.environ.get(
                 "BECKON_RATELIMIT_STORAGE_URI", "memory://"
             ),
+            API_KEY_RATE_LIMIT=os.environ.get("BECKON_API_KEY_RATE_LIMIT", "").strip()
+            or "600 per minute",
             RASA_TRACKER_DB_URL=os.environ.get("RASA_TRACKER_DB_URL", ""),
             DEFAULT_REGION=os.environ.get("BECKON_DEFAULT_REGION", "") or "US",
+            SMS_COUNTRIES=_env_regions("BECKON_SMS_COUNTRIES"),
+            SMS_HOURLY_BUDGET=_env_number("BECKON_SMS_HOURLY_BUDGET", 200),
+            SMS_COUNTRY_HOURLY_BUDGET=_env_number(
+                "BECKON_SMS_COUNTRY_HOURLY_BUDGET", 100
+            ),
             HOST=os.environ.get("BECKON_HOST", "127.0.0.1"),
             PORT=_env_number("BECKON_PORT", 8000),
             ASSISTANT=os.environ.get("BECKON_ASSISTANT", "1") != "0",
@@ -263,6 +305,12 @@ class Config:
             raise ConfigError(
                 "Alexa request verification may be turned off only in development"
             )
+        if not 1024 <= self.MAX_WEBHOOK_CONTENT_LENGTH <= self.MAX_CONTENT_LENGTH:
+            raise ConfigError(
+                "BECKON_MAX_WEBHOOK_BODY_BYTES must be at least 1024 and at most "
+                f"BECKON_MAX_BODY_BYTES ({self.MAX_CONTENT_LENGTH}); "
+                f"got {self.MAX_WEBHOOK_CONTENT_LENGTH}"
+            )
         region = self.DEFAULT_REGION.strip().upper()
         if not is_region(region):
             raise ConfigError(
@@ -270,6 +318,16 @@ class Config:
                 f"that has phone numbers, like US or GB; got {self.DEFAULT_REGION!r}"
             )
         self.DEFAULT_REGION = region
+        self._check_texts()
+        try:
+            rates = parse_many(self.API_KEY_RATE_LIMIT)
+        except ValueError:
+            rates = []
+        if len(rates) != 1 or rates[0].amount < 1:
+            raise ConfigError(
+                "BECKON_API_KEY_RATE_LIMIT must be a rate like '600 per minute' or "
+                f"'50/second'; got {self.API_KEY_RATE_LIMIT!r}"
+            )
         if not self.DATABASE_URL:
             self.DATABASE_URL = f"sqlite:///{self.DATA_DIR / 'beckon.sqlite3'}"
         if not self.SECRET_KEY:
@@ -296,6 +354,35 @@ class Config:
             self.CELERY_RESULT_BACKEND = (
                 f"db+sqlite:///{self.DATA_DIR / 'results.sqlite3'}"
             )
+
+    def _check_texts(self) -> None:
+        given = self.SMS_COUNTRIES
+        if isinstance(given, str):  # an override written as in the environment
+            given = tuple(given.replace(",", " ").split())
+        countries = tuple(c.strip().upper() for c in given if c.strip())
+        bad = [c for c in countries if not is_region(c)]
+        if bad:
+            raise ConfigError(
+                "BECKON_SMS_COUNTRIES must be ISO 3166 alpha-2 codes of regions that "
+                f"have phone numbers, like US CA; not {', '.join(bad)}"
+            )
+        self.SMS_COUNTRIES = tuple(dict.fromkeys(countries)) or (self.DEFAULT_REGION,)
+        for name in ("SMS_HOURLY_BUDGET", "SMS_COUNTRY_HOURLY_BUDGET"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(
+                    f"BECKON_{name} must be a whole number of texts, at least 1; "
+                    f"got {value!r}"
+                )
+
+    @property
+    def texts(self) -> TextRules:
+        """The phone-code texts' destinations and budgets, for the services."""
+        return TextRules(
+            countries=self.SMS_COUNTRIES,
+            hourly_budget=self.SMS_HOURLY_BUDGET,
+            country_hourly_budget=self.SMS_COUNTRY_HOURLY_BUDGET,
+        )
 
     @property
     def index_dir(self) -> Path:

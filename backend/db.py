@@ -25,6 +25,12 @@ NAMING_CONVENTION = {
 }
 
 
+#: The largest value an ``Integer`` column holds (PostgreSQL's ``integer``),
+#: row ids included: a larger number names no row and is refused as such,
+#: never sent to the database to overflow there.
+MAX_INTEGER = 2**31 - 1
+
+
 def utcnow() -> datetime:
     """The current instant, timezone-aware in UTC."""
     return datetime.now(UTC)

@@ -5,8 +5,24 @@ from __future__ import annotations
 from flask import Flask, g
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.routing import IntegerConverter
 
-from backend.db import make_engine, make_session_factory
+from backend.db import MAX_INTEGER, make_engine, make_session_factory
+
+
+class RowIdConverter(IntegerConverter):
+    """``<int:...>`` in every route: a number no row can have is not found
+    (404), rather than an overflow in the database driver (500)."""
+
+    def __init__(self, map, *args, **kwargs) -> None:  # noqa: A002 - werkzeug's name
+        kwargs.setdefault("max", MAX_INTEGER)
+        super().__init__(map, *args, **kwargs)
+
+
+def bound_route_numbers(app: Flask) -> None:
+    """Make ``<int:...>`` route parts :class:`RowIdConverter`; before any
+    blueprint is registered (a rule reads its converter when it is added)."""
+    app.url_map.converters["int"] = RowIdConverter
 
 
 class Database:

@@ -198,6 +198,37 @@ class PhoneVerification(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class TextBudget(Base):
+    """Phone-code texts sent in one clock hour (UTC), to one country or to
+    all (``scope`` "*"): counted, atomically, before each send, so the
+    hourly budgets hold under concurrency (``backend.services.texting``)."""
+
+    __tablename__ = "text_budgets"
+
+    scope: Mapped[str] = mapped_column(String(3), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    sent: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PhoneGuard(Base):
+    """Wrong codes said in a row for one phone number, by whoever asked to
+    link it (the number's owner aside): at ``texting.MAX_CONSECUTIVE_FAILURES``
+    linking the number is locked until an operator lifts it."""
+
+    __tablename__ = "phone_guards"
+    # the console lists the locked numbers
+    __table_args__ = (Index("ix_phone_guards_locked_at", "locked_at"),)
+
+    phone: Mapped[str] = mapped_column(String(20), primary_key=True)
+    #: consecutive wrong codes; a right one sets it back to 0
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_at: Mapped[datetime | None]
+    #: the last lift: when, and by whom ("admin:ops@example.com", "cli")
+    lifted_at: Mapped[datetime | None]
+    lifted_by: Mapped[str | None] = mapped_column(String(254))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 # ---------------------------------------------------------------- catalogue
 
 provider_categories = Table(
@@ -630,7 +661,26 @@ class AdminUser(Base):
     #: Part of the console's session id: a new one on logout ends every
     #: session signed with the old (the cookie alone is not enough).
     session_token: Mapped[str | None] = mapped_column(String(64))
+    #: Failed logins since the last good one (or the last lock); at
+    #: ``access.FAILED_LOGINS_BEFORE_LOCK`` the account is locked until
+    #: ``locked_until`` (or until another admin unlocks it).
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiScope(enum.StrEnum):
+    """What an API key may do; each route of ``/api/v1`` names the one it needs."""
+
+    #: the catalogue, providers, availability, matches, and any record by id
+    READ = "read"
+    #: customers' requests: identify, phone links, jobs, bookings and their changes
+    BOOK = "book"
+    #: the marketplace itself: adding, changing, verifying, removing providers
+    ADMIN = "admin"
+    #: the assistant's actions: only what they call, each for the one person
+    #: whose message they answer (``backend.api.acting``)
+    ASSISTANT = "assistant"
 
 
 class ApiKey(Base):
@@ -642,6 +692,8 @@ class ApiKey(Base):
     name: Mapped[str] = mapped_column(String(120))
     prefix: Mapped[str] = mapped_column(String(16), unique=True)
     key_hash: Mapped[str] = mapped_column(String(64))
+    #: the :class:`ApiScope` values it has, in that order
+    scopes: Mapped[list[str]] = mapped_column(JSON, default=list)
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,9 +1,13 @@
 """Outbound messages, one notifier per channel.
 
-Twilio sends SMS and WhatsApp, the Messenger Send API sends Messenger messages,
-and a channel with no credentials gets the :class:`LogNotifier`, which logs the
-message and appends it to a JSON-lines file, so what would have been sent is
-still on record (the embedded default).
+Twilio sends SMS and WhatsApp, the Messenger Send API sends Messenger messages.
+A channel with no credentials gets, in development, the :class:`LogNotifier`,
+which logs the message and appends it to a JSON-lines file, so what would have
+been sent is still on record (the embedded default); anywhere else it gets the
+:class:`UnavailableNotifier`, which sends nothing, writes nothing and fails
+every send for good naming the missing settings, so a follow-up on it ends
+"failed" with that reason in the console, never "sent" (and a phone code or a
+message body is never written to a log).
 
 A notifier raises :class:`DeliveryError` with ``permanent`` and ``opted_out``
 telling the caller whether to try again. ``find_sent`` answers "did an earlier
@@ -32,9 +36,10 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.rest import Client as TwilioClient
 
 from backend.models import Channel
+from backend.services.errors import Unavailable
 
 if TYPE_CHECKING:
-    from backend.services.customers import PhoneLink
+    from backend.services.customers import PhoneLink, PhoneNotice
 
 log = logging.getLogger("beckon.notify")
 
@@ -53,6 +58,19 @@ TEXT_LIMITS = {
     Channel.TELEGRAM: 4096,
 }
 DEFAULT_TEXT_LIMIT = 4096
+#: The settings each channel that messages are pushed on needs (all of them).
+CHANNEL_SETTINGS: dict[Channel, tuple[str, ...]] = {
+    Channel.SMS: ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_SMS_FROM"),
+    Channel.WHATSAPP: (
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_AUTH_TOKEN",
+        "TWILIO_WHATSAPP_FROM",
+    ),
+    Channel.MESSENGER: ("MESSENGER_PAGE_ACCESS_TOKEN",),
+    Channel.TELEGRAM: ("TELEGRAM_BOT_TOKEN",),
+}
+#: The code of a send refused because the channel cannot send at all.
+UNAVAILABLE = "channel_unavailable"
 
 
 def split(text: str, limit: int) -> list[str]:
@@ -197,6 +215,22 @@ class LogNotifier(_Notifier):
             return list(self.sent)
         with open(self.path) as fh:
             return [json.loads(line) for line in fh if line.strip()]
+
+
+class UnavailableNotifier(_Notifier):
+    """A channel this process cannot send on: every send fails for good
+    (``permanent``), saying why, and nothing of the message is kept."""
+
+    name = "unavailable"
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def send(self, message: Outgoing) -> Receipt:
+        raise DeliveryError(self.reason, code=UNAVAILABLE, permanent=True)
+
+    def find_sent(self, message: Outgoing) -> Receipt | None:
+        return None  # nothing was ever sent on it
 
 
 class _RedirectingHttpClient(TwilioHttpClient):
@@ -429,17 +463,36 @@ def _json_or_empty(response: requests.Response) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-class Notifiers:
-    """The notifier for each channel: real where credentials are configured,
-    the log notifier everywhere else."""
+def missing_settings(config: Any) -> dict[Channel, list[str]]:
+    """The channels of :data:`CHANNEL_SETTINGS` that cannot send, with the
+    settings each lacks."""
+    missing = {
+        channel: [name for name in names if not getattr(config, name)]
+        for channel, names in CHANNEL_SETTINGS.items()
+    }
+    return {channel: names for channel, names in missing.items() if names}
 
-    def __init__(self, log_notifier: LogNotifier, by_channel: dict[Channel, Any]):
+
+class Notifiers:
+    """The notifier for each channel: real where credentials are configured;
+    everywhere else the log notifier in development, and elsewhere (production)
+    one that fails every send (``unavailable`` names those channels and their
+    missing settings)."""
+
+    def __init__(
+        self,
+        log_notifier: LogNotifier | None,
+        by_channel: dict[Channel, Any],
+        unavailable: dict[Channel, list[str]] | None = None,
+    ):
+        #: None outside development: nothing is ever only logged there
         self.log = log_notifier
         self._by_channel = by_channel
+        self.unavailable = unavailable or {}
 
     @classmethod
     def from_config(cls, config: Any) -> Notifiers:
-        log_notifier = LogNotifier(config.NOTIFY_LOG)
+        missing = missing_settings(config)
         by_channel: dict[Channel, Any] = {}
         if config.TWILIO_ACCOUNT_SID and config.TWILIO_AUTH_TOKEN:
             twilio = TwilioNotifier(
@@ -454,22 +507,44 @@ class Notifiers:
                 ),
                 base_url=config.TWILIO_API_BASE_URL,
             )
-            if config.TWILIO_SMS_FROM:
-                by_channel[Channel.SMS] = twilio
-            if config.TWILIO_WHATSAPP_FROM:
-                by_channel[Channel.WHATSAPP] = twilio
-        if config.TELEGRAM_BOT_TOKEN:
+            for channel in (Channel.SMS, Channel.WHATSAPP):
+                if channel not in missing:
+                    by_channel[channel] = twilio
+        if Channel.TELEGRAM not in missing:
             by_channel[Channel.TELEGRAM] = TelegramNotifier(
                 config.TELEGRAM_BOT_TOKEN, config.TELEGRAM_API_BASE_URL
             )
-        if config.MESSENGER_PAGE_ACCESS_TOKEN:
+        if Channel.MESSENGER not in missing:
             by_channel[Channel.MESSENGER] = MessengerNotifier(
                 config.MESSENGER_PAGE_ACCESS_TOKEN, config.MESSENGER_API_BASE_URL
             )
-        return cls(log_notifier, by_channel)
+        if config.ENV == "development":
+            return cls(LogNotifier(config.NOTIFY_LOG), by_channel)
+        for channel, names in missing.items():
+            by_channel[channel] = UnavailableNotifier(
+                f"{channel.value} is off: set {', '.join(names)} to send on it"
+            )
+        return cls(None, by_channel, missing)
 
     def for_channel(self, channel: Channel) -> Notifier:
-        return self._by_channel.get(channel, self.log)
+        found = self._by_channel.get(channel) or self.log
+        if found is None:  # a channel nothing is pushed on (voice, web chat...)
+            return UnavailableNotifier(f"messages cannot be sent on {channel.value}")
+        return found
+
+    def describe_unavailable(self) -> str | None:
+        """What to tell at startup about the channels that cannot send."""
+        if not self.unavailable:
+            return None
+        channels = "; ".join(
+            f"{channel.value} (set {', '.join(names)})"
+            for channel, names in self.unavailable.items()
+        )
+        return (
+            f"CHANNELS OFF: {channels}. Nothing is sent on them: their "
+            "follow-ups fail (the console lists them, with the reason, to retry "
+            "once configured) and no phone code can be texted without SMS."
+        )
 
 
 def send_phone_code(notifiers: Notifiers, link: PhoneLink) -> None:
@@ -484,3 +559,49 @@ def send_phone_code(notifiers: Notifiers, link: PhoneLink) -> None:
             since=link.verification.created_at,
         )
     )
+
+
+def code_not_sent(link: PhoneLink, error: DeliveryError) -> Unavailable:
+    """What to answer when the text of a phone code failed (once
+    ``customers.phone_code_not_sent`` has undone the code): 502 if the SMS
+    provider refused the number, 503 (try again) if it was out of reach."""
+    log.warning("phone code %s to %s not sent: %s", link.key, link.phone, error)
+    if error.code == UNAVAILABLE:  # this server has no SMS credentials
+        return Unavailable(
+            "codes cannot be texted: texts are off on this server (no SMS "
+            "provider is set up)",
+            permanent=True,
+            code="code_not_sent",
+        )
+    if error.permanent:
+        return Unavailable(
+            f"the code could not be texted to {link.phone}: the SMS provider "
+            "refused the number; check it, or give another",
+            permanent=True,
+            code="code_not_sent",
+        )
+    return Unavailable(
+        "the code could not be texted just now; nothing was kept: ask for a "
+        "new one in a minute",
+        code="code_not_sent",
+    )
+
+
+def send_phone_notice(notifiers: Notifiers, notice: PhoneNotice) -> bool:
+    """Text a number's owner that its linking was locked
+    (``customers.WrongCode.notice``); a failure is logged, never raised (the
+    lock holds either way). Whether it went."""
+    try:
+        notifiers.for_channel(Channel.SMS).send(
+            Outgoing(
+                channel=Channel.SMS,
+                to=notice.phone,
+                body=notice.text,
+                key=notice.key,
+                since=datetime.now().astimezone(),
+            )
+        )
+    except DeliveryError as exc:
+        log.warning("lock notice %s to %s not sent: %s", notice.key, notice.phone, exc)
+        return False
+    return True

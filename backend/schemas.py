@@ -26,6 +26,7 @@ from pydantic import (
 )
 from pydantic_core import ErrorDetails
 
+from backend.db import MAX_INTEGER
 from backend.models import PHONE_CHANNELS, Channel
 from backend.services import phones
 from backend.services.errors import Invalid
@@ -176,7 +177,7 @@ class ProviderFields(BaseModel):
     phone: Phone | None = None
     email: Email | None = None
     rating: float | None = Field(None, ge=0, le=5)
-    review_count: int | None = Field(None, ge=0)
+    review_count: int | None = Field(None, ge=0, le=MAX_INTEGER)
     languages: (
         list[Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}$")]] | None
     ) = None
@@ -264,7 +265,7 @@ RequestText = Annotated[
 
 class JobCreate(StrictModel):
     text: RequestText
-    customer_id: int | None = Field(None, gt=0)
+    customer_id: int | None = Field(None, gt=0, le=MAX_INTEGER)
     category: str | None = None
     address: str | None = Field(None, max_length=300)
     city: str | None = Field(None, max_length=120)
@@ -286,7 +287,7 @@ class MatchCreate(StrictModel):
     lat: float | None = Field(None, ge=-90, le=90)
     lon: float | None = Field(None, ge=-180, le=180)
     when: TimeWindow | None = None
-    customer_id: int | None = Field(None, gt=0)
+    customer_id: int | None = Field(None, gt=0, le=MAX_INTEGER)
     category: str | None = Field(None, max_length=64)
     limit: int = Field(5, ge=1, le=20)
     verified_only: bool = False
@@ -294,12 +295,12 @@ class MatchCreate(StrictModel):
 
 
 class BookingCreate(StrictModel):
-    provider_id: int = Field(..., gt=0)
-    customer_id: int = Field(..., gt=0)
+    provider_id: int = Field(..., gt=0, le=MAX_INTEGER)
+    customer_id: int = Field(..., gt=0, le=MAX_INTEGER)
     start: AwareDatetime
     end: AwareDatetime | None = None
-    service_id: int | None = Field(None, gt=0)
-    job_id: int | None = Field(None, gt=0)
+    service_id: int | None = Field(None, gt=0, le=MAX_INTEGER)
+    job_id: int | None = Field(None, gt=0, le=MAX_INTEGER)
     confirm: bool = False
     channel: Channel = Channel.API
     notes: str = Field("", max_length=2000)
@@ -374,7 +375,7 @@ class PhoneLinkConfirm(StrictModel):
 class AvailabilityQuery(StrictModel):
     from_: AwareDatetime = Field(..., alias="from")
     to: AwareDatetime
-    service_id: int | None = Field(None, gt=0)
+    service_id: int | None = Field(None, gt=0, le=MAX_INTEGER)
     duration_minutes: int | None = Field(None, gt=0, le=24 * 60)
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)

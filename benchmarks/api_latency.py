@@ -46,7 +46,13 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="beckon-bench-"))
     url = args.database_url or f"sqlite:///{workdir / 'bench.sqlite3'}"
     upgrade(url)
-    app = create_app(Config.from_env(DATABASE_URL=url, DATA_DIR=workdir))
+    app = create_app(
+        Config.from_env(
+            DATABASE_URL=url,
+            DATA_DIR=workdir,
+            API_KEY_RATE_LIMIT="1000000 per minute",  # latency, not the limit
+        )
+    )
     with app.app_context():
         started = time.perf_counter()
         seed_demo(
@@ -55,7 +61,7 @@ def main() -> None:
             provider_count=args.providers,
             if_empty=True,
         )
-        _, token = create_api_key(db.session, "bench")
+        _, token = create_api_key(db.session, "bench", ["read,book"])
         db.session.commit()
         seeded = time.perf_counter() - started
         providers = db.session.query(Provider.id, Provider.timezone).all()

@@ -163,7 +163,7 @@ def api_token(app) -> str:
     from backend.services.access import create_api_key
 
     with app.app_context():
-        _, token = create_api_key(database.session, "tests")
+        _, token = create_api_key(database.session, "tests", ["read,book,admin"])
         database.session.commit()
     return token
 

@@ -159,7 +159,7 @@ def prepare_served_data(env: dict[str, str], providers: int) -> str:
     for argv in (["db", "upgrade"], ["seed", "demo", "--providers", str(providers)]):
         subprocess.run([beckon, *argv], env=env, check=True, capture_output=True)
     return subprocess.run(
-        [beckon, "api-key", "create", "e2e"],
+        [beckon, "api-key", "create", "e2e", "--scope", "read,book,admin"],
         env=env,
         check=True,
         capture_output=True,

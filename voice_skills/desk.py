@@ -32,9 +32,16 @@ from backend.models import (
     Customer,
     Provider,
 )
-from backend.notifiers import Notifiers, send_phone_code
+from backend.notifiers import (
+    DeliveryError,
+    Notifiers,
+    code_not_sent,
+    send_phone_code,
+    send_phone_notice,
+)
 from backend.schemas import BookingCreate, IdentityInput, ReviewCreate
 from backend.services import bookings, customers, matchlog, phones, reviews
+from backend.services.access import speaks_for_provider
 from backend.services.availability import provider_free_slots
 from backend.services.errors import Conflict, Invalid, NotFound
 from backend.services.matching import (
@@ -44,7 +51,7 @@ from backend.services.matching import (
 )
 from backend.services.places import Place, resolve_city
 from backend.services.providers import find_category, served_by
-from backend.services.rules import BookingRules, FollowUpRules
+from backend.services.rules import BookingRules, FollowUpRules, TextRules
 from voice_skills.when import Window
 
 #: Voice reads at most this many providers at a time.
@@ -121,6 +128,7 @@ class VoiceDesk:
         follow_ups: FollowUpRules,
         notifiers: Notifiers,
         region: str,
+        texts: TextRules | None = None,
         now: datetime | None = None,
     ) -> None:
         self.session = session
@@ -133,6 +141,8 @@ class VoiceDesk:
         self.notifiers = notifiers
         #: where a number said without its country code is from
         self.region = region
+        #: where phone codes may be texted, and how many an hour
+        self.texts = texts or TextRules(countries=(region,))
         self.now = now or utcnow()
 
     # ------------------------------------------------------------ who and where
@@ -375,18 +385,21 @@ class VoiceDesk:
         """A provider reports a step of job ``job_number`` (a booking id).
 
         Only the job's provider may: the caller's voice account must be linked
-        to the phone number the provider is registered with.
+        to the phone number the provider is registered with. A job that does
+        not exist and one of another provider's get one answer (``NotFound``,
+        ``not_your_job``), so a caller learns nothing of others' jobs; a
+        caller with no linked phone is told to link one, whatever the job.
         """
         if step not in CHECK_IN_STEPS:
             raise Invalid("not a check-in step", field="step", code="bad_step")
-        booking = self.session.get(Booking, job_number)
-        if booking is None:
-            raise NotFound(f"job {job_number} not found")
-        provider: Provider = booking.provider
-        if not caller.phone or caller.phone != provider.phone:
+        if not caller.phone:
             raise Conflict(
                 "only the job's provider can check in to it", code="not_the_provider"
             )
+        booking = self.session.get(Booking, job_number)
+        if booking is None or not speaks_for_provider(caller, booking.provider):
+            raise NotFound(f"no job {job_number} of yours", code="not_your_job")
+        provider: Provider = booking.provider
         action = CHECK_IN_STEPS[step]
         if action == "check_in" and booking.status == BookingStatus.IN_PROGRESS:
             return booking  # "started" after "arrived": already under way
@@ -406,20 +419,36 @@ class VoiceDesk:
         return phones.to_e164(said, self.region)
 
     def send_phone_code(self, customer: Customer, phone: str) -> None:
-        """Text a code to ``phone``; the caller says it back to link it."""
+        """Text a code to ``phone``; the caller says it back to link it. A
+        text that cannot be sent leaves no usable code and no budget spent
+        (:class:`Unavailable` ``code_not_sent``)."""
         link = customers.start_phone_link(
             self.session,
             customer.id,
             phone,
             code_minutes=self.rules.phone_code_minutes,
+            text_rules=self.texts,
             now=self.now,
         )
         self.session.commit()  # the code must exist before the text arrives
-        send_phone_code(self.notifiers, link)
+        try:
+            send_phone_code(self.notifiers, link)
+        except DeliveryError as exc:
+            customers.phone_code_not_sent(self.session, link.verification.id)
+            self.session.commit()
+            raise code_not_sent(link, exc) from exc
 
     def confirm_phone_code(self, customer: Customer, phone: str, code: str) -> Customer:
         """Check the spoken code; the surviving customer (merged if the phone
-        was someone's already)."""
-        return customers.confirm_phone_link(
-            self.session, customer.id, phone, code, now=self.now
-        )
+        was someone's already). A wrong code stays counted whatever the turn
+        does next (committed here), and the try that locks the number texts
+        its owner."""
+        try:
+            return customers.confirm_phone_link(
+                self.session, customer.id, phone, code, now=self.now
+            )
+        except customers.WrongCode as wrong:
+            self.session.commit()
+            if wrong.notice is not None:
+                send_phone_notice(self.notifiers, wrong.notice)
+            raise

@@ -36,6 +36,7 @@ def desk_for(channel: Channel) -> VoiceDesk:
         follow_ups=extensions["beckon.follow_up_rules"],
         notifiers=extensions["beckon.notifiers"],
         region=current_app.config["BECKON"].DEFAULT_REGION,
+        texts=extensions["beckon.text_rules"],
     )
 
 

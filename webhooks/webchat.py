@@ -4,11 +4,15 @@ every other channel.
 
 The page carries a signed visitor token (``itsdangerous``, keyed by
 SECRET_KEY): a post without a token this server issued is refused, and the
-token is the visitor's identity, so a reload keeps the conversation. Each
-answer brings the token renewed (``X-Visitor-Token``), so an active visitor's
-never expires; a page whose token did expire gets a new one from
-``POST /webhooks/webchat/token``. Minting tokens and posting are
-rate-limited per address, so a script cannot make customers without end.
+token is the visitor's identity, so a reload keeps the conversation. The
+page sends it in the ``X-Visitor-Token`` header, checked before the body is
+read (Rasa's REST shape, the body's ``sender``, is taken too); a body has at
+most :data:`MAX_BODY` bytes. Each answer brings the token renewed (the same
+header), so an active visitor's never expires; a page whose token did expire
+gets a new one from ``POST /webhooks/webchat/token``. Minting tokens and posting are
+rate-limited per address, so a script cannot make customers without end, and
+posting per visitor too: counted on the visitor the token names, which every
+renewal keeps, not on the token itself.
 
 Replies that do not come in a post's answer (a person's, from the console,
 when they have taken the conversation over; one the sweep answered after a
@@ -26,9 +30,11 @@ from flask_limiter.util import get_remote_address
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from backend.api.errors import error_response
+from backend.bodies import limit_body
 from backend.conversation import Inbound
 from backend.conversation.outbox import fetch_outbox
 from backend.conversation.turn import converse
+from backend.db import MAX_INTEGER
 from backend.extensions import limiter
 from backend.models import Channel
 from backend.services import inbound
@@ -44,6 +50,9 @@ POSTS_PER_VISITOR = "20 per minute"
 POSTS_PER_ADDRESS = "120 per minute"
 POLLS_PER_ADDRESS = "300 per minute"
 TOKEN_HEADER = "X-Visitor-Token"
+#: The most bytes a post's body may have: a message of MAX_TEXT characters,
+#: however it is written (JSON escapes included), with its token and id.
+MAX_BODY = 32 * 1024
 
 minting = limiter.shared_limit(
     TOKENS_PER_ADDRESS, scope="webchat-token", key_func=get_remote_address
@@ -74,6 +83,11 @@ def _body() -> dict:
 
 
 def _sender() -> str:
+    """The visitor's token: the header's (the body unread), else the body's
+    ``sender``."""
+    header = request.headers.get(TOKEN_HEADER)
+    if header is not None:
+        return header
     sender = _body().get("sender")
     return sender if isinstance(sender, str) else ""
 
@@ -100,16 +114,30 @@ def chat_page():
 
 
 @webhooks_bp.post("/webchat/token")
+@limit_body(MAX_BODY)
 @minting
 def webchat_token():
     """A new visitor token, for a page whose token expired."""
     return {"token": visitor_token()}
 
 
+def _visitor_key() -> str:
+    """What the per-visitor limit counts on: the visitor the token names,
+    not the token (each answer re-signs it, so a new token every second); a
+    post with no live token counts on its address."""
+    visitor = visitor_of(_sender())
+    if visitor is None:
+        return "no-visitor:" + (get_remote_address() or "")
+    return "visitor:" + visitor
+
+
 @webhooks_bp.post("/webchat")
+@limit_body(MAX_BODY)
 @limiter.limit(POSTS_PER_ADDRESS, key_func=get_remote_address)
-@limiter.limit(POSTS_PER_VISITOR, key_func=lambda: "visitor:" + _sender()[:200])
+@limiter.limit(POSTS_PER_VISITOR, key_func=_visitor_key)
 def webchat_message():
+    if TOKEN_HEADER in request.headers and visitor_of(_sender()) is None:
+        return _refused()  # before the body is read
     body = request.get_json(silent=True)
     if not isinstance(body, dict):
         return error_response(400, "bad_body", "send JSON: {sender, message}")
@@ -153,6 +181,7 @@ def webchat_message():
 
 
 @webhooks_bp.post("/webchat/outbox")
+@limit_body(MAX_BODY)
 @limiter.limit(POLLS_PER_ADDRESS, key_func=get_remote_address)
 def webchat_outbox():
     """Replies for the visitor that no post's answer carried, after the
@@ -161,7 +190,7 @@ def webchat_outbox():
     if visitor is None:
         return _refused()
     after = _body().get("after", 0)
-    if type(after) is not int or after < 0:
+    if type(after) is not int or not 0 <= after <= MAX_INTEGER:
         return error_response(422, "bad_after", "after is a message id (>= 0)")
     waiting = fetch_outbox(Channel.WEBCHAT, visitor, after=after)
     return {

@@ -18,12 +18,16 @@ from flask_wtf.csrf import CSRFError
 
 from backend.admin.blueprint import admin_bp
 from backend.admin.forms import LoginForm
+from backend.bodies import too_large_message
 from backend.extensions import csrf, db, limiter, login_manager
 from backend.models import AdminRole, AdminUser
 from backend.services import access
 from backend.services.errors import Unauthorized
 
 #: Failed logins allowed per address in any 60 seconds; the next gets 429.
+#: Each account also counts its own (``access.note_failed_login``): after
+#: ``access.FAILED_LOGINS_BEFORE_LOCK`` in a row, from any addresses, it is
+#: locked for a while or until another admin unlocks it.
 FAILED_LOGINS_ALLOWED = 5
 LOGIN_WINDOW_SECONDS = 60
 #: Good logins an address may make in a window (a cap on the credit they give).
@@ -136,6 +140,19 @@ def not_found(error: Any):
     )
 
 
+@admin_bp.errorhandler(413)
+def too_large(error: Any):
+    return (
+        render_template(
+            "error.html",
+            title="Too much at once",
+            message=too_large_message(request.max_content_length).capitalize()
+            + ". Send less and try again.",
+        ),
+        413,
+    )
+
+
 def _safe_next(target: str | None) -> str:
     if target:
         parts = urlsplit(target)
@@ -201,6 +218,9 @@ def login():
                 )
             except Unauthorized as exc:
                 db.session.rollback()
+                # the account's count, in a transaction of its own: kept
+                access.note_failed_login(db.session, form.email.data)
+                db.session.commit()
                 return render_template("login.html", form=form, error=exc.message), 401
             db.session.commit()
             throttle.succeeded()

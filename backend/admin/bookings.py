@@ -32,6 +32,8 @@ from backend.models import Booking, BookingStatus, Channel, Customer, Provider
 from backend.services import bookings as booking_service
 from backend.services.errors import DomainError
 
+#: The list's filters, kept by its links (and the CSV export).
+FILTERS = ("q", "status", "channel", "provider", "customer", "from", "to")
 SORTS = {
     "starts": Booking.starts_at,
     "created": Booking.created_at,
@@ -119,7 +121,7 @@ def bookings():
             raiseload(Booking.job),
         )
     )
-    page = paginate(db.session, stmt, SORTS, "starts")
+    page = paginate(db.session, stmt, SORTS, "starts", filters=FILTERS)
     provider = None
     if as_id(request.args.get("provider")) is not None:
         provider = db.session.get(Provider, as_id(request.args["provider"]))

@@ -27,6 +27,8 @@ from backend.services import conversations as conversation_service
 from backend.services.errors import DomainError
 
 log = logging.getLogger(__name__)
+#: The list's filters, kept by its links.
+FILTERS = ("view", "channel", "q")
 SORTS = {"last": Conversation.last_message_at, "id": Conversation.id}
 VIEWS = {
     "all": "All",
@@ -54,7 +56,7 @@ def conversations():
     q = (request.args.get("q") or "").strip()
     if q:
         stmt = stmt.where(Conversation.customer_id.in_(people_matching(Customer, q)))
-    page = paginate(db.session, stmt, SORTS, "last")
+    page = paginate(db.session, stmt, SORTS, "last", filters=FILTERS)
     ids = [c.id for c in page.items]
     last: dict[int, Message] = {}
     counts: dict[int, int] = {}

@@ -34,6 +34,8 @@ from backend.models import (
 from backend.services import privacy
 from backend.services.errors import DomainError
 
+#: The list's filters, kept by its links.
+FILTERS = ("q", "erased")
 SORTS = {
     "created": Customer.created_at,
     "name": Customer.display_name,
@@ -62,7 +64,7 @@ def customers():
         )
     if request.args.get("erased") != "1":
         stmt = stmt.where(Customer.erased_at.is_(None))
-    page = paginate(db.session, stmt, SORTS, "created")
+    page = paginate(db.session, stmt, SORTS, "created", filters=FILTERS)
     ids = [c.id for c in page.items]
     bookings = (
         dict(

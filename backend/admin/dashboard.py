@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass
 from datetime import date, timedelta
 
-from flask import current_app, render_template, request
-from flask_login import login_required
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
 
+from backend.admin.auth import admin_only
 from backend.admin.blueprint import admin_bp
-from backend.admin.common import CHANNEL_NAMES
+from backend.admin.common import CHANNEL_NAMES, fail
+from backend.admin.forms import ActionForm
 from backend.admin.stats import Dashboard, Range
 from backend.admin.stats import dashboard as figures
 from backend.db import utcnow
 from backend.extensions import db
+from backend.services import phones, texting
+from backend.services.errors import DomainError
 
 PRESETS = (7, 30, 90)
 MAX_DAYS = 366
@@ -70,6 +75,60 @@ def chosen_range() -> tuple[Range, str | None]:
     return Range(start, end), error
 
 
+@dataclass(frozen=True)
+class Alert:
+    """A line of the dashboard's alert: what happened, and the number to
+    unlock if it is a lock."""
+
+    text: str
+    phone: str | None = None
+
+
+def text_alerts() -> list[Alert]:
+    """The phone-code budgets spent in the last day and the numbers whose
+    linking is locked: signs that someone is spending our texts or guessing
+    codes, which an operator should see first."""
+    rules = current_app.extensions["beckon.text_rules"]
+    alerts = []
+    for spent in texting.spent_budgets(db.session, rules):
+        whose = f" to {phones.region_name(spent.country)}" if spent.country else ""
+        until = spent.hour + timedelta(hours=1)
+        alerts.append(
+            Alert(
+                f"Phone-code texts{whose}: the hourly budget of {spent.cap} was "
+                f"spent between {spent.hour:%b %-d, %H:%M} and {until:%H:%M} UTC; "
+                "codes asked for then were refused."
+            )
+        )
+    for guard in texting.locked_numbers(db.session):
+        alerts.append(
+            Alert(
+                f"Linking {guard.phone} is locked after {guard.failures} wrong "
+                f"codes in a row (since {guard.locked_at:%b %-d, %H:%M} UTC); "
+                "its owner was texted.",
+                phone=guard.phone,
+            )
+        )
+    db.session.commit()  # spent_budgets drops rows older than it keeps
+    return alerts
+
+
+@admin_bp.post("/phone-locks/lift")
+@admin_only
+def phone_lock_lift():
+    """Unlock linking a number locked by wrong codes (the dashboard's alert)."""
+    phone = (request.form.get("phone") or "").strip()
+    if ActionForm().validate_on_submit():
+        try:
+            texting.lift_lock(db.session, phone, by=f"admin:{current_user.email}")
+            db.session.commit()
+        except DomainError as exc:
+            fail(None, exc)
+        else:
+            flash(f"{phone} may be linked again.", "success")
+    return redirect(url_for("admin.dashboard"))
+
+
 @admin_bp.get("/")
 @login_required
 def dashboard():
@@ -86,4 +145,5 @@ def dashboard():
         presets=PRESETS,
         channel_names=CHANNEL_NAMES,
         preset=preset,
+        alerts=text_alerts(),
     )

@@ -12,6 +12,7 @@ from wtforms import (
     FloatField,
     PasswordField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -24,6 +25,7 @@ from wtforms.validators import (
     Regexp,
     ValidationError,
 )
+from wtforms.widgets import CheckboxInput, ListWidget
 
 try:  # WTForms 3.3 deprecates (value, label) tuples
     from wtforms.fields.choices import SelectChoice
@@ -140,9 +142,27 @@ class EraseForm(FlaskForm):
             raise ValidationError("type ERASE (in capitals) to confirm")
 
 
+#: Each API key scope, as the console offers it.
+API_SCOPE_CHOICES = [
+    SelectChoice("read", "read: catalogue, providers, matches, records by id"),
+    SelectChoice("book", "book: customers, jobs, bookings and their changes"),
+    SelectChoice("admin", "admin: add, change, verify providers"),
+    SelectChoice("assistant", "assistant: the assistant's actions only"),
+]
+
+
 class ApiKeyForm(FlaskForm):
     name = StringField(
         "Name",
         description="who or what uses it: bot-production, partner-acme",
         validators=[DataRequired(), Length(max=120)],
+    )
+    scopes = SelectMultipleField(
+        "Scopes",
+        choices=API_SCOPE_CHOICES,
+        description="what it may do; the assistant's action server needs "
+        "assistant alone",
+        validators=[DataRequired(message="choose at least one scope")],
+        option_widget=CheckboxInput(),
+        widget=ListWidget(prefix_label=False),
     )

@@ -1,4 +1,5 @@
-"""Reviews to moderate, follow-ups to watch and retry, API keys."""
+"""Reviews to moderate, follow-ups to watch and retry, API keys, and the
+console's accounts (a locked one unlocked)."""
 
 from __future__ import annotations
 
@@ -16,9 +17,11 @@ from backend.admin.common import (
     provider_names,
 )
 from backend.admin.forms import ActionForm, ApiKeyForm, ModerateForm
-from backend.admin.paging import paginate
+from backend.admin.paging import PAGING_ARGS, list_args, paginate
+from backend.db import utcnow
 from backend.extensions import db
 from backend.models import (
+    AdminUser,
     ApiKey,
     FollowUp,
     FollowUpState,
@@ -31,6 +34,9 @@ from backend.services import reviews as review_service
 from backend.services.errors import DomainError
 
 # ---------------------------------------------------------------- reviews
+
+#: The review list's filters, kept by its links (and a moderation's way back).
+REVIEW_FILTERS = ("state", "provider", "stars", "q")
 
 
 @admin_bp.get("/reviews")
@@ -58,6 +64,7 @@ def _reviews_page(failed: tuple[int, ModerateForm] | None = None, status: int = 
         stmt,
         {"created": Review.created_at, "stars": Review.stars},
         "created",
+        filters=REVIEW_FILTERS,
     )
     names = provider_names(r.provider_id for r in page.items)
     forms = {
@@ -90,7 +97,7 @@ def _reviews_page(failed: tuple[int, ModerateForm] | None = None, status: int = 
 @login_required
 def review_moderate(review_id: int):
     form = ModerateForm(prefix=f"r{review_id}")
-    back = url_for("admin.reviews", **request.args)
+    back = url_for("admin.reviews", **list_args(REVIEW_FILTERS + PAGING_ARGS))
     if not form.validate_on_submit():
         return _reviews_page((review_id, form), 400)
     try:
@@ -118,8 +125,8 @@ QUEUES = {
 }
 
 
-#: The follow-up list's own arguments (what a retry goes back to).
-LIST_ARGS = ("queue", "q", "kind", "sort", "dir", "page")
+#: The follow-up list's filters, kept by its links (and a retry's way back).
+FOLLOW_UP_FILTERS = ("queue", "q", "kind")
 
 
 @admin_bp.get("/follow-ups")
@@ -145,6 +152,7 @@ def follow_ups():
         {"due": FollowUp.due_at, "attempts": FollowUp.attempts},
         "due",
         default_direction="asc" if queue == "pending" else "desc",
+        filters=FOLLOW_UP_FILTERS,
     )
     counts = dict(
         db.session.execute(
@@ -182,7 +190,7 @@ def follow_up_retry(follow_up_id: int):
         else:
             flash(f"Follow-up {follow_up_id} is back in the queue.", "success")
     # back to the list it came from (its filters are in the form's address)
-    kept = {k: v for k, v in request.args.items() if k in LIST_ARGS}
+    kept = list_args(FOLLOW_UP_FILTERS + PAGING_ARGS)
     return redirect(url_for("admin.follow_ups", **{"queue": "failed", **kept}))
 
 
@@ -218,7 +226,7 @@ def api_key_create():
     if not form.validate_on_submit():
         return _keys_page(form, status=400)
     try:
-        key, token = access.create_api_key(db.session, form.name.data)
+        key, token = access.create_api_key(db.session, form.name.data, form.scopes.data)
         db.session.commit()
     except DomainError as exc:
         fail(form, exc)
@@ -240,3 +248,34 @@ def api_key_revoke(key_id: int):
         else:
             flash(f"Key “{key.name}” is revoked.", "success")
     return redirect(url_for("admin.api_keys"))
+
+
+# ---------------------------------------------------------------- accounts
+
+
+@admin_bp.get("/admins")
+@admin_only
+def admins():
+    """The console's accounts: who is locked by failed logins, until when."""
+    users = db.session.scalars(select(AdminUser).order_by(AdminUser.email)).all()
+    return render_template(
+        "admins.html",
+        users=users,
+        locked={u.id for u in users if access.is_locked(u, utcnow())},
+        failures=access.FAILED_LOGINS_BEFORE_LOCK,
+        minutes=access.LOCK_MINUTES,
+    )
+
+
+@admin_bp.post("/admins/<int:admin_id>/unlock")
+@admin_only
+def admin_unlock(admin_id: int):
+    if ActionForm().validate_on_submit():
+        try:
+            user = access.unlock_admin(db.session, admin_id)
+            db.session.commit()
+        except DomainError as exc:
+            fail(None, exc)
+        else:
+            flash(f"{user.email} can log in again.", "success")
+    return redirect(url_for("admin.admins"))

@@ -1,16 +1,42 @@
 """Pages of growing lists: page numbers, sorting by whitelisted columns, and
-links that keep the other filters."""
+links that keep the other filters.
+
+A link back to a list keeps only the arguments the list names (its filters
+and :data:`PAGING_ARGS`), never the whole query string: ``url_for`` would
+take ``?endpoint=`` or a view's own argument (``?review_id=``) as its own (a
+500), and ``?_external=1&_scheme=javascript`` as an address elsewhere.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import request, url_for
 from sqlalchemy import Select, func, inspect, select
 from sqlalchemy.orm import Session
 
+from backend.admin.blueprint import admin_bp
+
 PER_PAGE = 25
+#: What every list's address may carry besides its own filters.
+PAGING_ARGS = ("sort", "dir", "page")
+
+
+def list_args(allowed: Iterable[str]) -> dict[str, str]:
+    """The request's arguments named in ``allowed`` that have a value: what a
+    link back to the list keeps."""
+    allowed = set(allowed)
+    return {k: v for k, v in request.args.items() if k in allowed and v != ""}
+
+
+@admin_bp.app_template_global()
+def list_url(endpoint: str, allowed: Iterable[str], **changes: Any) -> str:
+    """``endpoint``'s address with the request's ``allowed`` arguments, then
+    ``changes`` (None drops one)."""
+    args = {**list_args(allowed), **changes}
+    return url_for(endpoint, **{k: v for k, v in args.items() if v not in (None, "")})
 
 
 @dataclass
@@ -21,6 +47,8 @@ class Page:
     total: int
     sort: str
     direction: str
+    #: the list's own filters (query arguments) that its links keep
+    filters: tuple[str, ...] = field(default=())
 
     @property
     def pages(self) -> int:
@@ -34,10 +62,14 @@ class Page:
     def last(self) -> int:
         return min(self.page * self.per_page, self.total)
 
+    @property
+    def kept(self) -> dict[str, str]:
+        """The arguments of this list's address: its filters, sort and page."""
+        return list_args(self.filters + PAGING_ARGS)
+
     def url(self, **changes: Any) -> str:
         """This list's address with some arguments changed."""
-        args = {k: v for k, v in request.args.items() if v != ""}
-        args.update({k: v for k, v in changes.items()})
+        args = {**self.kept, **changes}
         args = {k: v for k, v in args.items() if v not in (None, "")}
         return url_for(request.endpoint, **(request.view_args or {}), **args)
 
@@ -88,9 +120,11 @@ def paginate(
     default_direction: str = "desc",
     per_page: int = PER_PAGE,
     scalars: bool = True,
+    filters: tuple[str, ...] = (),
 ) -> Page:
     """One page of ``stmt``, ordered by ``?sort=`` (a key of ``sorts``) and
-    ``?dir=``, with the id as a tie-breaker; ``?page=`` from 1."""
+    ``?dir=``, with the id as a tie-breaker; ``?page=`` from 1. ``filters``:
+    the query arguments the list is filtered by, which its links keep."""
     sort = request.args.get("sort", default_sort)
     if sort not in sorts:
         sort = default_sort
@@ -107,4 +141,4 @@ def paginate(
     order = [c.desc() if direction == "desc" else c.asc() for c in columns]
     ordered = stmt.order_by(*order).offset((page - 1) * per_page).limit(per_page)
     rows = session.scalars(ordered) if scalars else session.execute(ordered)
-    return Page(list(rows), page, per_page, total or 0, sort, direction)
+    return Page(list(rows), page, per_page, total or 0, sort, direction, filters)

@@ -41,6 +41,8 @@ from backend.schemas import ProviderUpdate, VerifyInput, reading
 from backend.services import providers as provider_service
 from backend.services.errors import DomainError
 
+#: The list's filters, kept by its links.
+FILTERS = ("q", "category", "city", "verified", "status", "rating")
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SORTS = {
     "name": Provider.name,
@@ -91,7 +93,9 @@ def providers():
         min_rating = 0
     if min_rating:
         stmt = stmt.where(Provider.rating >= min_rating)
-    page = paginate(db.session, stmt, SORTS, "name", default_direction="asc")
+    page = paginate(
+        db.session, stmt, SORTS, "name", default_direction="asc", filters=FILTERS
+    )
     categories = db.session.scalars(select(Category).order_by(Category.name)).all()
     cities = db.session.scalars(
         select(Provider.city)

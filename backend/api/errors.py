@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import jsonify
+from flask import jsonify, request
 from pydantic import ValidationError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
+from backend.bodies import too_large_message
 from backend.schemas import error_message
 from backend.services.errors import (
     Conflict,
     DomainError,
+    Forbidden,
     Invalid,
     NotFound,
     Unauthorized,
+    Unavailable,
 )
 
 
@@ -30,7 +33,11 @@ STATUS_OF: dict[type[DomainError], int] = {
     Conflict: 409,
     Invalid: 422,
     Unauthorized: 401,
+    Unavailable: 503,
+    Forbidden: 403,
 }
+#: Seconds a client is asked to wait after a 503 (the SMS provider's outage).
+RETRY_AFTER_SECONDS = 60
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -73,7 +80,12 @@ def handle_domain_error(exc: DomainError):
     status = next(
         (code for cls, code in STATUS_OF.items() if isinstance(exc, cls)), 400
     )
-    return error_response(status, exc.code, exc.message, exc.details)
+    if isinstance(exc, Unavailable) and exc.permanent:
+        status = 502  # the provider refused it: waiting will not help
+    response = error_response(status, exc.code, exc.message, exc.details)
+    if status == 503:
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def handle_validation_error(exc: ValidationError):
@@ -85,5 +97,9 @@ def handle_validation_error(exc: ValidationError):
 
 
 def handle_http_error(exc: HTTPException):
+    if isinstance(exc, RequestEntityTooLarge):
+        return error_response(
+            413, "too_large", too_large_message(request.max_content_length)
+        )
     code = (exc.name or "error").lower().replace(" ", "_")
     return error_response(exc.code or 500, code, exc.description or exc.name)

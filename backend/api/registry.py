@@ -8,13 +8,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, current_app, request
+from flask import Blueprint, current_app, g, request
 from pydantic import BaseModel, ValidationError
 
 from backend.api import idempotency
+from backend.api.acting import IDENTITY_HEADER, Rule, anyone
 from backend.api.errors import ERROR_SCHEMA, BadRequest, validation_details
+from backend.db import MAX_INTEGER
+from backend.models import ApiScope
 from backend.schemas import reading
 from backend.services.errors import Invalid
+from backend.shapes import map_strings
 
 
 @dataclass
@@ -29,6 +33,8 @@ class Route:
     auth: bool = True
     tag: str = "general"
     responses: dict[int, str] = field(default_factory=dict)
+    scope: ApiScope | None = None
+    assistant: Rule | None = None
 
     @property
     def idempotent(self) -> bool:
@@ -54,11 +60,26 @@ def parse_body(model: type[BaseModel]) -> BaseModel:
             raise BadRequest("the body must be JSON (Content-Type: application/json)")
     if not isinstance(payload, dict):
         raise BadRequest("the body must be a JSON object")
-    return model.model_validate(payload, context=_reading())
+    return model.model_validate(
+        map_strings(payload, _storable_text), context=_reading()
+    )
+
+
+def _storable_text(text: str) -> str:
+    """``text`` if a database can store it: NUL characters it cannot (a
+    webhook's message drops them, ``inbound.clean``; the API refuses them)."""
+    if "\x00" in text:
+        raise Invalid(
+            "text may not contain NUL characters (\\u0000)", code="validation_error"
+        )
+    return text
 
 
 def parse_query(model: type[BaseModel]) -> BaseModel:
-    args = {key: value for key, value in request.args.items()}
+    args = {
+        _storable_text(key): _storable_text(value)
+        for key, value in request.args.items()
+    }
     try:
         return model.model_validate(args, context=_reading())
     except ValidationError as exc:
@@ -83,13 +104,20 @@ def endpoint(
     auth: bool = True,
     tag: str = "general",
     responses: dict[int, str] | None = None,
+    scope: ApiScope | None = None,
+    assistant: Rule | None = None,
 ):
     """Register a view on ``bp`` and describe it for the OpenAPI document.
 
-    The view receives ``body=`` and/or ``query=`` as validated models. A
-    request with an ``Idempotency-Key`` to an idempotent route
-    (:attr:`Route.idempotent`) is carried out once.
+    The view receives ``body=`` and/or ``query=`` as validated models.
+    A route with ``auth`` needs a key with ``scope``; with an ``assistant``
+    rule (``backend.api.acting``) a key with the assistant scope may call it
+    too, for the person it names, when the rule lets it. A request with an
+    ``Idempotency-Key`` to an idempotent route (:attr:`Route.idempotent`) is
+    carried out once.
     """
+    if auth and scope is None:
+        raise TypeError(f"{method} {rule} needs a key: declare its scope")
 
     idempotent = auth and method != "GET"  # as Route.idempotent says
 
@@ -101,11 +129,16 @@ def endpoint(
                 kwargs["body"] = parse_body(body)
             if query is not None:
                 kwargs["query"] = parse_query(query)
+            acting = g.get("beckon_acting")
+            if acting is not None and assistant is not None:
+                assistant(acting, kwargs)  # the key is here by its assistant scope
             if key is not None:
                 return idempotency.carry_out(key, view, kwargs)
             return view(**kwargs)
 
         wrapper.beckon_auth = auth  # type: ignore[attr-defined]
+        wrapper.beckon_scope = scope  # type: ignore[attr-defined]
+        wrapper.beckon_assistant = assistant  # type: ignore[attr-defined]
         bp.add_url_rule(rule, view.__name__, wrapper, methods=[method])
         ROUTES.append(
             Route(
@@ -119,6 +152,8 @@ def endpoint(
                 auth,
                 tag,
                 responses or {},
+                scope,
+                assistant,
             )
         )
         return wrapper
@@ -181,7 +216,11 @@ def openapi_document(prefix: str, title: str, version: str) -> dict[str, Any]:
                 "name": name,
                 "in": "path",
                 "required": True,
-                "schema": {"type": "integer" if conv == "int" else "string"},
+                "schema": (
+                    {"type": "integer", "minimum": 0, "maximum": MAX_INTEGER}
+                    if conv == "int"
+                    else {"type": "string"}
+                ),
             }
             for conv, name in _CONVERTER.findall(route.rule)
         ]
@@ -189,6 +228,17 @@ def openapi_document(prefix: str, title: str, version: str) -> dict[str, Any]:
             params += _query_parameters(route.query)
         if route.idempotent:
             params.append(IDEMPOTENCY_KEY_PARAMETER)
+        if route.assistant is not None and route.assistant is not anyone:
+            params.append(
+                {
+                    "name": IDENTITY_HEADER,
+                    "in": "header",
+                    "required": False,
+                    "description": "with a key of the assistant scope (and only "
+                    "then), the person it acts for: '<channel>:<sender id>'",
+                    "schema": {"type": "string", "maxLength": 300},
+                }
+            )
         if params:
             operation["parameters"] = params
         if route.body is not None:
@@ -207,9 +257,18 @@ def openapi_document(prefix: str, title: str, version: str) -> dict[str, Any]:
                     }
                 },
             }
-        error_codes = {401: "missing or bad API key"} if route.auth else {}
+        error_codes = (
+            {
+                401: "missing or bad API key",
+                403: "the key lacks the scope",
+                429: "the key's rate limit is spent",
+            }
+            if route.auth
+            else {}
+        )
         if route.body is not None:
-            error_codes[400] = "the body is not a JSON object"
+            error_codes[400] = "the body is not a JSON object (or is nested too deep)"
+            error_codes[413] = "the body is larger than the API takes"
         if route.body is not None or route.query is not None:
             error_codes[422] = "a field is invalid"
         if route.idempotent:
@@ -227,8 +286,13 @@ def openapi_document(prefix: str, title: str, version: str) -> dict[str, Any]:
                     }
                 },
             }
-        if route.auth:
-            operation["security"] = [{"bearer": []}]
+        if route.auth and route.scope is not None:
+            # a key with any one of these scopes may call it
+            operation["security"] = [{"bearer": [route.scope.value]}]
+            if route.assistant is not None:
+                operation["security"].append({"bearer": [ApiScope.ASSISTANT.value]})
+                doc = (route.assistant.__doc__ or "").strip().splitlines()[0]
+                operation["description"] = f"The assistant's key: {doc}"
         paths.setdefault(path, {})[route.method.lower()] = operation
     return {
         "openapi": "3.1.0",
@@ -236,6 +300,13 @@ def openapi_document(prefix: str, title: str, version: str) -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": schemas,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "securitySchemes": {
+                "bearer": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "an API key; each operation names the scopes "
+                    "that may call it: " + ", ".join(scope.value for scope in ApiScope),
+                }
+            },
         },
     }

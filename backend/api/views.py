@@ -7,7 +7,7 @@ from typing import Any
 from flask import current_app, jsonify, url_for
 from pydantic import BaseModel, ConfigDict, Field
 
-from backend.api import idempotency
+from backend.api import acting, idempotency
 from backend.api.blueprint import PREFIX, api_bp
 from backend.api.registry import endpoint, openapi_document
 from backend.api.serializers import (
@@ -23,8 +23,13 @@ from backend.api.serializers import (
     slot_json,
 )
 from backend.extensions import db
-from backend.models import Category, Channel, Service
-from backend.notifiers import send_phone_code
+from backend.models import ApiScope, Category, Channel, Service
+from backend.notifiers import (
+    DeliveryError,
+    code_not_sent,
+    send_phone_code,
+    send_phone_notice,
+)
 from backend.schemas import (
     AreaAvailabilityQuery,
     AvailabilityQuery,
@@ -54,8 +59,9 @@ from backend.services import (
 )
 from backend.services.errors import Invalid
 from backend.services.places import place_from
-from backend.services.rules import BookingRules, FollowUpRules
+from backend.services.rules import BookingRules, FollowUpRules, TextRules
 
+READ, BOOK, ADMIN = ApiScope.READ, ApiScope.BOOK, ApiScope.ADMIN
 NOT_FOUND = {404: "not found"}
 CONFLICT = {404: "not found", 409: "conflicts with the current state"}
 
@@ -66,6 +72,10 @@ def rules() -> BookingRules:
 
 def follow_up_rules() -> FollowUpRules:
     return current_app.extensions["beckon.follow_up_rules"]
+
+
+def text_rules() -> TextRules:
+    return current_app.extensions["beckon.text_rules"]
 
 
 def created(payload: dict[str, Any], location: str | None = None):
@@ -97,7 +107,15 @@ def openapi():
     return jsonify(openapi_document(PREFIX, "Beckon API", "1.0.0"))
 
 
-@endpoint(api_bp, "/categories", "GET", "The marketplace's categories", tag="catalogue")
+@endpoint(
+    api_bp,
+    "/categories",
+    "GET",
+    "The marketplace's categories",
+    tag="catalogue",
+    scope=READ,
+    assistant=acting.anyone,
+)
 def list_categories():
     rows = db.session.query(Category).order_by(Category.kind, Category.name)
     return jsonify(
@@ -125,7 +143,7 @@ class ProviderListQuery(BaseModel):
     active: bool | None = True
     min_rating: float | None = Field(None, ge=0, le=5)
     q: str | None = Field(None, max_length=200)
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=1_000_000)
     per_page: int = Field(50, ge=1, le=200)
 
 
@@ -136,6 +154,7 @@ class ProviderListQuery(BaseModel):
     "Search providers",
     query=ProviderListQuery,
     tag="providers",
+    scope=READ,
 )
 def list_providers(query: ProviderListQuery):
     rows, total = providers.list_providers(
@@ -168,6 +187,7 @@ def list_providers(query: ProviderListQuery):
     status=201,
     tag="providers",
     responses={409: "external_id exists"},
+    scope=ADMIN,
 )
 def create_provider(body: ProviderCreate):
     provider = providers.create_provider(db.session, body)
@@ -184,6 +204,8 @@ def create_provider(body: ProviderCreate):
     "One provider",
     tag="providers",
     responses=NOT_FOUND,
+    scope=READ,
+    assistant=acting.anyone,
 )
 def get_provider(provider_id: int):
     return jsonify(provider_json(providers.get_provider(db.session, provider_id)))
@@ -197,6 +219,7 @@ def get_provider(provider_id: int):
     body=ProviderUpdate,
     tag="providers",
     responses=CONFLICT,
+    scope=ADMIN,
 )
 def update_provider(provider_id: int, body: ProviderUpdate):
     provider = providers.update_provider(db.session, provider_id, body)
@@ -211,6 +234,7 @@ def update_provider(provider_id: int, body: ProviderUpdate):
     "Take a provider off the marketplace",
     tag="providers",
     responses=NOT_FOUND,
+    scope=ADMIN,
 )
 def deactivate_provider(provider_id: int):
     provider = providers.deactivate_provider(db.session, provider_id)
@@ -226,6 +250,7 @@ def deactivate_provider(provider_id: int):
     body=VerifyInput,
     tag="providers",
     responses=NOT_FOUND,
+    scope=ADMIN,
 )
 def verify_provider(provider_id: int, body: VerifyInput):
     provider = providers.verify_provider(db.session, provider_id, body)
@@ -241,6 +266,8 @@ def verify_provider(provider_id: int, body: VerifyInput):
     query=AvailabilityQuery,
     tag="availability",
     responses=NOT_FOUND,
+    scope=READ,
+    assistant=acting.anyone,
 )
 def provider_availability(provider_id: int, query: AvailabilityQuery):
     provider = providers.get_provider(db.session, provider_id)
@@ -275,6 +302,7 @@ def provider_availability(provider_id: int, query: AvailabilityQuery):
     "Free slots of the providers of a category near a place",
     query=AreaAvailabilityQuery,
     tag="availability",
+    scope=READ,
 )
 def area_availability(query: AreaAvailabilityQuery):
     place = place_from(
@@ -311,6 +339,8 @@ class PlaceQuery(BaseModel):
     query=PlaceQuery,
     tag="catalogue",
     responses={422: "unknown place"},
+    scope=READ,
+    assistant=acting.anyone,
 )
 def resolve_place(query: PlaceQuery):
     return jsonify(
@@ -328,6 +358,8 @@ def resolve_place(query: PlaceQuery):
     "Find or create the customer behind a channel identity",
     body=IdentityInput,
     tag="customers",
+    scope=BOOK,
+    assistant=acting.themselves,
 )
 def identify_customer(body: IdentityInput):
     customer, is_new = customers.find_or_create_by_identity(db.session, body)
@@ -343,6 +375,7 @@ def identify_customer(body: IdentityInput):
     "One customer",
     tag="customers",
     responses=NOT_FOUND,
+    scope=READ,
 )
 def get_customer(customer_id: int):
     return jsonify(customer_json(customers.get_customer(db.session, customer_id)))
@@ -356,14 +389,34 @@ def get_customer(customer_id: int):
     body=PhoneLinkStart,
     status=202,
     tag="customers",
-    responses={**NOT_FOUND, 409: "too many codes asked for lately"},
+    responses={
+        **NOT_FOUND,
+        409: "too many codes asked for lately (too_many_codes), this hour's "
+        "texts spent (texts_budget_spent), or the number locked after too many "
+        "wrong codes (phone_locked)",
+        422: "not a phone number, or one of a country codes are not texted to "
+        "(phone_country_not_served)",
+        502: "the SMS provider refused the number (code_not_sent)",
+        503: "the SMS provider is out of reach: ask again later (code_not_sent)",
+    },
+    scope=BOOK,
+    assistant=acting.their_record,
 )
 def start_phone_link(customer_id: int, body: PhoneLinkStart):
     link = customers.start_phone_link(
-        db.session, customer_id, body.phone, code_minutes=rules().phone_code_minutes
+        db.session,
+        customer_id,
+        body.phone,
+        code_minutes=rules().phone_code_minutes,
+        text_rules=text_rules(),
     )
     commit()
-    send_phone_code(current_app.extensions["beckon.notifiers"], link)
+    try:
+        send_phone_code(current_app.extensions["beckon.notifiers"], link)
+    except DeliveryError as exc:
+        customers.phone_code_not_sent(db.session, link.verification.id)
+        commit()
+        raise code_not_sent(link, exc) from exc
     response = jsonify(
         status="code_sent", expires_at=link.verification.expires_at.isoformat()
     )
@@ -378,15 +431,24 @@ def start_phone_link(customer_id: int, body: PhoneLinkStart):
     "Confirm a phone code; identities join the phone's customer",
     body=PhoneLinkConfirm,
     tag="customers",
-    responses=CONFLICT,
+    responses={
+        **CONFLICT,
+        409: "no code waiting (code_expired), too many wrong tries of this code "
+        "(too_many_attempts), or the number locked (phone_locked)",
+        422: "the code is not right",
+    },
+    scope=BOOK,
+    assistant=acting.their_record,
 )
 def confirm_phone_link(customer_id: int, body: PhoneLinkConfirm):
     try:
         customer = customers.confirm_phone_link(
             db.session, customer_id, body.phone, body.code
         )
-    except Invalid:
+    except customers.WrongCode as wrong:
         commit()  # keep the counted wrong attempt
+        if wrong.notice is not None:
+            send_phone_notice(current_app.extensions["beckon.notifiers"], wrong.notice)
         raise
     commit()
     return jsonify(customer_json(customer))
@@ -406,6 +468,8 @@ class HandoffInput(BaseModel):
     body=HandoffInput,
     tag="customers",
     responses=NOT_FOUND,
+    scope=BOOK,
+    assistant=acting.their_record,
 )
 def request_handoff(customer_id: int, body: HandoffInput):
     conversation = conversations.request_human(db.session, customer_id, body.channel)
@@ -432,6 +496,8 @@ class CustomerBookingsQuery(BaseModel):
     query=CustomerBookingsQuery,
     tag="bookings",
     responses=NOT_FOUND,
+    scope=READ,
+    assistant=acting.their_record,
 )
 def list_customer_bookings(customer_id: int, query: CustomerBookingsQuery):
     rows = bookings.customer_bookings(
@@ -477,6 +543,8 @@ def matches_json(request: matching.MatchRequest) -> dict[str, Any]:
     body=MatchCreate,
     tag="matching",
     responses={404: "customer not found"},
+    scope=READ,
+    assistant=acting.as_their_customer,
 )
 def create_match(body: MatchCreate):
     request = matching.match_request(
@@ -505,6 +573,7 @@ def create_match(body: MatchCreate):
     status=201,
     tag="jobs",
     responses=NOT_FOUND,
+    scope=BOOK,
 )
 def create_job(body: JobCreate):
     job = jobs.create_job(db.session, body)
@@ -526,7 +595,13 @@ def create_job(body: JobCreate):
 
 
 @endpoint(
-    api_bp, "/jobs/<int:job_id>", "GET", "One job", tag="jobs", responses=NOT_FOUND
+    api_bp,
+    "/jobs/<int:job_id>",
+    "GET",
+    "One job",
+    tag="jobs",
+    responses=NOT_FOUND,
+    scope=READ,
 )
 def get_job(job_id: int):
     return jsonify(job_json(jobs.get_job(db.session, job_id)))
@@ -544,6 +619,8 @@ def get_job(job_id: int):
     status=201,
     tag="bookings",
     responses=CONFLICT,
+    scope=BOOK,
+    assistant=acting.as_their_customer,
 )
 def create_booking(body: BookingCreate):
     booking = bookings.create_booking(
@@ -562,12 +639,14 @@ def create_booking(body: BookingCreate):
     "One booking with its history",
     tag="bookings",
     responses=NOT_FOUND,
+    scope=READ,
+    assistant=acting.booking_party,
 )
 def get_booking(booking_id: int):
     return jsonify(booking_json(bookings.get_booking(db.session, booking_id)))
 
 
-def _transition_view(action: str, summary: str) -> None:
+def _transition_view(action: str, summary: str, assistant: acting.Rule | None) -> None:
     path = action.replace("_", "-")
 
     def view(booking_id: int, body: BookingAction):
@@ -591,17 +670,19 @@ def _transition_view(action: str, summary: str) -> None:
         body=BookingAction,
         tag="bookings",
         responses=CONFLICT,
+        scope=BOOK,
+        assistant=assistant,
     )(view)
 
 
-for _action, _summary in (
-    ("confirm", "Confirm a held booking"),
-    ("cancel", "Cancel a booking"),
-    ("check_in", "The provider has arrived or started"),
-    ("complete", "The job or session is done"),
-    ("no_show", "The customer did not show up"),
+for _action, _summary, _assistant in (
+    ("confirm", "Confirm a held booking", None),
+    ("cancel", "Cancel a booking", acting.booking_customer),
+    ("check_in", "The provider has arrived or started", acting.booking_provider),
+    ("complete", "The job or session is done", acting.booking_provider),
+    ("no_show", "The customer did not show up", None),
 ):
-    _transition_view(_action, _summary)
+    _transition_view(_action, _summary, _assistant)
 
 
 @endpoint(
@@ -612,6 +693,8 @@ for _action, _summary in (
     body=RescheduleInput,
     tag="bookings",
     responses=CONFLICT,
+    scope=BOOK,
+    assistant=acting.booking_customer,
 )
 def reschedule_booking(booking_id: int, body: RescheduleInput):
     booking = bookings.reschedule(
@@ -637,6 +720,8 @@ def reschedule_booking(booking_id: int, body: RescheduleInput):
     status=201,
     tag="reviews",
     responses=CONFLICT,
+    scope=BOOK,
+    assistant=acting.booking_customer,
 )
 def review_booking(booking_id: int, body: ReviewCreate):
     review = reviews.leave_review(db.session, booking_id, body)

@@ -22,13 +22,18 @@ from backend.models import (
     PhoneVerification,
 )
 from backend.schemas import IdentityInput, is_time_zone
-from backend.services import texts
+from backend.services import texting, texts
 from backend.services.errors import Conflict, Invalid, NotFound
 from backend.services.phones import is_e164
+from backend.services.rules import TextRules
 
+#: Wrong tries one code takes; the number's lifetime cap is
+#: ``texting.MAX_CONSECUTIVE_FAILURES`` (wrong codes in a row, of every code).
 MAX_CODE_ATTEMPTS = 5
 #: Codes one customer, or one phone number, may be sent in CODE_WINDOW: each
 #: is a text to someone's phone, which anyone can ask for by naming a number.
+#: The number's count leaves out the codes its owner asked for, and its owner
+#: is not held back by it: strangers asking cannot lock the owner out.
 MAX_CODES_PER_WINDOW = 5
 CODE_WINDOW = timedelta(hours=1)
 #: Tries at a first contact that loses a race to a concurrent one.
@@ -146,32 +151,78 @@ class PhoneLink:
         return f"phone-code:{self.verification.id}"
 
 
+@dataclass
+class PhoneNotice:
+    """A text to a number's owner (its linking was locked by wrong codes)."""
+
+    phone: str
+    text: str
+    key: str
+
+
+class WrongCode(Invalid):
+    """The code said is not the one sent. The wrong try is counted: the
+    caller commits before it answers. ``notice``, when this try locked the
+    number, is the text to send its owner after the commit (once a lockout)."""
+
+    def __init__(self, notice: PhoneNotice | None = None) -> None:
+        super().__init__("that code is not right", field="code")
+        self.notice = notice
+
+
+def _owner_of(session: Session, phone: str) -> Customer | None:
+    """The customer who has ``phone`` already (texted from it, or linked it)."""
+    return session.scalar(select(Customer).where(Customer.phone == phone))
+
+
+def _codes_sent(session: Session, asked: Any, now: datetime) -> int:
+    return session.scalar(
+        select(func.count())
+        .select_from(PhoneVerification)
+        .where(asked, PhoneVerification.created_at > now - CODE_WINDOW)
+    )
+
+
 def start_phone_link(
     session: Session,
     customer_id: int,
     phone: str,
     *,
     code_minutes: int = 10,
+    text_rules: TextRules | None = None,
     now: datetime | None = None,
 ) -> PhoneLink:
     """Create a six-digit code that proves the customer owns ``phone``, with
-    the text to send it in (the caller commits first, then sends it)."""
+    the text to send it in (the caller commits first, then sends it).
+
+    Refused before anything is written or counted: a number of a country
+    codes are not texted to (:class:`Invalid` ``phone_country_not_served``),
+    a number whose linking is locked (``phone_locked``), too many codes lately
+    for this customer or this number (``too_many_codes``), and this hour's
+    text budgets spent (``texts_budget_spent``). If the text then cannot be
+    sent, :func:`phone_code_not_sent` undoes what it counted.
+    """
     now = now or utcnow()
+    rules = text_rules or TextRules()
     customer = get_customer(session, customer_id)
-    for asked in (
-        PhoneVerification.customer_id == customer_id,
-        PhoneVerification.phone == phone,
-    ):
-        sent = session.scalar(
-            select(func.count())
-            .select_from(PhoneVerification)
-            .where(asked, PhoneVerification.created_at > now - CODE_WINDOW)
-        )
-        if sent >= MAX_CODES_PER_WINDOW:
+    region = texting.destination(phone, rules, customer.locale)
+    owner = _owner_of(session, phone)
+    by_owner = owner is not None and owner.id == customer_id
+    if not by_owner and texting.is_locked(session, phone):
+        raise texting.locked_error()
+    limits = [PhoneVerification.customer_id == customer_id]
+    if not by_owner:
+        others = PhoneVerification.phone == phone
+        if owner is not None:  # the owner's own asks are theirs alone
+            others = others & (PhoneVerification.customer_id != owner.id)
+        limits.append(others)
+    for asked in limits:
+        if _codes_sent(session, asked, now) >= MAX_CODES_PER_WINDOW:
             raise Conflict(
                 "too many codes were asked for; try again in an hour",
                 code="too_many_codes",
             )
+    texting.take_text(session, rules, region, now=now)
     session.execute(
         update(PhoneVerification)
         .where(
@@ -186,6 +237,7 @@ def start_phone_link(
         phone=phone,
         code_hash=_code_hash(customer_id, phone, code),
         expires_at=now + timedelta(minutes=code_minutes),
+        created_at=now,
     )
     session.add(verification)
     session.flush()
@@ -193,6 +245,32 @@ def start_phone_link(
         "phone_code", "channel", customer.locale, code=code, minutes=code_minutes
     )
     return PhoneLink(verification, code, customer.locale, text)
+
+
+def phone_code_not_sent(
+    session: Session, verification_id: int, *, now: datetime | None = None
+) -> bool:
+    """The text of a code (committed) could not be sent: the code can no
+    longer be used and its place in the hour's text budgets is given back,
+    so asking again counts once. False if the code was used or undone
+    already (then nothing changes)."""
+    verification = session.get(PhoneVerification, verification_id)
+    if verification is None:
+        return False
+    undone = session.execute(
+        update(PhoneVerification)
+        .where(
+            PhoneVerification.id == verification_id,
+            PhoneVerification.consumed_at.is_(None),
+        )
+        .values(consumed_at=now or utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if undone.rowcount != 1:
+        return False
+    texting.give_back_text(session, verification.phone, verification.created_at)
+    session.flush()
+    return True
 
 
 def confirm_phone_link(
@@ -207,6 +285,13 @@ def confirm_phone_link(
 
     If someone else already owns the number (they texted us before), this
     customer is merged into them and the surviving customer is returned.
+
+    Each try is counted before the code is compared, by one atomic UPDATE
+    (never read, add one, write): on the code (at most MAX_CODE_ATTEMPTS)
+    and on the number (wrong codes in a row, every asker's but its owner's:
+    at ``texting.MAX_CONSECUTIVE_FAILURES`` linking it is locked), so however
+    many try at once, no more guesses than that are ever checked. A wrong
+    code raises :class:`WrongCode` (the caller commits, to keep the count).
     """
     now = now or utcnow()
     customer = get_customer(session, customer_id)
@@ -223,16 +308,47 @@ def confirm_phone_link(
         raise Conflict(
             "no code is waiting for that phone; ask for a new one", code="code_expired"
         )
-    if verification.attempts >= MAX_CODE_ATTEMPTS:
-        raise Conflict(
-            "too many wrong codes; ask for a new one", code="too_many_attempts"
+    owner = _owner_of(session, phone)
+    by_owner = owner is not None and owner.id == customer_id
+    with session.begin_nested():  # both counted, or neither
+        tried = session.execute(
+            update(PhoneVerification)
+            .where(
+                PhoneVerification.id == verification.id,
+                PhoneVerification.consumed_at.is_(None),
+                PhoneVerification.attempts < MAX_CODE_ATTEMPTS,
+            )
+            .values(attempts=PhoneVerification.attempts + 1)
+            .execution_options(synchronize_session=False)
         )
+        if tried.rowcount != 1:
+            raise Conflict(
+                "too many wrong codes; ask for a new one", code="too_many_attempts"
+            )
+        in_a_row = 0 if by_owner else texting.count_failure(session, phone, now=now)
     expected = _code_hash(customer_id, phone, code)
     if not hmac.compare_digest(expected, verification.code_hash):
-        verification.attempts += 1
         session.flush()
-        raise Invalid("that code is not right", field="code")
-    verification.consumed_at = now
+        notice = None
+        if in_a_row == texting.MAX_CONSECUTIVE_FAILURES:
+            notice = _locked_notice(owner, phone, now)
+        raise WrongCode(notice)
+    used = session.execute(
+        update(PhoneVerification)
+        .where(
+            PhoneVerification.id == verification.id,
+            PhoneVerification.consumed_at.is_(None),
+        )
+        .values(consumed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if used.rowcount != 1:  # said right twice at once: the other one won
+        raise Conflict(
+            "no code is waiting for that phone; ask for a new one", code="code_expired"
+        )
+    session.expire(verification)
+    if not by_owner:
+        texting.clear_failures(session, phone, now=now)
     owner = session.scalar(
         select(Customer).where(Customer.phone == phone, Customer.id != customer.id)
     )
@@ -245,6 +361,20 @@ def confirm_phone_link(
     _ensure_identity(session, owner, Channel.SMS, phone, now)
     session.flush()
     return owner
+
+
+def _locked_notice(
+    owner: Customer | None, phone: str, now: datetime
+) -> PhoneNotice | None:
+    """The text telling ``phone``'s owner that its linking was locked (none
+    to an owner who said STOP to texts)."""
+    if owner is not None and Channel.SMS.value in (owner.opt_outs or []):
+        return None
+    locale = owner.locale if owner is not None else "en-US"
+    text = texts.render(
+        "phone_locked", "channel", locale, attempts=texting.MAX_CONSECUTIVE_FAILURES
+    )
+    return PhoneNotice(phone, text, key=f"phone-locked:{phone}:{now.timestamp():.0f}")
 
 
 def _ensure_identity(

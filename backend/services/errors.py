@@ -41,3 +41,21 @@ class Invalid(DomainError):
 
 class Unauthorized(DomainError):
     code = "unauthorized"
+
+
+class Unavailable(DomainError):
+    """Something outside Beckon (the SMS provider) did not do its part, and
+    nothing was kept that asking again would repeat. ``permanent``: it
+    refused this request (asking again will not help); else try again later."""
+
+    code = "unavailable"
+
+    def __init__(self, message: str, *, permanent: bool = False, **kwargs: Any):
+        super().__init__(message, **kwargs)
+        self.permanent = permanent
+
+
+class Forbidden(DomainError):
+    """The caller is known but may not do this (an API key without the scope)."""
+
+    code = "forbidden"

@@ -323,9 +323,26 @@ def release(session: Session, message_id: int, token: str) -> None:
 # ---------------------------------------------------------------- answering
 
 
+#: The longest message that may be a carrier keyword ("UNSUBSCRIBE!!!", with
+#: its spaces and stops): a longer one is words for the assistant.
+KEYWORD_MAX_CHARS = 64
+#: What may follow a keyword besides spaces ("Stop.", "STOP!!").
+_AFTER_KEYWORD = frozenset(".!?,;:")
+
+
 def keyword_of(words: str) -> str:
-    """ "Stop." -> "stop": a message as a carrier reads a keyword."""
-    return re.sub(r"[\s.!?,;:]+$", "", words.strip()).lower()
+    """ "Stop." -> "stop": a message as a carrier reads a keyword; "" for one
+    longer than a keyword can be. Linear: one pass from the end over at most
+    KEYWORD_MAX_CHARS characters (a regex anchored at the end, ``[...]+$``,
+    is tried from every start: quadratic on a long run of spaces or stops
+    that does not end the text)."""
+    words = words.strip()
+    if len(words) > KEYWORD_MAX_CHARS:
+        return ""
+    end = len(words)
+    while end and (words[end - 1].isspace() or words[end - 1] in _AFTER_KEYWORD):
+        end -= 1
+    return words[:end].lower()
 
 
 def keyword(session: Session, received: Received) -> Reply | None:

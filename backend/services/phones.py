@@ -141,3 +141,26 @@ def _quoted(written: str) -> str:
     if len(written) > _QUOTED:
         written = written[: _QUOTED - 1] + "…"
     return f"'{written}'"
+
+
+def region_of(e164: str) -> str | None:
+    """The region (ISO 3166 alpha-2) a number in E.164 belongs to, as
+    libphonenumber reads it: ``+14155550123`` is US, ``+12685550123`` Antigua
+    (AG) though both start with +1. None for a number of no one region (a
+    satellite or international service number, +881, +882, +800...)."""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except NumberParseException:
+        return None
+    region = phonenumbers.region_code_for_number(number)
+    return region if region and is_region(region) else None
+
+
+def region_name(code: str | None, locale: str = "en") -> str:
+    """A region's name in ``locale``'s language ("GB" -> "United Kingdom"),
+    the code itself if Babel has none."""
+    from backend.services.texts import locale_of
+
+    if not code:
+        return "no one country"
+    return locale_of(locale).territories.get(code, code)

@@ -59,3 +59,21 @@ class FollowUpRules:
         if start < end:
             return start <= local_hour < end
         return local_hour >= start or local_hour < end
+
+
+@dataclass(frozen=True)
+class TextRules:
+    """What Beckon may spend on the texts anyone can ask for (phone codes):
+    where they may go and how many an hour (``BECKON_SMS_*`` in the config).
+
+    A phone code is a text we pay for, to a number the asker names; these
+    bound what an abuser can cost, counted in the database before any send
+    (``backend.services.texting``).
+    """
+
+    #: ISO 3166 alpha-2 regions whose numbers may be texted a code.
+    countries: tuple[str, ...] = ("US",)
+    #: Phone-code texts per clock hour (UTC), all countries together.
+    hourly_budget: int = 200
+    #: Phone-code texts per clock hour (UTC) to each one country.
+    country_hourly_budget: int = 100

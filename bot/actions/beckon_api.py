@@ -13,10 +13,16 @@ first answer lost to a crash, or still finishing after the holding reply)
 books, cancels or texts a code once; the API answers the repeat with the first
 response. Finding a customer (``identify``) and a search (``matches``) carry
 none: they are safe to repeat, and what they answer must be current.
+
+The key is the assistant's (its ``assistant`` scope): it may call only what
+the actions call, for the person whose message they answer, so a client
+acting for someone (:meth:`Backend.acting_for`) names them in every call's
+:data:`IDENTITY_HEADER`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +44,10 @@ def message_key(metadata: Any) -> str | None:
     if not str(beckon_id).isdigit():
         return None
     return f"beckon-message-{int(beckon_id)}"
+
+
+#: The header naming the person the assistant acts for: "<channel>:<sender id>".
+IDENTITY_HEADER = "Beckon-Identity"
 
 
 class BackendError(Exception):
@@ -104,6 +114,13 @@ class Backend:
         )
     )
     session: requests.Session = field(default_factory=requests.Session)
+    #: the person this client acts for ("<channel>:<sender id>"), if anyone
+    identity: str = ""
+
+    def acting_for(self, channel: str, sender_id: str) -> Backend:
+        """This client (its settings and connections) acting for the person
+        who writes on ``channel`` as ``sender_id``."""
+        return dataclasses.replace(self, identity=f"{channel}:{sender_id}")
 
     def _call(
         self,
@@ -116,7 +133,7 @@ class Backend:
     ) -> Any:
         """The API's answer; ``key``: the message's (:func:`message_key`), sent
         as this call's Idempotency-Key."""
-        headers = {"Authorization": f"Bearer {self.key}"}
+        headers = self._headers()
         if key:
             headers[IDEMPOTENCY_HEADER] = f"{key}:{method}:{path}"
         try:
@@ -150,6 +167,12 @@ class Backend:
             )
         return payload
 
+    def _headers(self) -> dict[str, str]:
+        headers = {"Authorization": f"Bearer {self.key}"}
+        if self.identity:
+            headers[IDENTITY_HEADER] = self.identity
+        return headers
+
     # ------------------------------------------------------------ customers
 
     def identify(self, channel: str, external_id: str, **extra: Any) -> dict:
@@ -159,9 +182,6 @@ class Backend:
             "/customers/identify",
             {"channel": channel, "external_id": external_id, **extra},
         )
-
-    def customer(self, customer_id: int) -> dict:
-        return self._call("GET", f"/customers/{customer_id}")
 
     def start_phone_link(
         self, customer_id: int, phone: str, *, key: str | None = None

@@ -390,11 +390,13 @@ def find_offers(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Even
             "limit": MAX_OFFERS,
         }
         category = tracker.get_slot("category")
-        found = backend().matches(tracker.get_slot("need"), category=category, **ask)
+        found = backend(tracker).matches(
+            tracker.get_slot("need"), category=category, **ask
+        )
         if category and not found["matches"]:
             # no one of that category there: let the words find a neighbour,
             # but a trade is done in person (a plumber is not found by phone)
-            found = backend().matches(tracker.get_slot("need"), **ask)
+            found = backend(tracker).matches(tracker.get_slot("need"), **ask)
             if tracker.get_slot("category_kind") == "trade" and place != ONLINE:
                 found["matches"] = [m for m in found["matches"] if not m.get("remote")]
     except Invalid as error:
@@ -434,7 +436,7 @@ def find_offers(dispatcher: CollectingDispatcher, tracker: Tracker) -> list[Even
 
 def _soonest_after(tracker: Tracker, place: str, after: str) -> str | None:
     try:
-        later = backend().matches(
+        later = backend(tracker).matches(
             tracker.get_slot("need"),
             city=None if place == ONLINE else place,
             window=None if after is None else (after, _plus_days(after, 7)),
@@ -551,7 +553,7 @@ class BookProvider(Action):
             return reset_booking()
         try:
             customer = customer_of(tracker)
-            booking = backend().book(
+            booking = backend(tracker).book(
                 offer["provider_id"],
                 customer["id"],
                 offer["start"],

@@ -34,7 +34,7 @@ class CancelBooking(ChangeBooking):
 
     def change(self, dispatcher, tracker, number: int) -> None:
         try:
-            backend().act(
+            backend(tracker).act(
                 number,
                 "cancel",
                 actor="customer",

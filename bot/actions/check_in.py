@@ -56,23 +56,30 @@ class ValidateCheckInForm(BeckonForm):
         return found
 
     def validate_booking_ref(self, value, dispatcher, tracker, domain):
+        """The job, if it is the sender's. A job that does not exist and one
+        of another provider's get the same answer, so nobody learns which
+        job numbers exist or whose they are."""
         number = booking_ref_of(value)
         phone = sender_phone(tracker)
+        if phone is None:  # whatever the job: nobody to compare with
+            dispatcher.utter_message(
+                text="Only a job's provider can check in for it, "
+                "from the phone number we have for them."
+            )
+            return {"booking_ref": None, "form_stopped": "nothing_to_do"}
         try:
-            booking = backend().booking(number)
+            booking = backend(tracker).booking(number)
             provider = backend().provider(booking["provider_id"])
         except NotFound:
-            dispatcher.utter_message(
-                text=f"There's no job #{number}. Which job number?"
-            )
-            return {"booking_ref": None}
+            provider = {}
         except BackendError as error:
             tell(dispatcher, error)
             return {"booking_ref": None, "form_stopped": "nothing_to_do"}
-        if phone is None or provider.get("phone") != phone:
+        if provider.get("phone") != phone:
             dispatcher.utter_message(
-                text=f"Only the provider booked for job #{number} can check in for it, "
-                "from the phone number we have for them."
+                text=f"I found no job #{number} of yours. Only the provider booked "
+                "for a job can check in for it, from the phone number we have "
+                "for them."
             )
             return {"booking_ref": None, "form_stopped": "nothing_to_do"}
         return {"booking_ref": str(number)}
@@ -91,7 +98,7 @@ class CheckIn(Action):
         number = booking_ref_of(tracker.get_slot("booking_ref"))
         step = tracker.get_slot("check_in_step") or "check-in"
         try:
-            backend().act(
+            backend(tracker).act(
                 number,
                 step,
                 actor=f"provider:{sender_phone(tracker)}",

@@ -29,12 +29,17 @@ DEFAULT_CHANNEL = "webchat"  # Rasa's REST channel, as the web chat uses it
 _backend: Backend | None = None
 
 
-def backend() -> Backend:
-    """The process's one client of Beckon's API (made on first use)."""
+def backend(tracker: Tracker | None = None) -> Backend:
+    """The process's one client of Beckon's API (made on first use); given
+    the conversation's tracker, it acts for the person writing (their channel
+    and sender id go with every call, and the assistant's key may touch only
+    their records). The catalogue, places and providers need no tracker."""
     global _backend
     if _backend is None:
         _backend = Backend()
-    return _backend
+    if tracker is None:
+        return _backend
+    return _backend.acting_for(channel_of(tracker), tracker.sender_id)
 
 
 def now() -> datetime:
@@ -62,7 +67,7 @@ def customer_of(tracker: Tracker) -> dict:
         for key in ("display_name", "locale", "timezone")
         if metadata.get(key)
     }
-    return backend().identify(channel_of(tracker), tracker.sender_id, **extra)
+    return backend(tracker).identify(channel_of(tracker), tracker.sender_id, **extra)
 
 
 def tell(dispatcher: CollectingDispatcher, error: BackendError) -> None:

@@ -23,7 +23,7 @@ class HandOff(Action):
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         try:
             customer = customer_of(tracker)
-            backend().handoff(
+            backend(tracker).handoff(
                 customer["id"],
                 channel_of(tracker),
                 latest_text(tracker)[:300],

@@ -48,7 +48,9 @@ class ValidateLinkPhoneForm(BeckonForm):
     def validate_phone(self, value, dispatcher, tracker, domain):
         try:
             customer = customer_of(tracker)
-            backend().start_phone_link(customer["id"], str(value), key=key_of(tracker))
+            backend(tracker).start_phone_link(
+                customer["id"], str(value), key=key_of(tracker)
+            )
         except Invalid as error:
             reasons = [
                 d.get("message") for d in error.details or [] if isinstance(d, dict)
@@ -66,7 +68,7 @@ class ValidateLinkPhoneForm(BeckonForm):
     def validate_code(self, value, dispatcher, tracker, domain):
         try:
             customer = customer_of(tracker)
-            backend().confirm_phone_link(
+            backend(tracker).confirm_phone_link(
                 customer["id"],
                 tracker.get_slot("phone"),
                 str(value),

@@ -38,9 +38,12 @@ FLOWS = {
 }
 
 
-def candidates(customer_id: int, statuses: tuple[str, ...]) -> list[dict]:
-    """The customer's bookings in these states, soonest first."""
-    found = [b for b in backend().bookings_of(customer_id) if b["status"] in statuses]
+def candidates(tracker: Tracker, statuses: tuple[str, ...]) -> list[dict]:
+    """The person's bookings in these states, soonest first."""
+    customer_id = customer_of(tracker)["id"]
+    found = [
+        b for b in backend(tracker).bookings_of(customer_id) if b["status"] in statuses
+    ]
     return sorted(found, key=lambda b: b["start"])
 
 
@@ -76,7 +79,7 @@ class BookingPicker(BeckonForm):
         ):
             events.append(SlotSet("booking_ref", None))
             try:
-                found = candidates(customer_of(tracker)["id"], self.statuses)
+                found = candidates(tracker, self.statuses)
             except BackendError as error:
                 tell(dispatcher, error)
                 stopped = {"form_stopped": NOTHING_TO_DO}
@@ -99,7 +102,7 @@ class BookingPicker(BeckonForm):
         verb = FLOWS[self.form_name()][1]
         try:
             customer = customer_of(tracker)
-            booking = backend().booking(number) if number else None
+            booking = backend(tracker).booking(number) if number else None
         except NotFound:
             booking = None
         except BackendError as error:
@@ -129,7 +132,7 @@ class AskBookingRef(Action):
         form = tracker.active_loop_name or ""
         statuses, verb, intent = FLOWS.get(form, (UPCOMING, "change", "check_status"))
         try:
-            found = candidates(customer_of(tracker)["id"], statuses)
+            found = candidates(tracker, statuses)
         except BackendError as error:
             tell(dispatcher, error)
             return []
@@ -171,7 +174,9 @@ class AskChangeConfirmed(Action, ABC):
 
     async def run(self, dispatcher, tracker, domain) -> list[EventType]:
         try:
-            booking = backend().booking(booking_ref_of(tracker.get_slot("booking_ref")))
+            booking = backend(tracker).booking(
+                booking_ref_of(tracker.get_slot("booking_ref"))
+            )
         except BackendError as error:
             tell(dispatcher, error)
             return []

@@ -54,7 +54,7 @@ class ValidateRescheduleForm(BookingPicker):
         if number is None:
             return {"new_start": None}  # asked again once the booking is known
         try:
-            booking = backend().booking(number)
+            booking = backend(tracker).booking(number)
             zone = ZoneInfo(clock_of(booking, tracker))
             window = parse_window(str(value), zone.key, now())
         except (NotUnderstood, InThePast):
@@ -141,7 +141,7 @@ class RescheduleBooking(ChangeBooking):
 
     def change(self, dispatcher, tracker, number: int) -> None:
         try:
-            booking = backend().reschedule(
+            booking = backend(tracker).reschedule(
                 number,
                 tracker.get_slot("new_start"),
                 actor="customer",

@@ -82,7 +82,7 @@ class LeaveReview(Action):
         number = booking_ref_of(tracker.get_slot("booking_ref"))
         stars = int(tracker.get_slot("stars"))
         try:
-            backend().review(
+            backend(tracker).review(
                 number,
                 stars,
                 tracker.get_slot("review_text") or "",

@@ -47,7 +47,7 @@ class BookingStatus(Action):
             if refs:
                 number = booking_ref_of(refs[-1])
                 try:
-                    booking = backend().booking(number)
+                    booking = backend(tracker).booking(number)
                 except NotFound:
                     booking = None
                 if booking is None or booking["customer_id"] != customer["id"]:
@@ -57,7 +57,7 @@ class BookingStatus(Action):
                     return []
                 dispatcher.utter_message(text=describe(booking))
                 return []
-            found = backend().bookings_of(customer["id"])
+            found = backend(tracker).bookings_of(customer["id"])
         except BackendError as error:
             tell(dispatcher, error)
             return []

@@ -1378,6 +1378,14 @@ def test_api_keys_are_shown_once_and_revoked(console, db, client):
     response = _post(console, "/admin/api-keys", "/admin/api-keys", {"name": ""})
     assert response.status_code == 400
     response = _post(console, "/admin/api-keys", "/admin/api-keys", {"name": "partner"})
+    assert response.status_code == 400
+    assert "choose at least one scope" in response.get_data(as_text=True)
+    response = _post(
+        console,
+        "/admin/api-keys",
+        "/admin/api-keys",
+        {"name": "partner", "scopes": ["read", "book"]},
+    )
     html = response.get_data(as_text=True)
     token = html.split('data-test="new-key">')[1].split("<")[0]
     assert token.startswith("bk_")
@@ -1385,6 +1393,10 @@ def test_api_keys_are_shown_once_and_revoked(console, db, client):
     auth = {"Authorization": f"Bearer {token}"}
     assert client.get("/api/v1/categories", headers=auth).status_code == 200
     key = db.scalar(select(ApiKey).where(ApiKey.name == "partner"))
+    assert key.scopes == ["read", "book"]
+    assert '<td data-test="scopes">read, book</td>' in console.get(
+        "/admin/api-keys"
+    ).get_data(as_text=True)
     _post(console, "/admin/api-keys", f"/admin/api-keys/{key.id}/revoke")
     assert client.get("/api/v1/categories", headers=auth).status_code == 401
 

@@ -26,6 +26,7 @@ from backend.app import create_app
 from backend.config import Config, ConfigError
 from backend.extensions import db as database
 from backend.models import Booking, BookingStatus, Channel, Customer, Message
+from backend.services.rules import TextRules
 from tests.fakes.alexa import (
     CERT_URL,
     DEVICE_ID,
@@ -879,6 +880,12 @@ def test_spoken_digits_are_read_in_the_marketplace_s_region(
     assert "ending 4371" in spoken(asked)
     assert _texted_code(client.application, "+14152864371")
     monkeypatch.setattr(config, "DEFAULT_REGION", "GB")
+    # codes may be texted to British numbers too (BECKON_SMS_COUNTRIES)
+    monkeypatch.setitem(
+        client.application.extensions,
+        "beckon.text_rules",
+        TextRules(countries=("US", "GB")),
+    )
     london = Echo(client, chain, "amzn1.ask.account.LONDON")
     asked = london.intent("LinkPhoneIntent", phone="02079460958")
     assert directives(asked)[0]["slotToElicit"] == "code"

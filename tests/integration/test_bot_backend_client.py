@@ -106,3 +106,42 @@ def test_a_chat_links_a_phone_written_as_a_national_number(live, api_token, app)
     code = sent[-1]["body"].split("code is ")[1][:6]
     linked = client.confirm_phone_link(visitor["id"], "415 286 4371", code)
     assert linked["phone"] == "+14152864371"
+
+
+def test_the_assistants_key_acts_for_the_person_it_answers(live, config, db):
+    """The action server's key (the assistant scope, as `beckon run` makes
+    it) does the actions' calls for the person named, and finds nothing of
+    anyone else's."""
+    from backend.assistant import assistant_key
+
+    provider = make_provider(db)
+    key = assistant_key(config)
+    shared = Backend(url=live, key=key, timeout=60)  # the first match loads the model
+    ana = shared.acting_for("sms", "+13125550166")
+    customer = ana.identify("sms", "+13125550166")
+    assert shared.categories() and shared.provider(provider.id)["id"] == provider.id
+    found = ana.matches(
+        "a leak under the sink", city="Chicago", customer_id=customer["id"]
+    )
+    assert [m["provider"]["id"] for m in found["matches"]] == [provider.id]
+    start = local(days_ahead(3), 10).isoformat()
+    booking = ana.book(provider.id, customer["id"], start, channel="sms")
+    assert [b["id"] for b in ana.bookings_of(customer["id"])] == [booking["id"]]
+    assert ana.booking(booking["id"])["status"] == "confirmed"
+    assert shared.provider_slots(
+        provider.id, start, local(days_ahead(4), 10).isoformat()
+    )
+    ana.handoff(customer["id"], "sms", "wants a person")
+
+    ben = shared.acting_for("sms", "+13125550167")
+    ben.identify("sms", "+13125550167")
+    with pytest.raises(NotFound) as not_his:
+        ben.act(booking["id"], "cancel", actor="customer")
+    assert (
+        not_his.value.say == f"I couldn't find that: booking {booking['id']} not found."
+    )
+    with pytest.raises(NotFound):
+        ben.bookings_of(customer["id"])
+    with pytest.raises(BackendUnavailable):  # naming no one: refused (403)
+        shared.bookings_of(customer["id"])
+    assert ana.act(booking["id"], "cancel", actor="customer")["status"] == "cancelled"

@@ -223,7 +223,7 @@ def test_import_of_an_unknown_city_names_it(cli_env, tmp_path, db):
 
 
 def test_api_key_create_prints_a_working_key(cli_env, client, db):
-    result = cli_env.invoke(main, ["api-key", "create", "rasa-actions"])
+    result = cli_env.invoke(main, ["api-key", "create", "partner", "--scope", "read"])
     assert result.exit_code == 0
     token = result.stdout.strip().splitlines()[0]
     assert token.startswith("bk_")
@@ -231,9 +231,24 @@ def test_api_key_create_prints_a_working_key(cli_env, client, db):
         "/api/v1/categories", headers={"Authorization": f"Bearer {token}"}
     )
     assert response.status_code == 200
-    assert db.scalar(select(ApiKey.name)) == "rasa-actions"
+    assert db.scalar(select(ApiKey.name)) == "partner"
     listed = cli_env.invoke(main, ["api-key", "list"])
-    assert "rasa-actions" in listed.output and token not in listed.output
+    assert "partner" in listed.output and token not in listed.output
+    assert "\tread\t" in listed.output
+
+
+def test_api_key_create_needs_known_scopes(cli_env, db):
+    none = cli_env.invoke(main, ["api-key", "create", "partner"])
+    assert none.exit_code == 2 and "--scope" in none.output
+    bad = cli_env.invoke(main, ["api-key", "create", "partner", "--scope", "all"])
+    assert bad.exit_code == 1 and "unknown scope all" in bad.output
+    assert db.scalar(select(func.count(ApiKey.id))) == 0
+    both = cli_env.invoke(
+        main, ["api-key", "create", "ops", "--scope", "book,read", "--scope", "admin"]
+    )
+    assert both.exit_code == 0, both.output
+    db.rollback()
+    assert db.scalar(select(ApiKey.scopes)) == ["read", "book", "admin"]
 
 
 def test_admin_create_validates_and_hashes(cli_env, db):

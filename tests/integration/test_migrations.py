@@ -190,3 +190,44 @@ def test_delivery_status_moves_apart_from_the_work_state_and_back(kind, tmp_path
         engine.dispose()
     finally:
         drop()
+
+
+@pytest.mark.parametrize(
+    "kind", ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
+)
+def test_api_keys_get_the_scopes_that_keep_them_working(kind, tmp_path):
+    """0010 gives the assistant's key (named "assistant") the assistant scope
+    and every other key read, book and admin; its downgrade drops them."""
+    from alembic import command
+
+    from backend.migrate import alembic_config
+
+    url, drop = _backend_url(kind, tmp_path)
+    try:
+        command.upgrade(alembic_config(url), "0008")
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            for id_, name in ((1, "assistant"), (2, "partner"), (3, "assistant-old")):
+                conn.execute(
+                    text(
+                        "INSERT INTO api_keys (id, name, prefix, key_hash, created_at)"
+                        " VALUES (:id, :name, :prefix, :hash, '2026-12-01 10:00:00')"
+                    ),
+                    {"id": id_, "name": name, "prefix": f"p{id_}", "hash": "x" * 64},
+                )
+        command.upgrade(alembic_config(url), "0010")
+        with engine.connect() as conn:
+            after = conn.execute(text("SELECT id, scopes FROM api_keys ORDER BY id"))
+            scopes = {id_: _json(value) for id_, value in after}
+        assert scopes == {
+            1: ["assistant"],
+            2: ["read", "book", "admin"],
+            3: ["read", "book", "admin"],
+        }
+        command.downgrade(alembic_config(url), "0008")
+        with engine.connect() as conn:
+            names = conn.execute(text("SELECT name FROM api_keys ORDER BY id"))
+            assert [n for (n,) in names] == ["assistant", "partner", "assistant-old"]
+        engine.dispose()
+    finally:
+        drop()

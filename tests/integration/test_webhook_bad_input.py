@@ -19,7 +19,6 @@ import hmac
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
@@ -30,41 +29,11 @@ from backend.app import create_app
 from backend.config import Config
 from backend.extensions import db as database
 from backend.models import ChannelIdentity, Customer, Message
+from tests.fuzz import BAD_FORM_VALUES, variants
 from tests.helpers import config_for_test, fixture_path
 
 TOKEN, PUBLIC = "bad-input-twilio-token", "https://beckon.example.com"
 SECRET, TELEGRAM_SECRET = "bad-input-app-secret", "bad-input-telegram-secret"
-#: What a field may be replaced with: wrong types, sizes no column holds,
-#: characters no database takes.
-BAD_VALUES: list[Any] = [
-    None,
-    "",
-    0,
-    -1,
-    1.5,
-    True,
-    [],
-    {},
-    ["x"],
-    {"id": "x"},
-    "x" * 300,
-    "9" * 5000,
-    "nul\x00inside",
-    "\ud800 lone surrogate",
-    "+1" + "9" * 40,
-]
-#: Form fields get strings only (a form has nothing else).
-BAD_FORM_VALUES = [
-    "",
-    "x" * 300,
-    "9" * 5000,
-    "nul\x00inside",
-    "-1",
-    "NaN",
-    "99999999999999999999999",
-    "whatsapp:",
-    "+1" + "9" * 300,
-]
 UPDATES = json.loads(
     (Path(__file__).resolve().parents[1] / "data" / "telegram_updates.json").read_text()
 )
@@ -112,38 +81,6 @@ def _check(db, response, before, what) -> None:
         assert _rows(db) == before, what
 
 
-def _paths(node: Any, prefix: tuple = ()) -> Iterator[tuple]:
-    """Every place in a JSON document, the root's children first."""
-    if isinstance(node, dict):
-        items = node.items()
-    elif isinstance(node, list):
-        items = enumerate(node)
-    else:
-        return
-    for key, child in items:
-        yield (*prefix, key)
-        yield from _paths(child, (*prefix, key))
-
-
-def _replaced(document: Any, path: tuple, value: Any, *, drop: bool = False) -> Any:
-    changed = copy.deepcopy(document)
-    parent = changed
-    for key in path[:-1]:
-        parent = parent[key]
-    if drop:
-        del parent[path[-1]]
-    else:
-        parent[path[-1]] = value
-    return changed
-
-
-def _variants(document: Any) -> Iterator[tuple[str, Any]]:
-    for path in _paths(document):
-        yield f"drop {path}", _replaced(document, path, None, drop=True)
-        for value in BAD_VALUES:
-            yield f"{path} = {value!r:.40}", _replaced(document, path, value)
-
-
 # ---------------------------------------------------------------- Twilio
 
 
@@ -158,7 +95,7 @@ def _twilio(client, path: str, params: dict[str, str]):
     )
 
 
-def _form_variants(params: dict[str, str]) -> Iterator[tuple[str, dict]]:
+def _formvariants(params: dict[str, str]) -> Iterator[tuple[str, dict]]:
     for key in params:
         yield f"drop {key}", {k: v for k, v in params.items() if k != key}
         for value in BAD_FORM_VALUES:
@@ -168,18 +105,18 @@ def _form_variants(params: dict[str, str]) -> Iterator[tuple[str, dict]]:
 def test_the_sms_webhook_never_fails_on_bad_fields(client, db, rasa):
     base = _form("sms_inbound_webhook.form")
     base |= {"NumMedia": "1", "MediaUrl0": "https://x/1", "MediaContentType0": "a/b"}
-    for what, params in _form_variants(base):
+    for what, params in _formvariants(base):
         before = _rows(db)
         _check(db, _twilio(client, "/webhooks/twilio/sms", params), before, what)
 
 
 def test_the_call_webhooks_never_fail_on_bad_fields(client, db, rasa):
     call = _form("voice_incoming_call_webhook.form")
-    for what, params in _form_variants(call):
+    for what, params in _formvariants(call):
         before = _rows(db)
         _check(db, _twilio(client, "/webhooks/twilio/voice", params), before, what)
     turn = {**call, "SpeechResult": "a plumber please", "Confidence": "0.9"}
-    for n, (what, params) in enumerate(_form_variants(turn)):
+    for n, (what, params) in enumerate(_formvariants(turn)):
         before = _rows(db)
         path = f"/webhooks/twilio/voice/turn?turn={n + 1}&quiet=0&lang=en&caller=call"
         _check(db, _twilio(client, path, params), before, what)
@@ -199,7 +136,7 @@ def test_the_status_webhook_never_fails_on_bad_fields(client, db):
         "MessageStatus": "delivered",
         "ErrorCode": "30008",
     }
-    for what, params in _form_variants(callback):
+    for what, params in _formvariants(callback):
         for path in ("/webhooks/twilio/status", "/webhooks/twilio/status?reply=x"):
             before = _rows(db)
             _check(db, _twilio(client, path, params), before, what)
@@ -221,7 +158,7 @@ def test_messenger_acknowledges_every_malformed_event_and_never_fails(client, db
     event = json.loads(
         fixture_path("messenger", "events/fbmessenger_message.json").read_bytes()
     )
-    for what, variant in _variants(event):
+    for what, variant in variants(event):
         response = _messenger(client, json.dumps(variant).encode())
         assert response.status_code == 200, (what, response.data[:300])
     for raw in (b"", b"null", b"[]", b'"page"', b"{", b"\xff\xfe", b'{"object": 1}'):
@@ -309,7 +246,7 @@ def _telegram(client, body):
 
 def test_telegram_acknowledges_every_malformed_update_and_never_fails(client, db, rasa):
     for name in ("text_message", "callback_query"):
-        for n, (what, variant) in enumerate(_variants(UPDATES[name])):
+        for n, (what, variant) in enumerate(variants(UPDATES[name])):
             if isinstance(variant.get("update_id"), int):
                 variant["update_id"] = 900000000 + n  # each its own update
             response = _telegram(client, variant)
@@ -350,7 +287,7 @@ def test_the_web_chat_never_fails_on_bad_fields(client, db, rasa, monkeypatch):
     monkeypatch.setattr(limiter, "enabled", False)  # hundreds of posts here
     token = _token(client)
     post = {"sender": token, "message": "I need a plumber", "message_id": "m1"}
-    for n, (what, body) in enumerate(_variants(post)):
+    for n, (what, body) in enumerate(variants(post)):
         if body.get("message_id") == "m1":
             body["message_id"] = f"m{n}"
         before = _rows(db)
@@ -376,7 +313,7 @@ def test_the_web_chat_never_fails_on_bad_fields(client, db, rasa, monkeypatch):
         _check(db, response, before, raw)
         assert response.status_code >= 400
     outbox = {"sender": token, "after": 0}
-    for what, body in _variants(outbox):
+    for what, body in variants(outbox):
         before = _rows(db)
         response = client.post(
             "/webhooks/webchat/outbox",

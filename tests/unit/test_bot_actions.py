@@ -54,6 +54,8 @@ class FakeBeckonApi:
         self.requests: list[tuple[str, str, Any]] = []
         #: each request's Idempotency-Key: (method, path, key or None)
         self.keys: list[tuple[str, str, str | None]] = []
+        #: each call's path and the person it named (Beckon-Identity)
+        self.identities: list[tuple[str, str | None]] = []
         api = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -73,6 +75,7 @@ class FakeBeckonApi:
         path = request.path.split("?")[0].removeprefix("/api/v1")
         self.requests.append((method, path, body))
         self.keys.append((method, path, request.headers.get("Idempotency-Key")))
+        self.identities.append((path, request.headers.get("Beckon-Identity")))
         if request.headers.get("Authorization") != "Bearer test-key":
             return send_json(request, 401, {"error": {"code": "unauthorized"}})
         if path == "/customers/identify":
@@ -133,11 +136,8 @@ def ran() -> tuple[dict[tuple[str, str], dict], list, list]:
             timeout=120,
         )
     assert result.returncode == 0, result.stderr
-    return (
-        dict(zip(CASES, json.loads(result.stdout), strict=True)),
-        api.requests,
-        api.keys,
-    )
+    results = dict(zip(CASES, json.loads(result.stdout), strict=True))
+    return results, api.requests, api.identities, api.keys
 
 
 def said(ran, action: str, tracker: str) -> list[str]:
@@ -193,7 +193,7 @@ def test_a_change_carries_its_messages_key_so_a_second_run_changes_nothing(ran):
     assert said(ran, "actions.cancel.CancelBooking", "cancel_confirmed") == [
         "Booking #42 is cancelled. The provider has been told."
     ]
-    keys = ran[2]
+    keys = ran[3]
     assert (
         "POST",
         "/bookings/42/cancel",
@@ -208,3 +208,13 @@ def test_a_change_carries_its_messages_key_so_a_second_run_changes_nothing(ran):
         None
     }
     assert {key for method, _, key in keys if method == "GET"} == {None}
+
+
+def test_every_call_names_the_person_it_is_for(ran):
+    """The assistant's key acts only for the person named in each call: the
+    channel and sender of the message being answered (every call these
+    actions make is about someone)."""
+    named = dict(ran[2])
+    assert named["/customers/1/handoff"] == "whatsapp:+13125550101"
+    assert named["/customers/1/bookings"] == "sms:+13125550101"
+    assert all(person for _, person in ran[2])

@@ -58,6 +58,19 @@ def test_the_default_region_reads_national_phone_numbers(monkeypatch):
         Config.from_env(DEFAULT_REGION="ZZ")
 
 
+def test_each_api_keys_rate_limit_is_a_rate(monkeypatch):
+    monkeypatch.delenv("BECKON_API_KEY_RATE_LIMIT", raising=False)
+    assert Config.from_env().API_KEY_RATE_LIMIT == "600 per minute"
+    monkeypatch.setenv("BECKON_API_KEY_RATE_LIMIT", "50/second")
+    assert Config.from_env().API_KEY_RATE_LIMIT == "50/second"
+    monkeypatch.setenv("BECKON_API_KEY_RATE_LIMIT", "")
+    assert Config.from_env().API_KEY_RATE_LIMIT == "600 per minute"
+    for bad in ("lots", "0 per minute", "10 per minute; 5 per second"):
+        monkeypatch.setenv("BECKON_API_KEY_RATE_LIMIT", bad)
+        with pytest.raises(ConfigError, match="BECKON_API_KEY_RATE_LIMIT must be"):
+            Config.from_env()
+
+
 def test_run_gunicorn_and_assistant_settings_are_read_with_their_defaults(
     monkeypatch,
 ):
@@ -97,4 +110,33 @@ def test_run_gunicorn_and_assistant_settings_are_read_with_their_defaults(
     assert config.RASA_URL == "http://127.0.0.1:6005"
     monkeypatch.setenv("BECKON_WORKER_TIMEOUT", "two minutes")
     with pytest.raises(ConfigError, match="BECKON_WORKER_TIMEOUT"):
+        Config.from_env()
+
+
+def test_phone_code_texts_go_to_the_operator_s_region_unless_told(monkeypatch):
+    for name in (
+        "BECKON_SMS_COUNTRIES",
+        "BECKON_SMS_HOURLY_BUDGET",
+        "BECKON_SMS_COUNTRY_HOURLY_BUDGET",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("BECKON_DEFAULT_REGION", "GB")
+    config = Config.from_env()
+    assert config.SMS_COUNTRIES == ("GB",)
+    assert (config.texts.hourly_budget, config.texts.country_hourly_budget) == (
+        200,
+        100,
+    )
+    monkeypatch.setenv("BECKON_SMS_COUNTRIES", "gb, ie  GB")
+    assert Config.from_env().texts.countries == ("GB", "IE")
+    monkeypatch.setenv("BECKON_SMS_COUNTRIES", "GB Narnia")
+    with pytest.raises(ConfigError, match="BECKON_SMS_COUNTRIES .* not NARNIA"):
+        Config.from_env()
+    monkeypatch.delenv("BECKON_SMS_COUNTRIES")
+    for bad in ("0", "-5"):
+        monkeypatch.setenv("BECKON_SMS_HOURLY_BUDGET", bad)
+        with pytest.raises(ConfigError, match="BECKON_SMS_HOURLY_BUDGET must be"):
+            Config.from_env()
+    monkeypatch.setenv("BECKON_SMS_HOURLY_BUDGET", "lots")
+    with pytest.raises(ConfigError, match="BECKON_SMS_HOURLY_BUDGET must be an int"):
         Config.from_env()

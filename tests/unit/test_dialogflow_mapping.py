@@ -101,12 +101,14 @@ def test_es_welcome_fixture_is_read_with_the_session_as_caller():
     assert call.turn.state == {} and call.turn.params == {}
 
 
-def test_es_google_fixture_names_the_assistant_user():
+def test_es_google_fixture_s_assistant_user_is_only_a_claim():
+    """The Assistant's user id is not attested: the session is the caller,
+    the id is kept in the record as unverified (issue 18, item 7)."""
     body = _es("dffulfillment_mockGoogleV2Request.json")
     call = read_es(body)
-    assert (
-        call.user_id == body["originalDetectIntentRequest"]["payload"]["user"]["userId"]
-    )
+    user = body["originalDetectIntentRequest"]["payload"]["user"]["userId"]
+    assert call.user_id == call.session
+    assert call.details["unverified_caller"] == {"user_id": user}
     assert call.locale == "en-US"
     assert call.session == "projects/stagent-f2236/agent/sessions/1515017715285"
 
@@ -376,28 +378,38 @@ def test_a_yes_to_which_one_asks_which_again():
 # ---------------------------------------------------------------- who and where
 
 
-def test_es_phone_gateway_caller_id_is_the_caller():
+def test_es_phone_gateway_caller_id_is_only_a_claim():
+    """The gateway's caller id is kept as unverified; the session is the
+    caller (issue 18, item 7)."""
     body = _es("aogjava_dialogflow_welcome.json")
     body["originalDetectIntentRequest"] = {
         "source": "GOOGLE_TELEPHONY",
         "payload": {"telephony": {"caller_id": "+18558363987"}},
     }
-    assert read_es(body).user_id == "+18558363987"
-    # a trial agent's redacted caller id is no number: the session it is
+    call = read_es(body)
+    assert call.user_id == body["session"]
+    assert call.details["unverified_caller"] == {"caller_id": "+18558363987"}
+    # a trial agent's redacted caller id is no number: not even kept
     body["originalDetectIntentRequest"]["payload"]["telephony"]["caller_id"] = (
         "REDACTED_IN_STANDARD_TIER_AGENT"
     )
-    assert read_es(body).user_id == body["session"]
+    call = read_es(body)
+    assert call.user_id == body["session"]
+    assert "unverified_caller" not in call.details
 
 
-def test_cx_caller_from_telephony_then_user_parameter_then_session():
+def test_cx_caller_is_the_session_whatever_the_request_claims():
     from voice_skills.google.dialogflow import USER_ID_PARAMETER
 
     body = _cx(payload={"telephony": {"caller_id": "+16505551234"}})
-    assert read_cx(body).user_id == "+16505551234"
+    call = read_cx(body)
+    assert call.user_id == call.session
+    assert call.details["unverified_caller"] == {"caller_id": "+16505551234"}
     body = _cx()
     body["sessionInfo"]["parameters"][USER_ID_PARAMETER] = "member-77"
-    assert read_cx(body).user_id == "member-77"
+    call = read_cx(body)
+    assert call.user_id == call.session
+    assert call.details["unverified_caller"] == {"beckon_user_id": "member-77"}
     assert read_cx(_cx()).user_id == read_cx(_cx()).session
 
 

@@ -1,8 +1,9 @@
 """The Alexa skill: its handlers registered in one skill builder, and the
 Flask endpoint Alexa posts to.
 
-The endpoint verifies the request (signature chain and timestamp, see
-``verification``) and the skill id before anything is written, records the
+The endpoint verifies the request (the signature chain over the raw body
+before it is parsed, then the timestamp, see ``verification``) and the skill
+id before anything is written, records the
 request once by its ``requestId`` (a redelivery gets the same answer and acts
 no second time), runs the skill, and commits what the handlers did together
 with the answer (``records.run_turn``). A handler that failed leaves nothing
@@ -14,7 +15,6 @@ in the request attributes (``handlers.base.TurnContext``).
 from __future__ import annotations
 
 import functools
-import json
 import logging
 from typing import Any
 
@@ -25,7 +25,10 @@ from ask_sdk_model import RequestEnvelope, SessionEndedRequest
 from ask_sdk_model.canfulfill import CanFulfillIntentRequest
 from ask_sdk_model.services import ApiConfiguration, ServiceClientFactory
 from flask import Blueprint, current_app, jsonify, request
+from werkzeug.exceptions import HTTPException
 
+from backend import bodies
+from backend.api.errors import handle_http_error
 from backend.db import utcnow
 from backend.extensions import db
 from backend.models import Channel
@@ -53,6 +56,9 @@ alexa_bp = Blueprint("alexa", __name__)
 # said when the app starts, not at the first request
 alexa_bp.record_once(lambda state: warn_if_checks_are_off(state.app.config["BECKON"]))
 alexa_bp.teardown_app_request(close_reader)
+# a body past the webhooks' cap (413) or nested too deep (400): a JSON error
+bodies.limit_bodies(alexa_bp, bodies.WEBHOOK)
+alexa_bp.register_error_handler(HTTPException, handle_http_error)
 #: Seconds a call to Alexa's APIs (the progressive response) may take.
 ALEXA_API_TIMEOUT = 2.0
 #: Seconds the Settings API may take to tell the device's time zone (asked on
@@ -186,16 +192,21 @@ def alexa_webhook():
     config = current_app.config["BECKON"]
     if not config.ALEXA_SKILL_ID:
         return _refuse(404, "not_configured", "the Alexa skill is not configured")
-    body = request.get_data()
-    try:
-        envelope = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return _refuse(400, "bad_request", "the body is not JSON")
-    if not isinstance(envelope, dict) or not isinstance(envelope.get("request"), dict):
-        return _refuse(400, "bad_request", "not an Alexa request envelope")
+    body = request.get_data()  # at most the webhooks' cap, else 413 unread
     skill, verifier = _skill_and_verifier()
+    now = utcnow()
     try:
-        verifier.verify(request.headers, body, envelope, now=utcnow())
+        # the signature covers the raw bytes: nothing is parsed before it holds
+        verifier.verify_body(request.headers, body, now=now)
+        try:
+            envelope = bodies.loads(body)
+        except ValueError:  # UnicodeDecodeError too
+            return _refuse(400, "bad_request", "the body is not JSON")
+        if not isinstance(envelope, dict) or not isinstance(
+            envelope.get("request"), dict
+        ):
+            return _refuse(400, "bad_request", "not an Alexa request envelope")
+        verifier.verify_envelope(envelope, now=now)
     except VerificationFailed as error:
         log.warning("Alexa request refused: %s", error)
         return _refuse(400, "verification_failed", str(error))

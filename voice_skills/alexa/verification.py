@@ -137,8 +137,18 @@ class AlexaRequestVerifier:
         self, headers: Mapping[str, str], body: bytes, envelope: dict, now: datetime
     ) -> None:
         """Raise :class:`VerificationFailed` unless the request is Alexa's."""
+        self.verify_body(headers, body, now)
+        self.verify_envelope(envelope, now)
+
+    def verify_body(
+        self, headers: Mapping[str, str], body: bytes, now: datetime
+    ) -> None:
+        """The signature of the raw body: checked before it is parsed."""
         if self.verify_signature:
             self._check_signature(headers, body, now)
+
+    def verify_envelope(self, envelope: dict, now: datetime) -> None:
+        """The parsed request's timestamp."""
         if self.verify_timestamp:
             check_timestamp(envelope, now)
 

@@ -23,7 +23,7 @@ from backend.models import (
     BookingStatus,
     Customer,
 )
-from backend.services.errors import Conflict, Invalid, NotFound
+from backend.services.errors import Conflict, Invalid, NotFound, Unavailable
 from voice_skills import dialog
 from voice_skills.desk import VoiceDesk, is_online
 from voice_skills.dialog import Asked, Dialogue, SlotTaken, State
@@ -282,7 +282,7 @@ class Dialog:
         turn.operation = self._route(turn)
         try:
             return self._handlers[turn.operation](turn)
-        except (NotFound, Invalid, Conflict) as exc:
+        except (NotFound, Invalid, Conflict, Unavailable) as exc:
             state = State.from_dict(turn.state)
             text = dialog.refused(state, exc, OPTIONS, self.locale)
             return Answer(text, state.to_dict(), turn.operation)
@@ -575,8 +575,8 @@ class Dialog:
             )
         try:
             self.desk.check_in(self.customer, job, step)
-        except NotFound:
-            return self._next(turn, self.say("job_not_found", number=job))
+        except NotFound:  # no such job, or another provider's: one answer
+            return self._next(turn, self.say("check_in_not_yours", number=job))
         except Conflict as exc:
             if exc.code == "not_the_provider":
                 return self._next(turn, self.say("check_in_not_provider"))

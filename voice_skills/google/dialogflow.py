@@ -35,7 +35,9 @@ from voice_skills.google.conversation import (
 )
 
 #: A parameter (CX session, or the query's payload) an integration may set to
-#: say who the caller is, when neither the phone gateway nor the Assistant does.
+#: say who the caller is. Like the phone gateway's caller id and the
+#: Assistant's user id it is only a claim (whoever calls detectIntent sets
+#: it): it is recorded, never used to pick the customer.
 USER_ID_PARAMETER = "beckon-user-id"
 #: The ES output context that carries the state between turns.
 CONTEXT = "beckon-offers"
@@ -54,21 +56,36 @@ class Call:
     edition: str  # "es" | "cx"
     request_id: str
     session: str
-    user_id: str  # who is calling: a phone number, an account, or the session
     locale: str | None
     turn: Turn
     #: the caller's own time zone, when the request carries one
     zone: str | None = None
+    #: who the request says is calling (caller id, Assistant user id, an
+    #: integration's id): nothing Google attests, so only kept in the record
+    claimed: dict[str, str] | None = None
+
+    @property
+    def user_id(self) -> str:
+        """Who is calling, as far as we can tell: this session. Nothing in
+        the request proves more (Dialogflow's header proves only that it came
+        through our agent), so, like a Twilio call whose number is not
+        attested, the caller is a person of their own for the session, who
+        can book but reach an existing customer's bookings only after saying
+        the code texted to that customer's phone in this session."""
+        return self.session
 
     @property
     def details(self) -> dict[str, Any]:
         """What the conversation record keeps of the request."""
-        return {
+        details = {
             "edition": self.edition,
             "operation": self.turn.operation,
             "parameters": self.turn.params,
             "session": self.session,
         }
+        if self.claimed:
+            details["unverified_caller"] = self.claimed
+        return details
 
 
 def _object(body: dict[str, Any], key: str, *, required: bool = True) -> dict:
@@ -87,9 +104,15 @@ def _text(value: Any) -> str | None:
 
 def caller_id(payload: dict[str, Any]) -> str | None:
     """The phone gateway's caller id (``payload.telephony.caller_id``, E.164;
-    redacted on a trial agent, then not a number and not used)."""
+    redacted on a trial agent, then not a number and not kept)."""
     number = _text(as_dict(payload.get("telephony")).get("caller_id"))
     return number if is_e164(number) else None
+
+
+def claims(**claimed: str | None) -> dict[str, str] | None:
+    """The ids a request claims for its caller, for the record (None if none)."""
+    kept = {name: value[:255] for name, value in claimed.items() if value}
+    return kept or None
 
 
 def zone_of(payload: dict[str, Any]) -> str | None:
@@ -146,11 +169,10 @@ def read_es(body: Any) -> Call:
         edition="es",
         request_id=request_id,
         session=session,
-        user_id=(
-            caller_id(payload)
-            or _text(user.get("userId"))
-            or _text(payload.get(USER_ID_PARAMETER))
-            or session
+        claimed=claims(
+            caller_id=caller_id(payload),
+            user_id=_text(user.get("userId")),
+            beckon_user_id=_text(payload.get(USER_ID_PARAMETER)),
         ),
         zone=zone_of(payload),
         locale=_text(user.get("locale")) or _text(result.get("languageCode")),
@@ -201,11 +223,10 @@ def read_cx(body: Any) -> Call:
         edition="cx",
         request_id=request_id,
         session=session,
-        user_id=(
-            caller_id(payload)
-            or _text(kept.get(USER_ID_PARAMETER))
-            or _text(payload.get(USER_ID_PARAMETER))
-            or session
+        claimed=claims(
+            caller_id=caller_id(payload),
+            beckon_user_id=_text(kept.get(USER_ID_PARAMETER))
+            or _text(payload.get(USER_ID_PARAMETER)),
         ),
         zone=zone_of(payload),
         locale=_text(body.get("languageCode")),

@@ -6,7 +6,7 @@ response, so a message processed twice (a crash, a late answer) books once.
 A new table; no data moves.
 
 Revision ID: 0011
-Revises: 0008
+Revises: 0010
 Create Date: 2026-12-04 12:00:00.000000
 """
 
@@ -18,7 +18,7 @@ from alembic import op
 import backend.db
 
 revision: str = "0011"
-down_revision: str | None = "0008"
+down_revision: str | None = "0010"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -47,8 +47,8 @@ class ProviderCheckInIntentHandler(IntentHandler):
             )
         try:
             t.desk.check_in(t.customer, job, step)
-        except NotFound:
-            return answer(handler_input, t.say("job_not_found", number=job))
+        except NotFound:  # no such job, or another provider's: one answer
+            return answer(handler_input, t.say("check_in_not_yours", number=job))
         except Conflict as error:
             if error.code == "not_the_provider":
                 return answer(
