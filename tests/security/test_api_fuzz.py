@@ -4,8 +4,9 @@ Every operation in ``/api/v1/openapi.json`` gets requests generated from its
 description, both inputs that fit it and inputs that break it (Schemathesis'
 positive and negative modes), on SQLite and PostgreSQL. Whatever comes in:
 never a 5xx or an exception; every refusal is the one JSON error shape and
-leaves every table as it was; without a key, every operation but the
-description itself is a 401.
+leaves every table as it was; a key of one scope gets 403 from every
+operation whose security requirement does not name it (and writes nothing);
+without a key, every operation but the description itself is a 401.
 
 What this found when it was written: a path id or a page number beyond what
 a column holds overflowed in the driver (500 on both databases), and a NUL
@@ -20,6 +21,8 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 
+from backend.extensions import db as database
+from backend.services.access import create_api_key
 from tests.fuzz import row_counts
 
 #: Examples per operation and mode: enough to reach each field's edges
@@ -94,3 +97,36 @@ def test_without_a_live_key_every_operation_is_401_and_writes_nothing(
     for operation in _operations(app):
         _fuzz(operation, GenerationMode.POSITIVE, headers, check, examples=3)
     assert row_counts(db) == before
+
+
+@pytest.mark.parametrize("scope", ["read", "book", "admin", "assistant"])
+def test_a_key_of_one_scope_is_refused_wherever_its_scope_is_not_named(app, db, scope):
+    with app.app_context():
+        _, token = create_api_key(database.session, f"only {scope}", [scope])
+        database.session.commit()
+    before = [row_counts(db)]
+    allowed: dict[str, bool] = {}
+
+    def check(case, response) -> None:
+        label = f"{case.operation.label} {case.as_curl_command()[:600]}"
+        assert response.status_code < 500, (label, response.text[:300])
+        if not allowed[case.operation.label]:
+            assert response.status_code in (403, 422, 400), label
+            if response.status_code == 403:
+                assert response.json()["error"]["code"] == "missing_scope", label
+        if response.status_code >= 400:
+            assert row_counts(db) == before[0], label
+        before[0] = row_counts(db)
+
+    headers = {"Authorization": f"Bearer {token}"}
+    for operation in _operations(app):
+        named = {
+            named_scope
+            for requirement in operation.definition.raw.get("security", [{}])
+            for named_scope in requirement.get("bearer", [])
+        }
+        allowed[operation.label] = (
+            "security" not in operation.definition.raw or scope in named
+        )
+        _fuzz(operation, GenerationMode.POSITIVE, headers, check, examples=4)
+    assert any(allowed.values()) and not all(allowed.values()), allowed
