@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from flask import current_app, flash
@@ -13,16 +13,34 @@ from pydantic import ValidationError
 from sqlalchemy import ColumnElement, false, func, or_, select
 
 from backend.admin.blueprint import admin_bp
+from backend.admin.forms import ActionForm
 from backend.extensions import db
 from backend.models import Conversation, Customer, Provider
 from backend.schemas import error_message
 from backend.services import phones
 from backend.services.errors import DomainError, Invalid
 
+T = TypeVar("T")
+
 # what a phone number typed into a search box may hold besides its digits
 _PHONE_WRITING = re.compile(r"^[\d\s().+\-/]+$")
 # fewer digits than this are more likely part of a name, a street or an id
 _PHONE_DIGITS = 3
+
+
+def press(change: Callable[[], T], done: Callable[[T], str]) -> None:
+    """A console button's POST: with its CSRF token, ``change`` is made and
+    committed and ``done`` of what it returned is shown; a refusal is shown
+    instead (:func:`fail`) and nothing is kept."""
+    if not ActionForm().validate_on_submit():
+        return
+    try:
+        result = change()
+        db.session.commit()
+    except DomainError as exc:
+        fail(None, exc)
+    else:
+        flash(done(result), "success")
 
 
 def fail(form: FlaskForm | None, exc: DomainError) -> None:

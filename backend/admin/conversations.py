@@ -9,7 +9,13 @@ from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
 from backend.admin.blueprint import admin_bp
-from backend.admin.common import customers_by_id, fail, people_matching, provider_names
+from backend.admin.common import (
+    customers_by_id,
+    fail,
+    people_matching,
+    press,
+    provider_names,
+)
 from backend.admin.forms import ActionForm, ReplyForm
 from backend.admin.paging import paginate
 from backend.extensions import db
@@ -156,16 +162,12 @@ def conversation(conversation_id: int):
 @login_required
 def conversation_take_over(conversation_id: int):
     _conversation(conversation_id)
-    if ActionForm().validate_on_submit():
-        try:
-            conversation_service.take_over(
-                db.session, conversation_id, current_user.admin_id
-            )
-            db.session.commit()
-        except DomainError as exc:
-            fail(None, exc)
-        else:
-            flash("You have this conversation: the assistant stays quiet.", "success")
+    press(
+        lambda: conversation_service.take_over(
+            db.session, conversation_id, current_user.admin_id
+        ),
+        lambda _: "You have this conversation: the assistant stays quiet.",
+    )
     return redirect(url_for("admin.conversation", conversation_id=conversation_id))
 
 
@@ -173,14 +175,10 @@ def conversation_take_over(conversation_id: int):
 @login_required
 def conversation_hand_back(conversation_id: int):
     _conversation(conversation_id)
-    if ActionForm().validate_on_submit():
-        try:
-            conversation_service.hand_back(db.session, conversation_id)
-            db.session.commit()
-        except DomainError as exc:
-            fail(None, exc)
-        else:
-            flash("Handed back: the assistant answers again.", "success")
+    press(
+        lambda: conversation_service.hand_back(db.session, conversation_id),
+        lambda _: "Handed back: the assistant answers again.",
+    )
     return redirect(url_for("admin.conversation", conversation_id=conversation_id))
 
 

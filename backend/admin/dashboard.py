@@ -7,19 +7,17 @@ import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from backend.admin.auth import admin_only
 from backend.admin.blueprint import admin_bp
-from backend.admin.common import CHANNEL_NAMES, fail
-from backend.admin.forms import ActionForm
+from backend.admin.common import CHANNEL_NAMES, press
 from backend.admin.stats import Dashboard, Range
 from backend.admin.stats import dashboard as figures
 from backend.db import utcnow
 from backend.extensions import db
 from backend.services import phones, texting
-from backend.services.errors import DomainError
 
 PRESETS = (7, 30, 90)
 MAX_DAYS = 366
@@ -118,14 +116,10 @@ def text_alerts() -> list[Alert]:
 def phone_lock_lift():
     """Unlock linking a number locked by wrong codes (the dashboard's alert)."""
     phone = (request.form.get("phone") or "").strip()
-    if ActionForm().validate_on_submit():
-        try:
-            texting.lift_lock(db.session, phone, by=f"admin:{current_user.email}")
-            db.session.commit()
-        except DomainError as exc:
-            fail(None, exc)
-        else:
-            flash(f"{phone} may be linked again.", "success")
+    press(
+        lambda: texting.lift_lock(db.session, phone, by=f"admin:{current_user.email}"),
+        lambda _: f"{phone} may be linked again.",
+    )
     return redirect(url_for("admin.dashboard"))
 
 

@@ -14,6 +14,7 @@ from backend.admin.common import (
     booking_or_people,
     customers_by_id,
     fail,
+    press,
     provider_names,
 )
 from backend.admin.forms import ActionForm, ApiKeyForm, ModerateForm
@@ -181,14 +182,10 @@ def follow_ups():
 @admin_bp.post("/follow-ups/<int:follow_up_id>/retry")
 @login_required
 def follow_up_retry(follow_up_id: int):
-    if ActionForm().validate_on_submit():
-        try:
-            followups.retry_failed(db.session, follow_up_id)
-            db.session.commit()
-        except DomainError as exc:
-            fail(None, exc)
-        else:
-            flash(f"Follow-up {follow_up_id} is back in the queue.", "success")
+    press(
+        lambda: followups.retry_failed(db.session, follow_up_id),
+        lambda _: f"Follow-up {follow_up_id} is back in the queue.",
+    )
     # back to the list it came from (its filters are in the form's address)
     kept = list_args(FOLLOW_UP_FILTERS + PAGING_ARGS)
     return redirect(url_for("admin.follow_ups", **{"queue": "failed", **kept}))
@@ -239,14 +236,10 @@ def api_key_create():
 @admin_bp.post("/api-keys/<int:key_id>/revoke")
 @admin_only
 def api_key_revoke(key_id: int):
-    if ActionForm().validate_on_submit():
-        try:
-            key = access.revoke_api_key(db.session, key_id)
-            db.session.commit()
-        except DomainError as exc:
-            fail(None, exc)
-        else:
-            flash(f"Key “{key.name}” is revoked.", "success")
+    press(
+        lambda: access.revoke_api_key(db.session, key_id),
+        lambda key: f"Key “{key.name}” is revoked.",
+    )
     return redirect(url_for("admin.api_keys"))
 
 
@@ -270,12 +263,8 @@ def admins():
 @admin_bp.post("/admins/<int:admin_id>/unlock")
 @admin_only
 def admin_unlock(admin_id: int):
-    if ActionForm().validate_on_submit():
-        try:
-            user = access.unlock_admin(db.session, admin_id)
-            db.session.commit()
-        except DomainError as exc:
-            fail(None, exc)
-        else:
-            flash(f"{user.email} can log in again.", "success")
+    press(
+        lambda: access.unlock_admin(db.session, admin_id),
+        lambda user: f"{user.email} can log in again.",
+    )
     return redirect(url_for("admin.admins"))

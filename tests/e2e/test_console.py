@@ -369,6 +369,9 @@ def test_the_other_pages(page, served):
     _shot(page, "14-follow-ups-failed")
     page.goto("/admin/api-keys")
     page.fill("#name", "partner-acme")
+    page.click("text=Create key")  # without a scope: refused, saying why
+    expect(page.get_by_text("choose at least one scope")).to_be_visible()
+    page.get_by_label("read: catalogue, providers, matches, records by id").check()
     page.click("text=Create key")
     expect(page.locator("[data-test=new-key]")).to_have_text(re.compile(r"^bk_"))
     _shot(page, "15-api-keys")
