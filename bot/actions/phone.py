@@ -55,9 +55,12 @@ class ValidateLinkPhoneForm(BeckonForm):
             reasons = [
                 d.get("message") for d in error.details or [] if isinstance(d, dict)
             ]
+            if error.code == "phone_country_not_served":  # a number, not ours to text
+                again = "Please send a number in a country we text."
+            else:
+                again = "Please send it again; a number from another country needs its country code, like +44 20 7946 0958."
             dispatcher.utter_message(
-                text=f"That number didn't work: {reasons[0] if reasons else error.message}. "
-                "Please send it again; a number from another country needs its country code, like +44 20 7946 0958."
+                text=f"That number didn't work: {reasons[0] if reasons else error.message}. {again}"
             )
             return {"phone": None}
         except BackendError as error:

@@ -90,6 +90,14 @@ class FakeBeckonApi:
             return send_json(request, 200, ANAS_BOOKING)
         if re.fullmatch(r"/customers/\d+/handoff", path):
             return send_json(request, 200, {"handoff": True})
+        if path == "/customers/1/phone-link" and body["phone"].startswith("+44"):
+            reason = "Beckon texts codes only to numbers in United States"
+            error = {
+                "code": "phone_country_not_served",
+                "message": reason,
+                "details": [{"field": "phone", "message": reason}],
+            }
+            return send_json(request, 422, {"error": error})
         if path == "/bookings/42/cancel":
             return send_json(request, 200, ANAS_BOOKING | {"status": "cancelled"})
         error = {"code": "not_found", "message": f"no {path}", "details": None}
@@ -111,7 +119,15 @@ CASES = [
     ("actions.status.BookingStatus", "status_backend_down"),
     ("actions.human.HandOff", "hand_off"),
     ("actions.cancel.CancelBooking", "cancel_confirmed"),
+    ("actions.phone.ValidateLinkPhoneForm", "check_in_from_a_phone"),
 ]
+#: cases that call a form's validator of one slot with a value
+VALIDATES = {
+    ("actions.phone.ValidateLinkPhoneForm", "check_in_from_a_phone"): {
+        "slot": "phone",
+        "value": "+44 20 7946 0958",
+    },
+}
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +141,9 @@ def ran() -> tuple[dict[tuple[str, str], dict], list, list]:
             "BECKON_API_TIMEOUT": "5",
             "PYTHONPATH": str(REPO / "bot"),
         }
-        cases = [{"action": a, "tracker": t} for a, t in CASES]
+        cases = [
+            {"action": a, "tracker": t, **VALIDATES.get((a, t), {})} for a, t in CASES
+        ]
         result = subprocess.run(
             [str(BOT_PYTHON), str(REPO / "tests" / "bot" / "run_actions.py")],
             input=json.dumps(cases),
@@ -218,3 +236,15 @@ def test_every_call_names_the_person_it_is_for(ran):
     assert named["/customers/1/handoff"] == "whatsapp:+13125550101"
     assert named["/customers/1/bookings"] == "sms:+13125550101"
     assert all(person for _, person in ran[2])
+
+
+def test_a_number_in_a_country_not_texted_is_refused_without_a_country_code_hint(
+    ran,
+):
+    """Issue 18, item 1: the refusal says which countries are texted; the hint
+    about writing a country code (which the number has) is not given."""
+    case = ("actions.phone.ValidateLinkPhoneForm", "check_in_from_a_phone")
+    (told,) = said(ran, *case)
+    assert "only to numbers in United States" in told
+    assert "country code" not in told
+    assert ran[0][case]["events"] == {"phone": None}
