@@ -222,3 +222,27 @@ def console_login(client, email: str = "ops@example.com", password=ADMIN_PASSWOR
         "/admin/login",
         data={"email": email, "password": password, "csrf_token": token},
     )
+
+
+def confirmed_booking(session, provider, customer, **fields: Any):
+    """A booking of ``provider`` by ``customer`` three days ahead at 10:00 in
+    Chicago, confirmed (its follow-ups planned by the default rules) and
+    committed."""
+    from backend.schemas import BookingCreate
+    from backend.services import bookings
+    from backend.services.rules import BookingRules, FollowUpRules
+
+    booking = bookings.create_booking(
+        session,
+        BookingCreate(
+            provider_id=provider.id,
+            customer_id=customer.id,
+            start=local(days_ahead(3), 10),
+            confirm=True,
+            **fields,
+        ),
+        BookingRules(),
+        follow_ups=FollowUpRules(),
+    )
+    session.commit()
+    return booking

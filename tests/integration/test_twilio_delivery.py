@@ -14,11 +14,16 @@ from backend.config import Config
 from backend.db import unit_of_work
 from backend.extensions import db as database
 from backend.models import Customer, Direction, FollowUp, FollowUpState, Message
-from backend.schemas import BookingCreate
-from backend.services import bookings, followups
+from backend.services import followups
 from backend.services.rules import BookingRules, FollowUpRules
 from tests.fakes.twilio_api import FakeTwilio
-from tests.helpers import days_ahead, local, make_customer, make_provider
+from tests.helpers import (
+    confirmed_booking,
+    days_ahead,
+    local,
+    make_customer,
+    make_provider,
+)
 
 ACCOUNT, TOKEN, SENDER = "AC" + "1" * 32, "twilio-test-token", "+13125550000"
 PUBLIC = "https://beckon.example.com"
@@ -56,19 +61,7 @@ def celery(app):
 def booking(db):
     provider = make_provider(db, phone="+13125550101")
     customer = make_customer(db, phone="+13125550199")
-    booking = bookings.create_booking(
-        db,
-        BookingCreate(
-            provider_id=provider.id,
-            customer_id=customer.id,
-            start=local(days_ahead(3), 10),
-            confirm=True,
-        ),
-        BookingRules(),
-        follow_ups=FU,
-    )
-    db.commit()
-    return booking
+    return confirmed_booking(db, provider, customer)
 
 
 MIDDAY = local(days_ahead(1), 12)

@@ -21,10 +21,10 @@ from backend.db import unit_of_work, utcnow
 from backend.extensions import db as database
 from backend.models import Channel, FollowUp, FollowUpState, Message
 from backend.notifiers import DeliveryError, Outgoing, send_phone_code
-from backend.schemas import BookingCreate
-from backend.services import bookings, customers, followups
-from backend.services.rules import BookingRules, FollowUpRules
+from backend.services import customers, followups
+from backend.services.rules import FollowUpRules
 from tests.helpers import (
+    confirmed_booking,
     console_login,
     days_ahead,
     local,
@@ -55,19 +55,7 @@ def config(database_url, tmp_path, model_cache) -> Config:
 def booking(db):
     provider = make_provider(db, phone="+13125550101")
     customer = make_customer(db, phone="+13125550199")
-    booking = bookings.create_booking(
-        db,
-        BookingCreate(
-            provider_id=provider.id,
-            customer_id=customer.id,
-            start=local(days_ahead(3), 10),
-            confirm=True,
-        ),
-        BookingRules(),
-        follow_ups=FU,
-    )
-    db.commit()
-    return booking
+    return confirmed_booking(db, provider, customer)
 
 
 def _send_due(app, monkeypatch) -> dict[int, str]:
