@@ -22,7 +22,14 @@ from backend.models import (
 from backend.schemas import BookingCreate
 from backend.services import bookings, delivery, followups, reviews, texts
 from backend.services.rules import BookingRules, FollowUpRules
-from tests.helpers import CHICAGO, days_ahead, local, make_customer, make_provider
+from tests.helpers import (
+    CHICAGO,
+    confirmed_booking,
+    days_ahead,
+    local,
+    make_customer,
+    make_provider,
+)
 
 RULES = BookingRules()
 FU = FollowUpRules()
@@ -297,19 +304,7 @@ def test_messenger_outside_24_hours_uses_the_tag_or_nothing(app, db, parties):
         db, IdentityInput(channel="messenger", external_id="6543210987654321")
     )
     db.commit()
-    booking = bookings.create_booking(
-        db,
-        BookingCreate(
-            provider_id=provider.id,
-            customer_id=customer.id,
-            start=local(days_ahead(3), 10),
-            confirm=True,
-            channel="messenger",
-        ),
-        RULES,
-        follow_ups=FU,
-    )
-    db.commit()
+    booking = confirmed_booking(db, provider, customer, channel="messenger")
     sent = _send_all(app, _midday())
     confirmation = sent[_rows(db, booking.id)["confirmation", "customer"].id]
     assert confirmation.channel == Channel.MESSENGER
